@@ -1,0 +1,13 @@
+/*
+ * milter.h: the libmilter callbacks.
+ *
+ * milter.c holds the callbacks and the per-connection and per-message
+ * contexts, nothing else: the work on a message is jm_process()'s.
+ */
+#ifndef JOURNEY_MILTER_H
+#define JOURNEY_MILTER_H
+
+/* Registers the callbacks with libmilter; 0 or -1. */
+int	jm_milter_register(void);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * rules.h: the rule language and the classifier.
+ *
+ * A ruleset is the compiled policy read from rules_dir: the categories
+ * (threshold, precedence, journey effect, reply template, escalation) and
+ * the scored PCRE2 rules of every language.  It is immutable once built and
+ * shared read-only by every thread; match data is per thread.  The grammar
+ * is documented in journey-rules(5).
+ */
+#ifndef JOURNEY_RULES_H
+#define JOURNEY_RULES_H
+
+#include <stddef.h>
+
+#include "journey/diag.h"
+#include "journey/journey.h"
+#include "journey/message.h"
+
+struct jm_ruleset;
+
+struct jm_category {
+	const char	*name;
+	int		 threshold;
+	int		 precedence;
+	struct jm_effect effect;
+	const char	*reply;		/* template name, NULL for "reply no" */
+	int		 escalate;
+	const char	*file;		/* where it was declared */
+	unsigned	 line;
+};
+
+#define JM_LANG_MAX	16
+
+struct jm_verdict {
+	const struct jm_category *category;	/* the winner; NULL for none */
+	int		 score;		/* the winner's score, 0 for none */
+	int		*scores;	/* one per category, in declaration order */
+	size_t		 n_scores;
+	const char	**fired;	/* names of the rules that fired; borrowed from the ruleset */
+	size_t		 n_fired;
+	char		 language[JM_LANG_MAX];
+	int		 limited;	/* a match hit the PCRE2 match or depth limit */
+};
+
+/*
+ * Loads every "*.rules" file in DIR in byte order of name and compiles the
+ * patterns (UTF, UCP, JIT).  On any error adds "file:line: message" lines
+ * to D and returns -1 with nothing half-loaded; else 0 and *OUT.  Caller
+ * frees with jm_rules_free().
+ */
+int	jm_rules_load(const char *dir, struct jm_diag *d, struct jm_ruleset **out);
+
+/* The same, from one string (for tests and fuzzing); NAME is the file name used in diagnostics. */
+int	jm_rules_load_string(const char *name, const char *text, struct jm_diag *d,
+	    struct jm_ruleset **out);
+
+void	jm_rules_free(struct jm_ruleset *rs);
+
+size_t	jm_rules_count(const struct jm_ruleset *rs);
+size_t	jm_rules_ncategories(const struct jm_ruleset *rs);
+/* Borrowed; valid while RS lives. */
+const struct jm_category *jm_rules_category(const struct jm_ruleset *rs, size_t i);
+const struct jm_category *jm_rules_find_category(const struct jm_ruleset *rs,
+	    const char *name);
+
+/* Turns PCRE2 JIT on or off for later loads (benchmarks); on by default. */
+void	jm_rules_set_jit(int on);
+
+/*
+ * Classifies M.  Deterministic: the same message and ruleset always give
+ * the same verdict.  Language: the language whose fired rules weigh most,
+ * else the script of the text, else Content-Language, else
+ * DEFAULT_LANGUAGE.  Returns 0, or -1 when memory runs out.  Release OUT's
+ * contents with jm_verdict_clear().
+ */
+int	jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
+	    const char *default_language, struct jm_verdict *out);
+
+void	jm_verdict_clear(struct jm_verdict *v);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * util.h: small helpers shared by every module.
+ */
+#ifndef JOURNEY_UTIL_H
+#define JOURNEY_UTIL_H
+
+#include <stddef.h>
+
+#define JM_TICKET_LEN	11		/* "JM-" and 8 base32 characters */
+
+/*
+ * Writes the ticket reference for MESSAGE_ID ("JM-" and 8 characters of
+ * RFC 4648 base32 of its SHA-256) into OUT, NUL-terminated.  The same
+ * Message-ID always gives the same ticket; angle brackets and surrounding
+ * white space are ignored.  A NULL or empty id gives "JM-" and zeros' code.
+ */
+void	jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1]);
+
+/*
+ * Copies the addr-spec out of ADDR ("<a@b>", "Name <a@b>", "a@b"),
+ * lower-cased, into a new string; caller frees with free().  NULL on
+ * allocation failure; "" for the null sender "<>".
+ */
+char	*jm_addr_normalize(const char *addr);
+
+/* strcasecmp() on ASCII, for protocol names and header names. */
+int	jm_strcaseeq(const char *a, const char *b);
+
+/* Whether S starts with PREFIX, ignoring ASCII case. */
+int	jm_strcaseprefix(const char *s, const char *prefix);
+
+/* Writes SIZE random bytes from the kernel; 0 or -1. */
+int	jm_random(void *p, size_t size);
+
+#endif

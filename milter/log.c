@@ -1,0 +1,92 @@
+/*
+ * log.c: syslog, and stderr in the foreground.
+ *
+ * The single place lines leave the program.  It adds nothing to what it is
+ * given: callers start message-scope lines with the queue id and never pass
+ * secrets or bodies.  Safe from any thread: syslog(3) is, and each stderr
+ * line goes out in one write.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "journey/log.h"
+
+static int	log_stderr;
+static int	log_level = LOG_INFO;
+static char	log_ident[64] = "journey-milter";
+
+static const struct {
+	const char	*name;
+	int		 level;
+} levels[] = {
+	{ "err", LOG_ERR },
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+};
+
+void
+jm_log_init(const char *ident, int to_stderr)
+{
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	log_stderr = to_stderr;
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+jm_log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+jm_log_level_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(name, levels[i].name) == 0)
+			return levels[i].level;
+	return -1;
+}
+
+void
+jm_log(int level, const char *fmt, ...)
+{
+	char	 line[2048];
+	va_list	 ap;
+	int	 n;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	syslog(level, "%s", line);
+	if (log_stderr) {
+		char	out[2200];
+
+		n = snprintf(out, sizeof(out), "%s[%ld]: %s\n", log_ident,
+		    (long)getpid(), line);
+		if (n > 0) {
+			if ((size_t)n >= sizeof(out))
+				n = sizeof(out) - 1;
+			(void)!write(STDERR_FILENO, out, (size_t)n);
+		}
+	}
+}
+
+void
+jm_log_close(void)
+{
+	closelog();
+}

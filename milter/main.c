@@ -1,0 +1,269 @@
+/*
+ * main.c: the journey-milter daemon.
+ *
+ * Two worlds.  Before smfi_main() a bad configuration, rule or template is
+ * fatal with a clear message; after it nothing exits, aborts or waits on
+ * the network.  This file is the first world: options, the policy, the
+ * listening socket, privileges, the pid file, then libmilter's loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libmilter/mfapi.h>
+
+#include "journey/conf.h"
+#include "journey/diag.h"
+#include "journey/log.h"
+#include "journey/milter.h"
+#include "journey/policy.h"
+
+#ifndef JM_SYSCONFDIR
+#define JM_SYSCONFDIR	"/etc"
+#endif
+#define DEFAULT_CONF	JM_SYSCONFDIR "/journey-milter/journey-milter.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: journey-milter [-fnV] [-c file]\n");
+	exit(2);
+}
+
+/*
+ * libmilter writes sockets as "inet:PORT@HOST"; Postfix writes
+ * "inet:HOST:PORT".  Accept both, hand libmilter its own.
+ */
+static void
+milter_socket(const char *in, char *out, size_t outlen)
+{
+	const char	*rest, *colon;
+	size_t		 plen;
+
+	if ((strncmp(in, "inet:", 5) != 0 && strncmp(in, "inet6:", 6) != 0) ||
+	    strchr(in, '@') != NULL) {
+		snprintf(out, outlen, "%s", in);
+		return;
+	}
+	plen = (size_t)(strchr(in, ':') - in);
+	rest = in + plen + 1;
+	colon = strrchr(rest, ':');
+	if (colon == NULL) {
+		snprintf(out, outlen, "%s", in);
+		return;
+	}
+	snprintf(out, outlen, "%.*s:%s@%.*s", (int)plen, in, colon + 1,
+	    (int)(colon - rest), rest);
+}
+
+/*
+ * Stock libmilter answers end-of-message with a header change and the
+ * final reply as two small writes; with Nagle's algorithm and Postfix's
+ * delayed ACK that costs about 40 ms per modified message.  libmilter has
+ * no handle on its listening socket, so find it among our descriptors;
+ * accepted connections inherit TCP_NODELAY on Linux.
+ */
+static int
+set_nodelay_on_listener(void)
+{
+	int	 fd, one = 1, found = 0, acc;
+	socklen_t len;
+	struct sockaddr_storage ss;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(acc);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 ||
+		    !acc)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) == -1)
+			return -1;
+		found++;
+	}
+	return found > 0 ? 0 : -1;
+}
+
+static int
+drop_privileges(const struct jm_conf *conf, const char *sockpath)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	gid_t		 gid;
+
+	if (conf->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	pw = getpwnam(conf->user);
+	if (pw == NULL) {
+		fprintf(stderr, "journey-milter: user \"%s\" does not exist "
+		    "(create it, or set user = in the configuration)\n",
+		    conf->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (conf->group[0] != '\0') {
+		gr = getgrnam(conf->group);
+		if (gr == NULL) {
+			fprintf(stderr, "journey-milter: group \"%s\" does not "
+			    "exist\n", conf->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (sockpath != NULL && chown(sockpath, pw->pw_uid, gid) == -1) {
+		fprintf(stderr, "journey-milter: chown %s: %s\n", sockpath,
+		    strerror(errno));
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "journey-milter: cannot become %s: %s\n",
+		    conf->user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pid_file(const char *path)
+{
+	FILE	*fp;
+
+	if (path[0] == '\0')
+		return 0;
+	fp = fopen(path, "w");
+	if (fp == NULL)
+		return -1;
+	fprintf(fp, "%ld\n", (long)getpid());
+	return fclose(fp);
+}
+
+static int
+check_only(const char *path)
+{
+	struct jm_diag	 d;
+	struct jm_policy *p;
+	size_t		 i;
+	int		 rc;
+
+	jm_diag_init(&d);
+	rc = jm_policy_load(path, &d, &p);
+	for (i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", jm_diag_line(&d, i));
+	jm_diag_free(&d);
+	jm_policy_unref(p);
+	return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*conf_path = DEFAULT_CONF, *sockpath = NULL;
+	char		 sock[1024];
+	int		 ch, foreground = 0, check = 0, rc;
+	struct jm_diag	 d;
+	struct jm_policy *p;
+	size_t		 i;
+
+	while ((ch = getopt(argc, argv, "c:fnV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("journey-milter %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (check)
+		return check_only(conf_path);
+
+	jm_log_init("journey-milter", foreground);
+	jm_diag_init(&d);
+	if (jm_policy_load(conf_path, &d, &p) == -1) {
+		for (i = 0; i < d.n; i++) {
+			fprintf(stderr, "%s\n", jm_diag_line(&d, i));
+			syslog(LOG_ERR, "%s", jm_diag_line(&d, i));
+		}
+		fprintf(stderr, "journey-milter: not started: the configuration "
+		    "has errors\n");
+		return 1;
+	}
+	jm_diag_free(&d);
+	jm_log_set_level(p->conf->log_level);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "journey-milter: curl_global_init failed\n");
+		return 1;
+	}
+
+	milter_socket(p->conf->socket, sock, sizeof(sock));
+	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0)
+		sockpath = strchr(sock, ':') + 1;
+	if (smfi_setconn(sock) != MI_SUCCESS || jm_milter_register() == -1) {
+		fprintf(stderr, "journey-milter: cannot set up libmilter\n");
+		return 1;
+	}
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		fprintf(stderr, "journey-milter: cannot listen on %s\n", sock);
+		return 1;
+	}
+	if (sockpath == NULL && set_nodelay_on_listener() == -1)
+		jm_log(LOG_WARNING, "cannot set TCP_NODELAY on %s; modified "
+		    "messages may wait for delayed ACKs", sock);
+	if (sockpath != NULL)
+		(void)chmod(sockpath, 0660);
+	if (drop_privileges(p->conf, sockpath) == -1)
+		return 1;
+
+	if (!foreground && daemon(0, 0) == -1) {
+		fprintf(stderr, "journey-milter: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	if (write_pid_file(p->conf->pid_file) == -1)
+		jm_log(LOG_WARNING, "cannot write %s: %s", p->conf->pid_file,
+		    strerror(errno));
+
+	jm_policy_publish(p);
+	jm_log(LOG_INFO, "journey-milter %s listening on %s", PACKAGE_VERSION,
+	    sock);
+	rc = smfi_main();
+	jm_log(LOG_INFO, "journey-milter stopping");
+
+	p = jm_policy_current();
+	if (p != NULL && p->conf->pid_file[0] != '\0')
+		(void)unlink(p->conf->pid_file);
+	jm_policy_unref(p);
+	jm_policy_publish(NULL);
+	curl_global_cleanup();
+	jm_log_close();
+	return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,396 @@
+/*
+ * milter.c: the libmilter callbacks.
+ *
+ * Three lifetimes meet here.  The process owns the policy; a connection
+ * owns a struct jm_conn (smfi_setpriv); a message owns what is collected
+ * between MAIL FROM and end-of-message, and is reset at abort, at
+ * end-of-message and at a new MAIL FROM.  Postfix may send several messages
+ * on one connection and may abort any of them.
+ *
+ * Mail flow comes first: whatever goes wrong in here, the message is
+ * accepted as it came (or tempfailed, if the operator asked for that), and
+ * the failure is logged once with the queue id.  No callback waits on the
+ * network.
+ *
+ * Not here: classifying, deciding, storing (process.c and below).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "journey/buf.h"
+#include "journey/conf.h"
+#include "journey/log.h"
+#include "journey/milter.h"
+#include "journey/policy.h"
+#include "journey/process.h"
+#include "journey/util.h"
+
+#define HEADER_BLOCK_MAX	(256 * 1024)	/* bytes of header kept */
+#define RCPT_MAX		1000
+#define XJ_PREFIX		"X-Journey-"
+
+/* One X-Journey-* header that arrived from outside, to be removed. */
+struct xj_header {
+	char	name[64];
+	int	index;			/* among headers of that name, from 1 */
+};
+
+struct jm_msgctx {
+	struct jm_policy *policy;	/* referenced for the whole message */
+	char		 *env_from;
+	char		**rcpt;
+	size_t		  n_rcpt;
+	int		  watched;
+	char		  qid[32];
+	struct jm_buf	  headers;	/* "Name: value\n" lines */
+	size_t		  n_headers;
+	struct jm_buf	  body;
+	struct xj_header *xj;
+	size_t		  n_xj;
+	int		  failed;	/* an internal error; fail open at the end */
+};
+
+struct jm_conn {
+	struct jm_msgctx msg;
+	unsigned long	 f_protocol;	/* what was negotiated */
+};
+
+static void
+msg_reset(struct jm_msgctx *m)
+{
+	size_t	i;
+
+	jm_policy_unref(m->policy);
+	free(m->env_from);
+	for (i = 0; i < m->n_rcpt; i++)
+		free(m->rcpt[i]);
+	free(m->rcpt);
+	jm_buf_free(&m->headers);
+	jm_buf_free(&m->body);
+	free(m->xj);
+	memset(m, 0, sizeof(*m));
+}
+
+static const char *
+qid(const struct jm_msgctx *m)
+{
+	return m->qid[0] != '\0' ? m->qid : "NOQUEUE";
+}
+
+static void
+note_qid(SMFICTX *ctx, struct jm_msgctx *m)
+{
+	const char	*q;
+
+	if (m->qid[0] != '\0')
+		return;
+	q = smfi_getsymval(ctx, "i");
+	if (q != NULL)
+		snprintf(m->qid, sizeof(m->qid), "%s", q);
+}
+
+/* The action for an internal error: one log line, then the configured reply. */
+static sfsistat
+fail(struct jm_conn *c, const char *what)
+{
+	struct jm_msgctx *m = &c->msg;
+	int		  tempfail;
+
+	tempfail = m->policy != NULL &&
+	    m->policy->conf->on_error == JM_ON_ERROR_TEMPFAIL;
+	jm_log(LOG_ERR, "%s: %s; message %s unchanged", qid(m), what,
+	    tempfail ? "tempfailed" : "accepted");
+	msg_reset(m);
+	return tempfail ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
+}
+
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct jm_conn	*c;
+	unsigned long	 want;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) !=
+	    (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) {
+		jm_log(LOG_ERR, "the MTA does not allow header changes; "
+		    "mail passes unfiltered");
+		return SMFIS_REJECT;	/* "do not use this milter" */
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return SMFIS_REJECT;
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		free(c);
+		return SMFIS_REJECT;
+	}
+	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	/* Skip every step we do not use, and every reply we do not need. */
+	want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN |
+	    SMFIP_NR_HDR | SMFIP_NOEOH | SMFIP_SKIP;
+	*pf1 = want & f1;
+	c->f_protocol = *pf1;
+	*pf2 = 0;
+	*pf3 = 0;
+	/* Ask only for the macros used, at the step they are used. */
+	if (smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_DATA, "i") != MI_SUCCESS ||
+	    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+		jm_log(LOG_WARNING, "cannot request milter macros; "
+		    "queue ids may be missing from the log");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct jm_conn	 *c = smfi_getpriv(ctx);
+	struct jm_msgctx *m;
+	const char	 *auth;
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	m = &c->msg;
+	msg_reset(m);
+	m->policy = jm_policy_current();
+	if (m->policy == NULL)
+		return fail(c, "no policy loaded");
+	note_qid(ctx, m);
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL && *auth != '\0' && m->policy->conf->skip_authenticated) {
+		/* Authenticated clients send outbound mail: not ours. */
+		msg_reset(m);
+		return SMFIS_ACCEPT;
+	}
+	m->env_from = jm_addr_normalize(argv[0] != NULL ? argv[0] : "");
+	if (m->env_from == NULL)
+		return fail(c, "out of memory");
+	jm_buf_init(&m->headers, HEADER_BLOCK_MAX);
+	jm_buf_init(&m->body, (size_t)m->policy->conf->max_body_bytes);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct jm_conn	 *c = smfi_getpriv(ctx);
+	struct jm_msgctx *m;
+	char		**v, *r;
+
+	if (c == NULL || c->msg.policy == NULL)
+		return SMFIS_CONTINUE;
+	m = &c->msg;
+	if (argv[0] == NULL || m->n_rcpt >= RCPT_MAX)
+		return SMFIS_CONTINUE;
+	r = jm_addr_normalize(argv[0]);
+	if (r == NULL)
+		return fail(c, "out of memory");
+	v = realloc(m->rcpt, (m->n_rcpt + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(r);
+		return fail(c, "out of memory");
+	}
+	m->rcpt = v;
+	m->rcpt[m->n_rcpt++] = r;
+	if (jm_conf_watched(m->policy->conf, r))
+		m->watched = 1;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_data(SMFICTX *ctx)
+{
+	struct jm_conn	*c = smfi_getpriv(ctx);
+
+	if (c == NULL || c->msg.policy == NULL)
+		return SMFIS_ACCEPT;
+	note_qid(ctx, &c->msg);
+	if (!c->msg.watched) {
+		/* Not for a watched address: the rest of it is none of ours. */
+		msg_reset(&c->msg);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hdr_reply(const struct jm_conn *c)
+{
+	return (c->f_protocol & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static int
+note_xj_header(struct jm_msgctx *m, const char *name)
+{
+	struct xj_header *v;
+	size_t		  i;
+	int		  index = 1;
+
+	for (i = 0; i < m->n_xj; i++)
+		if (jm_strcaseeq(m->xj[i].name, name))
+			index++;
+	v = realloc(m->xj, (m->n_xj + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	m->xj = v;
+	snprintf(m->xj[m->n_xj].name, sizeof(m->xj[m->n_xj].name), "%s", name);
+	m->xj[m->n_xj].index = index;
+	m->n_xj++;
+	return 0;
+}
+
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct jm_conn	 *c = smfi_getpriv(ctx);
+	struct jm_msgctx *m;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	m = &c->msg;
+	if (m->policy == NULL || m->failed)
+		return hdr_reply(c);
+	/*
+	 * Every header counts towards the index of its name, but an over-long
+	 * name cannot be one of ours and is only kept for the parser.
+	 */
+	if (jm_strcaseprefix(name, XJ_PREFIX) && strlen(name) < 64 &&
+	    note_xj_header(m, name) == -1) {
+		m->failed = 1;
+		return hdr_reply(c);
+	}
+	if (m->n_headers >= (size_t)m->policy->conf->max_headers)
+		return hdr_reply(c);
+	m->n_headers++;
+	if (jm_buf_puts(&m->headers, name) == -1 ||
+	    jm_buf_append(&m->headers, ": ", 2) == -1 ||
+	    jm_buf_puts(&m->headers, value) == -1 ||
+	    jm_buf_append(&m->headers, "\n", 1) == -1)
+		m->failed = 1;
+	return hdr_reply(c);
+}
+
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct jm_conn	 *c = smfi_getpriv(ctx);
+	struct jm_msgctx *m;
+
+	if (c == NULL || c->msg.policy == NULL)
+		return SMFIS_CONTINUE;
+	m = &c->msg;
+	if (m->failed)
+		return SMFIS_CONTINUE;
+	if (jm_buf_append(&m->body, chunk, len) == -1) {
+		m->failed = 1;
+		return SMFIS_CONTINUE;
+	}
+	if (m->body.truncated && (c->f_protocol & SMFIP_SKIP))
+		return SMFIS_SKIP;	/* enough read; the rest passes */
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	struct jm_conn	 *c = smfi_getpriv(ctx);
+	struct jm_msgctx *m;
+	struct jm_buf	  raw;
+	struct jm_outcome out;
+	size_t		  i;
+	int		  rc;
+
+	if (c == NULL || c->msg.policy == NULL)
+		return SMFIS_ACCEPT;
+	m = &c->msg;
+	note_qid(ctx, m);
+	if (m->failed)
+		return fail(c, "out of memory while reading the message");
+
+	jm_buf_init(&raw, m->headers.len + 1 + m->body.len);
+	if (jm_buf_append(&raw, m->headers.data, m->headers.len) == -1 ||
+	    jm_buf_append(&raw, "\n", 1) == -1 ||
+	    jm_buf_append(&raw, m->body.data, m->body.len) == -1) {
+		jm_buf_free(&raw);
+		return fail(c, "out of memory while reading the message");
+	}
+	rc = jm_process(m->policy, raw.data, raw.len, m->env_from, m->rcpt,
+	    m->n_rcpt, &out);
+	jm_buf_free(&raw);
+	if (rc == -1)
+		return fail(c, "internal error while classifying");
+
+	/* Remove from the last to the first so the indexes stay right. */
+	for (i = m->n_xj; i > 0; i--) {
+		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
+		    NULL) != MI_SUCCESS)
+			return fail(c, "cannot remove a forged X-Journey header");
+	}
+	for (i = 0; i < out.n_headers; i++) {
+		if (smfi_addheader(ctx, (char *)out.headers[i].name,
+		    out.headers[i].value) != MI_SUCCESS)
+			return fail(c, "cannot add the X-Journey headers");
+	}
+	jm_log(LOG_INFO, "%s: %s%s%s", qid(m), out.summary,
+	    m->n_xj > 0 ? " removed-forged-headers=" : "",
+	    m->n_xj > 0 ? "yes" : "");
+	msg_reset(m);
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	struct jm_conn	*c = smfi_getpriv(ctx);
+
+	if (c != NULL)
+		msg_reset(&c->msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	struct jm_conn	*c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	msg_reset(&c->msg);
+	free(c);
+	(void)smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "journey-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_connect = NULL,
+	.xxfi_helo = NULL,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_eoh = NULL,
+	.xxfi_body = mlfi_body,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_unknown = NULL,
+	.xxfi_data = mlfi_data,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+int
+jm_milter_register(void)
+{
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

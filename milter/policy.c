@@ -1,0 +1,74 @@
+/*
+ * policy.c: loading the policy all or nothing, and publishing it.
+ *
+ * The current policy is one pointer behind one mutex.  Readers take a
+ * reference and let go of the lock at once, so a reload waits only for the
+ * pointer swap, never for a message.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "journey/conf.h"
+#include "journey/policy.h"
+
+static pthread_mutex_t	 policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct jm_policy	*policy_current;
+
+int
+jm_policy_load(const char *conf_path, struct jm_diag *d,
+    struct jm_policy **out)
+{
+	struct jm_policy	*p;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		jm_diag_add(d, conf_path, 0, "out of memory");
+		return -1;
+	}
+	p->refs = 1;
+	if (jm_conf_load(conf_path, d, &p->conf) == -1) {
+		jm_policy_unref(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+jm_policy_publish(struct jm_policy *p)
+{
+	struct jm_policy	*old;
+
+	pthread_mutex_lock(&policy_lock);
+	old = policy_current;
+	policy_current = p;
+	pthread_mutex_unlock(&policy_lock);
+	jm_policy_unref(old);
+}
+
+struct jm_policy *
+jm_policy_current(void)
+{
+	struct jm_policy	*p;
+
+	pthread_mutex_lock(&policy_lock);
+	p = policy_current;
+	if (p != NULL)
+		__atomic_add_fetch(&p->refs, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&policy_lock);
+	return p;
+}
+
+void
+jm_policy_unref(struct jm_policy *p)
+{
+	if (p == NULL)
+		return;
+	if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
+	jm_conf_unref(p->conf);
+	free(p);
+}

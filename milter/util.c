@@ -1,0 +1,112 @@
+/*
+ * util.c: helpers too small for a module of their own: ticket references,
+ * address normalisation, ASCII comparisons, random bytes.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/evp.h>
+
+#include "journey/util.h"
+
+void
+jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1])
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	const char	*s, *e;
+	uint64_t	 bits = 0;
+	int		 i;
+
+	s = message_id != NULL ? message_id : "";
+	while (isspace((unsigned char)*s) || *s == '<')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (isspace((unsigned char)e[-1]) || e[-1] == '>'))
+		e--;
+
+	if (EVP_Digest(s, (size_t)(e - s), md, &mdlen, EVP_sha256(), NULL) != 1)
+		memset(md, 0, sizeof(md));
+	/* 8 base32 characters carry 40 bits: the first five bytes. */
+	for (i = 0; i < 5; i++)
+		bits = (bits << 8) | md[i];
+	memcpy(out, "JM-", 3);
+	for (i = 0; i < 8; i++)
+		out[3 + i] = alphabet[(bits >> (35 - 5 * i)) & 31];
+	out[JM_TICKET_LEN] = '\0';
+}
+
+char *
+jm_addr_normalize(const char *addr)
+{
+	const char	*s, *lt, *gt;
+	char		*out;
+	size_t		 n, i;
+
+	if (addr == NULL)
+		return strdup("");
+	lt = strrchr(addr, '<');
+	if (lt != NULL) {
+		s = lt + 1;
+		gt = strchr(s, '>');
+		n = gt != NULL ? (size_t)(gt - s) : strlen(s);
+	} else {
+		s = addr;
+		while (isspace((unsigned char)*s))
+			s++;
+		n = strlen(s);
+		while (n > 0 && isspace((unsigned char)s[n - 1]))
+			n--;
+	}
+	out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[n] = '\0';
+	return out;
+}
+
+int
+jm_strcaseeq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return 0;
+	return *a == *b;
+}
+
+int
+jm_strcaseprefix(const char *s, const char *prefix)
+{
+	for (; *prefix != '\0'; s++, prefix++)
+		if (tolower((unsigned char)*s) != tolower((unsigned char)*prefix))
+			return 0;
+	return 1;
+}
+
+int
+jm_random(void *p, size_t size)
+{
+	unsigned char	*q = p;
+	ssize_t		 n;
+
+	while (size > 0) {
+		n = getrandom(q, size, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		q += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}

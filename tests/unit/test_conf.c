@@ -1,0 +1,247 @@
+/*
+ * test_conf.c: the configuration parser, every error path included.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "journey/conf.h"
+#include "journey/diag.h"
+
+static char *
+write_temp(const char *text)
+{
+	char	*path = strdup("/tmp/jm-conf-XXXXXX");
+	int	 fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* A file with an error: the first diagnostic must be WANT at LINE. */
+static const struct bad_case {
+	const char	*label;
+	const char	*text;
+	unsigned	 line;
+	const char	*want;
+} bad_cases[] = {
+	{ "unknown key", "socket = unix:/tmp/s\nsockett = x\n", 2,
+	    "unknown key \"sockett\"" },
+	{ "no equals sign", "# c\n\nsocket unix:/tmp/s\n", 3,
+	    "expected \"key = value\"" },
+	{ "relative unix socket", "socket = unix:tmp/s\n", 1,
+	    "the path must be absolute" },
+	{ "bad socket kind", "socket = tcp:1234\n", 1,
+	    "is not unix:/path, inet:PORT@HOST or inet:HOST:PORT" },
+	{ "bad port", "socket = inet:99999@127.0.0.1\n", 1, "bad port" },
+	{ "no port", "socket = inet:@127.0.0.1\n", 1, "no port" },
+	{ "bad bool", "skip_authenticated = maybe\n", 1,
+	    "\"maybe\" is not yes or no" },
+	{ "bad size", "max_scan_bytes = 12q\n", 1, "is not a size" },
+	{ "size too small", "max_scan_bytes = 10\n", 1,
+	    "max_scan_bytes must be between" },
+	{ "size overflow", "max_scan_bytes = 99999999999999999999\n", 1,
+	    "is not a size" },
+	{ "bad int", "max_headers = ten\n", 1, "is not a whole number" },
+	{ "int too big", "max_headers = 100001\n", 1,
+	    "max_headers must be between 10 and 100000" },
+	{ "bad time", "max_retry_age = 3y\n", 1, "is not a time" },
+	{ "bad log level", "log_level = loud\n", 1,
+	    "\"loud\" is not err, warning, notice, info or debug" },
+	{ "bad on_error", "on_error = reject\n", 1,
+	    "is not accept or tempfail" },
+	{ "duplicate key", "socket = unix:/a\n\nsocket = unix:/b\n", 3,
+	    "socket is already set at line 1" },
+	{ "bad stage", "initial_stage = adore\n", 1, "is not a journey stage" },
+	{ "bad webhook url", "journey_webhook_url = ftp://x\n", 1,
+	    "is not an http:// or https:// URL" },
+	{ "bad smtp url", "ack_smtp_url = http://x\n", 1,
+	    "is not an smtp:// or smtps:// URL" },
+	{ "chat target too short", "chat_target = ops slack\n", 1,
+	    "expected NAME FORMAT URL" },
+	{ "chat target bad format", "chat_target = ops irc http://x\n", 1,
+	    "unknown chat format \"irc\"" },
+	{ "bad language", "default_language = English!\n", 1,
+	    "is not a language code" },
+};
+
+START_TEST(test_bad)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct jm_diag	 d;
+	struct jm_conf	*conf = (void *)1;
+	char		*path = write_temp(c->text), want[512];
+
+	jm_diag_init(&d);
+	ck_assert_msg(jm_conf_load(path, &d, &conf) == -1, "%s: accepted",
+	    c->label);
+	ck_assert_ptr_null(conf);
+	ck_assert_msg(d.n >= 1, "%s: no diagnostic", c->label);
+	snprintf(want, sizeof(want), "%s:%u: ", path, c->line);
+	ck_assert_msg(strncmp(jm_diag_line(&d, 0), want, strlen(want)) == 0,
+	    "%s: got \"%s\", want prefix \"%s\"", c->label,
+	    jm_diag_line(&d, 0), want);
+	ck_assert_msg(strstr(jm_diag_line(&d, 0), c->want) != NULL,
+	    "%s: got \"%s\", want \"%s\"", c->label, jm_diag_line(&d, 0),
+	    c->want);
+	jm_diag_free(&d);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_every_error_reported)
+{
+	struct jm_diag	 d;
+	struct jm_conf	*conf;
+	char		*path = write_temp("a = 1\nb = 2\nmax_headers = x\n");
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(path, &d, &conf), -1);
+	ck_assert_uint_eq(d.n, 3);
+	jm_diag_free(&d);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct jm_diag	 d;
+	struct jm_conf	*conf;
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load("/nonexistent/jm.conf", &d, &conf), -1);
+	ck_assert_str_eq(jm_diag_line(&d, 0),
+	    "/nonexistent/jm.conf: cannot open: No such file or directory");
+	jm_diag_free(&d);
+}
+END_TEST
+
+START_TEST(test_good)
+{
+	struct jm_diag	 d;
+	struct jm_conf	*conf;
+	char		*path = write_temp(
+	    "# journey-milter.conf\n"
+	    "  socket = inet:127.0.0.1:8894  \n"
+	    "watch_recipients = support@example.com, @help.example.org\n"
+	    "watch_recipients = destek.example.com.tr\n"
+	    "skip_authenticated = no\n"
+	    "max_scan_bytes = 128k\n"
+	    "max_retry_age = 2h\n"
+	    "log_level = debug\n"
+	    "on_error = tempfail\n"
+	    "user =\n"
+	    "chat_target = ops slack https://hooks.example.com/x complaint\n"
+	    "chat_target = retention teams https://t.example.com/y cancellation\n");
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(path, &d, &conf), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_str_eq(conf->socket, "inet:127.0.0.1:8894");
+	ck_assert_uint_eq(conf->watch_recipients.n, 3);
+	ck_assert_int_eq(conf->skip_authenticated, 0);
+	ck_assert_int_eq(conf->max_scan_bytes, 128 * 1024);
+	ck_assert_int_eq(conf->max_retry_age, 7200);
+	ck_assert_int_eq(conf->log_level, LOG_DEBUG);
+	ck_assert_int_eq(conf->on_error, JM_ON_ERROR_TEMPFAIL);
+	ck_assert_str_eq(conf->user, "");
+	ck_assert_uint_eq(conf->chat_target.n, 2);
+	ck_assert_str_eq(conf->chat_target.v[1],
+	    "retention teams https://t.example.com/y cancellation");
+	/* Defaults for what the file does not set. */
+	ck_assert_int_eq(conf->max_headers, 1000);
+	ck_assert_str_eq(conf->initial_stage, "assess");
+	ck_assert_uint_ge(conf->ack_role_senders.n, 10);
+
+	ck_assert(jm_conf_watched(conf, "support@example.com"));
+	ck_assert(jm_conf_watched(conf, "<Support@Example.COM>"));
+	ck_assert(jm_conf_watched(conf, "anyone@help.example.org"));
+	ck_assert(jm_conf_watched(conf, "x@destek.example.com.tr"));
+	ck_assert(!jm_conf_watched(conf, "sales@example.com"));
+	ck_assert(!jm_conf_watched(conf, "x@sub.help.example.org"));
+	ck_assert(!jm_conf_watched(conf, "help.example.org"));
+	jm_conf_unref(conf);
+	jm_diag_free(&d);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* Every row's default must parse, and every row must be documented. */
+START_TEST(test_table)
+{
+	const struct jm_conf_key *k;
+	struct jm_diag	 d;
+	struct jm_conf	*conf;
+	size_t		 n, i, j;
+
+	k = jm_conf_keys(&n);
+	ck_assert_uint_ge(n, 10);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(k[i].doc != NULL && strlen(k[i].doc) > 10,
+		    "%s: no documentation", k[i].name);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(k[i].name, k[j].name);
+	}
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(NULL, &d, &conf), 0);
+	jm_conf_unref(conf);
+	jm_diag_free(&d);
+}
+END_TEST
+
+START_TEST(test_parsers)
+{
+	long	v;
+	int	b;
+
+	ck_assert_int_eq(jm_conf_parse_size("1m", &v), 0);
+	ck_assert_int_eq(v, 1048576);
+	ck_assert_int_eq(jm_conf_parse_size("7", &v), 0);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(jm_conf_parse_size("1mb", &v), -1);
+	ck_assert_int_eq(jm_conf_parse_size("-1", &v), -1);
+	ck_assert_int_eq(jm_conf_parse_size("", &v), -1);
+	ck_assert_int_eq(jm_conf_parse_time("2w", &v), 0);
+	ck_assert_int_eq(v, 14 * 86400);
+	ck_assert_int_eq(jm_conf_parse_time("90", &v), 0);
+	ck_assert_int_eq(v, 90);
+	ck_assert_int_eq(jm_conf_parse_bool("On", &b), 0);
+	ck_assert_int_eq(b, 1);
+	ck_assert_int_eq(jm_conf_parse_bool("off", &b), 0);
+	ck_assert_int_eq(b, 0);
+	ck_assert_int_eq(jm_conf_parse_bool("y", &b), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("conf");
+	TCase	*tc = tcase_create("conf");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_loop_test(tc, test_bad, 0,
+	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_every_error_reported);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_table);
+	tcase_add_test(tc, test_parsers);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
