@@ -1,0 +1,298 @@
+# lib.sh: the harness of the end-to-end tests.
+#
+# Each test script sources this file, gets a private run directory under
+# the build tree, and may start a private Postfix on 127.0.0.1 (its own
+# configuration, queue and maildirs, on free ports) with the built
+# journey-milter in front of it.  Results are TAP lines; everything
+# started is stopped on exit, whatever happens.  All loops are bounded.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${POSTFIX:=/usr/sbin/postfix}"
+: "${SWAKS:=swaks}"
+: "${PYTHON3:=python3}"
+
+T_NUM=0
+T_FAILED=0
+PF_DIR=
+MILTER_PID=
+BG_PIDS=
+
+e2e_init() {
+	RUN="$top_builddir/tests/e2e/run/$1"
+	rm -rf "$RUN"
+	mkdir -p "$RUN"
+	chmod 755 "$RUN"
+	trap e2e_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+ok() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $*"
+}
+
+not_ok() {
+	T_NUM=$((T_NUM + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_NUM - $*"
+}
+
+# check DESCRIPTION COMMAND...: one TAP line from a command's status.
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+diag() {
+	printf '# %s\n' "$@"
+}
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+e2e_done() {
+	echo "1..$T_NUM"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || bail "end-to-end tests start Postfix and must run as root"
+}
+
+free_port() {
+	"$PYTHON3" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+	limit=$(($1 * 10))
+	shift
+	i=0
+	while [ $i -lt $limit ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+port_open() {
+	"$PYTHON3" -c 'import socket, sys
+s = socket.socket()
+s.settimeout(0.5)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# milter_conf FILE LINES...: a configuration for a test daemon.
+milter_conf() {
+	f=$1
+	shift
+	{
+		echo "# written by $(basename "$0")"
+		echo "user ="
+		echo "pid_file = $RUN/journey-milter.pid"
+		echo "state_dir = $RUN/state"
+		echo "rules_dir = $top_srcdir/rules"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >"$f"
+	mkdir -p "$RUN/state"
+}
+
+# milter_start CONF PORT: starts the built daemon in the foreground on
+# inet:PORT@127.0.0.1 (the socket key in CONF must say so) and waits for it.
+milter_start() {
+	"$top_builddir/journey-milter" -f -c "$1" >>"$RUN/milter.log" 2>&1 &
+	MILTER_PID=$!
+	if ! wait_for 10 port_open "$2"; then
+		diag "journey-milter did not start:"
+		sed 's/^/#   /' "$RUN/milter.log"
+		return 1
+	fi
+}
+
+milter_stop() {
+	[ -n "$MILTER_PID" ] || return 0
+	kill -TERM "$MILTER_PID" 2>/dev/null
+	i=0
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$MILTER_PID" 2>/dev/null; then
+		kill -KILL "$MILTER_PID" 2>/dev/null
+		wait "$MILTER_PID" 2>/dev/null
+		MILTER_PID=
+		return 1
+	fi
+	wait "$MILTER_PID" 2>/dev/null
+	MILTER_STATUS=$?
+	MILTER_PID=
+	return 0
+}
+
+# pf_start SMTP_PORT MILTER_SOCKET [main.cf lines...]: a private Postfix.
+# Mail to example.com, example.com.tr, example.ir and customer.example is
+# delivered to one maildir per domain under $RUN/postfix/mail/DOMAIN/.
+pf_start() {
+	PF_DIR="$RUN/postfix"
+	PF_PORT=$1
+	pf_milter=$2
+	shift 2
+	mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" "$PF_DIR/mail"
+	chown postfix "$PF_DIR/data"
+	chown postfix:postfix "$PF_DIR/mail"
+	chmod 755 "$PF_DIR"
+	domains="example.com example.com.tr example.ir customer.example"
+	: >"$PF_DIR/etc/vmailbox"
+	for d in $domains; do
+		echo "@$d $d/" >>"$PF_DIR/etc/vmailbox"
+	done
+	cat >"$PF_DIR/etc/main.cf" <<EOC
+compatibility_level = 3.6
+queue_directory = $PF_DIR/queue
+data_directory = $PF_DIR/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.test.example
+mydomain = test.example
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+relay_domains =
+virtual_mailbox_domains = $domains
+virtual_mailbox_base = $PF_DIR/mail
+virtual_mailbox_maps = texthash:$PF_DIR/etc/vmailbox
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+virtual_minimum_uid = 1
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+smtputf8_enable = no
+in_flow_delay = 0
+smtpd_error_sleep_time = 0
+smtpd_milters = $pf_milter
+non_smtpd_milters = $pf_milter
+milter_default_action = accept
+milter_protocol = 6
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 20s
+default_destination_concurrency_limit = 20
+EOC
+	for line in "$@"; do
+		echo "$line" >>"$PF_DIR/etc/main.cf"
+	done
+	cat >"$PF_DIR/etc/master.cf" <<EOC
+127.0.0.1:$PF_PORT inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOC
+	if ! "$POSTFIX" -c "$PF_DIR/etc" start >"$RUN/postfix-start.log" 2>&1; then
+		diag "postfix did not start:"
+		sed 's/^/#   /' "$RUN/postfix-start.log" "$PF_DIR/maillog" 2>/dev/null
+		PF_DIR=
+		return 1
+	fi
+	wait_for 10 port_open "$PF_PORT"
+}
+
+pf_stop() {
+	[ -n "$PF_DIR" ] || return 0
+	"$POSTFIX" -c "$PF_DIR/etc" stop >/dev/null 2>&1
+	PF_DIR=
+}
+
+# pf_queue_empty: whether the private Postfix has nothing queued.
+pf_queue_empty() {
+	[ -z "$(find "$PF_DIR/queue/incoming" "$PF_DIR/queue/active" \
+	    "$PF_DIR/queue/deferred" "$PF_DIR/queue/maildrop" -type f 2>/dev/null)" ]
+}
+
+# mailbox DOMAIN: the maildir's "new" directory for DOMAIN.
+mailbox() {
+	echo "$RUN/postfix/mail/$1/new"
+}
+
+mail_count() {
+	find "$(mailbox "$1")" -type f 2>/dev/null | wc -l
+}
+
+# wait_mail DOMAIN COUNT SECONDS
+wait_mail() {
+	wait_for "$3" test "$(mail_count "$1")" -ge "$2"
+}
+
+# mail_with DOMAIN PATTERN: the delivered file whose text matches PATTERN.
+mail_with() {
+	grep -l -E -- "$2" "$(mailbox "$1")"/* 2>/dev/null | head -n 1
+}
+
+# header FILE NAME: every value of header NAME in FILE, one per line.
+header() {
+	awk -v name="$2" '
+		BEGIN { n = tolower(name) ":" }
+		/^$/ { exit }
+		/^[ \t]/ { if (cur) printf "%s", $0; next }
+		{ if (cur) print ""; cur = 0 }
+		tolower(substr($0, 1, length(n))) == n {
+			v = substr($0, length(n) + 1); sub(/^[ \t]+/, "", v)
+			printf "%s", v; cur = 1
+		}
+		END { if (cur) print "" }' "$1"
+}
+
+# send FROM TO FILE [swaks options...]: one message through the private Postfix.
+send() {
+	from=$1
+	to=$2
+	file=$3
+	shift 3
+	"$SWAKS" --server "127.0.0.1:$PF_PORT" --from "$from" --to "$to" \
+	    --data "$file" --silent 2 --timeout 20 "$@"
+}
+
+e2e_cleanup() {
+	milter_stop
+	pf_stop
+	for p in $BG_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	BG_PIDS=
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""milterclient.py: a small milter protocol (version 6) client for tests.
+
+It plays the MTA's side exactly as Postfix does for the parts journey-milter
+uses: option negotiation, macros, MAIL FROM, RCPT TO, DATA, headers, body,
+end-of-message, abort and quit, honouring the steps and replies the milter
+asked to skip.  Used to time the end-of-message round trip and to drive the
+daemon through several messages per connection and aborts.
+
+Usage:
+  milterclient.py HOST PORT eomtime N       median/max of N round trips, ms
+  milterclient.py HOST PORT session FILE    runs the JSON session in FILE
+"""
+import json
+import socket
+import struct
+import sys
+import time
+
+SMFIP_NOCONNECT = 0x1
+SMFIP_NOHELO = 0x2
+SMFIP_NOEOH = 0x40
+SMFIP_NR_HDR = 0x80
+SMFIP_NOUNKNOWN = 0x100
+SMFIP_NODATA = 0x200
+SMFIP_SKIP = 0x400
+ALL_PROTOCOL = 0x1FFFFF
+
+
+class Milter:
+    def __init__(self, host, port, timeout=10):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.s.settimeout(timeout)
+        self.pending = b""
+
+    def send(self, cmd, data=b"", flush=True):
+        # Like Postfix, macros go out in one write with the command they
+        # belong to: two small writes would meet Nagle on our side.
+        self.pending += struct.pack("!I", len(data) + 1) + cmd + data
+        if flush:
+            self.s.sendall(self.pending)
+            self.pending = b""
+
+    def recv(self):
+        hdr = self._read(4)
+        (n,) = struct.unpack("!I", hdr)
+        if n < 1 or n > 1 << 24:
+            raise ValueError("bad packet length %d" % n)
+        body = self._read(n)
+        return body[:1], body[1:]
+
+    def _read(self, n):
+        out = b""
+        while len(out) < n:
+            chunk = self.s.recv(n - len(out))
+            if not chunk:
+                raise EOFError("milter closed the connection")
+            out += chunk
+        return out
+
+    def negotiate(self):
+        self.send(b"O", struct.pack("!III", 6, 0x1FF, ALL_PROTOCOL))
+        cmd, data = self.recv()
+        assert cmd == b"O", cmd
+        self.version, self.actions, self.protocol = struct.unpack("!III", data[:12])
+        return self
+
+    def macro(self, for_cmd, pairs):
+        data = for_cmd
+        for k, v in pairs.items():
+            data += k.encode() + b"\0" + v.encode() + b"\0"
+        self.send(b"D", data, flush=False)
+
+    def step(self, cmd, data, skip_flag=0, noreply_flag=0):
+        if skip_flag and self.protocol & skip_flag:
+            self.pending = b""  # macros for a skipped step are not sent
+            return None
+        self.send(cmd, data)
+        if noreply_flag and self.protocol & noreply_flag:
+            return None
+        return self.recv()
+
+    def mail(self, sender, macros=None):
+        self.macro(b"M", macros or {})
+        return self.step(b"M", b"<" + sender.encode() + b">\0")
+
+    def rcpt(self, rcpt):
+        return self.step(b"R", b"<" + rcpt.encode() + b">\0")
+
+    def data(self, qid):
+        self.macro(b"T", {"i": qid})
+        return self.step(b"T", b"", SMFIP_NODATA)
+
+    def header(self, name, value):
+        return self.step(b"L", name.encode() + b"\0" + value.encode() + b"\0",
+                         0, SMFIP_NR_HDR)
+
+    def eoh(self):
+        return self.step(b"N", b"", SMFIP_NOEOH)
+
+    def body(self, chunk):
+        return self.step(b"B", chunk)
+
+    def eom(self, qid):
+        """Returns (modifications, final reply, seconds from EOM to reply)."""
+        self.macro(b"E", {"i": qid})
+        t0 = time.monotonic()
+        self.send(b"E")
+        mods = []
+        while True:
+            cmd, data = self.recv()
+            if cmd in (b"a", b"c", b"t", b"r", b"d", b"y"):
+                return mods, cmd.decode(), time.monotonic() - t0
+            mods.append((cmd.decode(), data))
+
+    def abort(self):
+        self.send(b"A")
+
+    def quit(self):
+        self.send(b"Q")
+        self.s.close()
+
+
+def message(m, sender, rcpts, headers, body, qid):
+    """One message; returns (reply at the step that ended it, mods)."""
+    r = m.mail(sender, {"i": qid})
+    if r is not None and r[0] != b"c":
+        return r[0].decode(), []
+    for rc in rcpts:
+        r = m.rcpt(rc)
+        if r is not None and r[0] != b"c":
+            return r[0].decode(), []
+    r = m.data(qid)
+    if r is not None and r[0] != b"c":
+        return r[0].decode(), []
+    for name, value in headers:
+        r = m.header(name, value)
+        if r is not None and r[0] != b"c":
+            return r[0].decode(), []
+    r = m.eoh()
+    if r is not None and r[0] != b"c":
+        return r[0].decode(), []
+    if body:
+        r = m.body(body.encode())
+        if r is not None and r[0] not in (b"c", b"s"):
+            return r[0].decode(), []
+    mods, final, _ = m.eom(qid)
+    return final, mods
+
+
+def eomtime(host, port, n):
+    m = Milter(host, port).negotiate()
+    times = []
+    for i in range(n):
+        qid = "TIME%04d" % i
+        m.mail("customer%d@customer.example" % i, {"i": qid})
+        m.rcpt("support@example.com")
+        m.data(qid)
+        for name, value in (("From", "customer@customer.example"),
+                            ("To", "support@example.com"),
+                            ("Subject", "Order question %d" % i),
+                            ("Message-ID", "<t%d@customer.example>" % i)):
+            m.header(name, value)
+        m.eoh()
+        m.body(b"Hello, where is my order?\r\n")
+        mods, final, secs = m.eom(qid)
+        if final != "a" or not mods:
+            raise SystemExit("unexpected reply %s with %d changes" % (final, len(mods)))
+        times.append(secs * 1000.0)
+    m.quit()
+    times.sort()
+    print("%.3f %.3f" % (times[len(times) // 2], times[-1]))
+
+
+def describe(cmd, data):
+    """A modification as text: "add NAME: VALUE", "change NAME[I]: VALUE"."""
+    if cmd == "m":
+        (index,) = struct.unpack("!I", data[:4])
+        name, value = data[4:].split(b"\0")[:2]
+        return "change %s[%d]: %s" % (name.decode(), index,
+                                      value.decode("utf-8", "replace"))
+    if cmd == "h":
+        name, value = data.split(b"\0")[:2]
+        return "add %s: %s" % (name.decode(), value.decode("utf-8", "replace"))
+    return "%s %r" % (cmd, data)
+
+
+def session(host, port, path):
+    """Runs a JSON list of steps; prints one JSON result line per message."""
+    with open(path) as f:
+        steps = json.load(f)
+    m = Milter(host, port).negotiate()
+    for st in steps:
+        if st["do"] == "message":
+            final, mods = message(m, st["from"], st["rcpt"], st["headers"],
+                                  st.get("body", ""), st.get("qid", "Q1"))
+            print(json.dumps({"final": final,
+                              "mods": [describe(c, d) for c, d in mods]}))
+        elif st["do"] == "abort_after_headers":
+            m.mail(st["from"], {"i": "AB1"})
+            m.rcpt(st["rcpt"][0])
+            m.data("AB1")
+            for name, value in st["headers"]:
+                m.header(name, value)
+            m.abort()
+            print(json.dumps({"aborted": True}))
+        elif st["do"] == "close":
+            m.s.close()
+            m = Milter(host, port).negotiate()
+    m.quit()
+
+
+if __name__ == "__main__":
+    host, port, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    if what == "eomtime":
+        eomtime(host, port, int(sys.argv[4]))
+    elif what == "session":
+        session(host, port, sys.argv[4])
+    else:
+        raise SystemExit(__doc__)

@@ -1,0 +1,83 @@
+#!/bin/sh
+# protocol.sh: the daemon driven over its socket by a milter protocol client.
+#
+# No Postfix here: the client speaks the milter protocol as Postfix does,
+# so this test also runs against the sanitizer build (leaks show at exit).
+# It measures the end-of-message round trip over inet: with Nagle's
+# algorithm on the listening socket it would be about 40 ms.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_init protocol
+
+MPORT=$(free_port)
+milter_conf "$RUN/jm.conf" \
+    "socket = inet:$MPORT@127.0.0.1" \
+    "watch_recipients = support@example.com"
+milter_start "$RUN/jm.conf" "$MPORT" || bail "journey-milter did not start"
+
+client() {
+	"$PYTHON3" "$top_srcdir/tests/e2e/milterclient.py" 127.0.0.1 "$MPORT" "$@"
+}
+
+cat >"$RUN/session.json" <<'EOS'
+[
+ {"do": "message", "qid": "AAA1", "from": "a@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "a@customer.example"], ["Subject", "One"],
+              ["Message-ID", "<one@customer.example>"],
+              ["X-Journey-Category", "forged"]],
+  "body": "first message\r\n"},
+ {"do": "message", "qid": "AAA2", "from": "b@customer.example",
+  "rcpt": ["sales@example.com"],
+  "headers": [["From", "b@customer.example"], ["Subject", "Two"]],
+  "body": "not watched\r\n"},
+ {"do": "abort_after_headers", "from": "c@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "c@customer.example"], ["Subject", "Three"]]},
+ {"do": "message", "qid": "AAA4", "from": "d@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "d@customer.example"], ["Subject", "Four"],
+              ["Message-ID", "<four@customer.example>"]],
+  "body": ""},
+ {"do": "close"},
+ {"do": "message", "qid": "AAA5", "from": "e@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "e@customer.example"], ["Subject", "Five"]],
+  "body": "no message-id\r\n"}
+]
+EOS
+if client session "$RUN/session.json" >"$RUN/session.out" 2>"$RUN/session.err"; then
+	ok "session of five messages, an abort and a reconnect"
+else
+	not_ok "session of five messages, an abort and a reconnect"
+	sed 's/^/#   /' "$RUN/session.err"
+fi
+line() { sed -n "${1}p" "$RUN/session.out"; }
+check "watched message accepted with changes" \
+    sh -c "echo '$(line 1)' | grep -q '\"final\": \"a\"'"
+check "forged header removed (change to an empty value)" \
+    sh -c "echo '$(line 1)' | grep -q 'change X-Journey-Category\[1\]: \"'"
+check "ticket added" sh -c "echo '$(line 1)' | grep -q 'X-Journey-Ticket.*JM-'"
+check "unwatched message accepted at DATA without changes" \
+    sh -c "echo '$(line 2)' | grep -q '\"final\": \"a\", \"mods\": \\[\\]'"
+check "abort handled" sh -c "echo '$(line 3)' | grep -q aborted"
+check "message after an abort tagged" \
+    sh -c "echo '$(line 4)' | grep -q 'X-Journey-Ticket'"
+check "message on a new connection tagged" \
+    sh -c "echo '$(line 5)' | grep -q 'X-Journey-Ticket'"
+
+# TCP_NODELAY: end-of-message round trip, median of 20, must stay under 20 ms.
+if t=$(client eomtime 20 2>"$RUN/eomtime.err"); then
+	median=${t% *}
+	diag "end-of-message round trip over inet: median ${median} ms, max ${t#* } ms"
+	check "end-of-message median ${median} ms < 20 ms" \
+	    "$PYTHON3" -c "import sys; sys.exit(0 if float('$median') < 20 else 1)"
+else
+	not_ok "end-of-message timing run"
+	sed 's/^/#   /' "$RUN/eomtime.err"
+fi
+
+check "daemon stops on SIGTERM" milter_stop
+check "clean exit (no sanitizer report)" test "${MILTER_STATUS:-1}" -eq 0
+check "no sanitizer report in the log" \
+    sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$RUN/milter.log'"
+e2e_done
