@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -155,6 +156,130 @@ write_pid_file(const char *path)
 	return fclose(fp);
 }
 
+/*
+ * Reload: all or nothing.  A policy that fails to load leaves the running
+ * one in place; messages in flight keep the policy they took at MAIL FROM.
+ */
+static void
+reload(const char *conf_path)
+{
+	struct jm_diag	 d;
+	struct jm_policy *p, *old;
+	size_t		 i;
+
+	jm_diag_init(&d);
+	if (jm_policy_load(conf_path, &d, &p) == -1) {
+		for (i = 0; i < d.n; i++)
+			jm_log(LOG_ERR, "%s", jm_diag_line(&d, i));
+		jm_log(LOG_ERR, "reload failed: keeping the running "
+		    "configuration and rules");
+		jm_diag_free(&d);
+		return;
+	}
+	jm_diag_free(&d);
+	old = jm_policy_current();
+	if (old != NULL && (strcmp(old->conf->socket, p->conf->socket) != 0 ||
+	    strcmp(old->conf->user, p->conf->user) != 0 ||
+	    strcmp(old->conf->state_dir, p->conf->state_dir) != 0))
+		jm_log(LOG_WARNING, "reload: socket, user and state_dir take "
+		    "effect only after a restart");
+	jm_policy_unref(old);
+	jm_log_set_level(p->conf->log_level);
+	jm_policy_publish(p);
+	jm_log(LOG_INFO, "reloaded %s", conf_path);
+}
+
+struct reloader {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 pending;
+	int		 stop;
+	const char	*conf_path;
+};
+
+static void *
+reload_thread(void *arg)
+{
+	struct reloader	*r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (!r->pending && !r->stop)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (r->stop)
+			break;
+		r->pending = 0;
+		pthread_mutex_unlock(&r->lock);
+		reload(r->conf_path);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static void *
+milter_thread(void *arg)
+{
+	int	*rc = arg;
+
+	*rc = smfi_main();
+	/* However libmilter stopped, wake the main thread so it can clean up. */
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+/*
+ * libmilter's own signal thread treats SIGHUP like SIGTERM.  To reload on
+ * SIGHUP instead, smfi_main() runs in a thread of its own and the main
+ * thread waits for the signals: Linux delivers a signal sent to the process
+ * to its main thread first when that thread accepts it, so libmilter's
+ * thread never sees them.  The reload runs in yet another thread, so the
+ * main thread is back in sigwait() at once.
+ */
+static int
+run(const char *conf_path)
+{
+	struct reloader	 r;
+	pthread_t	 mt, rt;
+	sigset_t	 set;
+	int		 sig, rc = MI_FAILURE;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	r.conf_path = conf_path;
+	if (pthread_create(&rt, NULL, reload_thread, &r) != 0 ||
+	    pthread_create(&mt, NULL, milter_thread, &rc) != 0) {
+		jm_log(LOG_ERR, "cannot start threads");
+		return MI_FAILURE;
+	}
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		pthread_mutex_lock(&r.lock);
+		r.pending = 1;
+		pthread_cond_signal(&r.cond);
+		pthread_mutex_unlock(&r.lock);
+	}
+	jm_log(LOG_INFO, "journey-milter stopping");
+	(void)smfi_stop();
+	pthread_join(mt, NULL);
+	pthread_mutex_lock(&r.lock);
+	r.stop = 1;
+	pthread_cond_signal(&r.cond);
+	pthread_mutex_unlock(&r.lock);
+	pthread_join(rt, NULL);
+	return rc;
+}
+
 static int
 check_only(const char *path)
 {
@@ -255,8 +380,7 @@ main(int argc, char *argv[])
 	jm_policy_publish(p);
 	jm_log(LOG_INFO, "journey-milter %s listening on %s", PACKAGE_VERSION,
 	    sock);
-	rc = smfi_main();
-	jm_log(LOG_INFO, "journey-milter stopping");
+	rc = run(conf_path);
 
 	p = jm_policy_current();
 	if (p != NULL && p->conf->pid_file[0] != '\0')
