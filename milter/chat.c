@@ -30,7 +30,7 @@
 #include "chat_priv.h"
 
 /* No single field of a payload comes near this; it only bounds the buffers. */
-#define CHAT_BUF_MAX	(1024 * 1024)
+#define CHAT_BUF_MAX	(4 * JM_CHAT_EXCERPT_LIMIT)
 
 /* Values substituted into a link are cut here before encoding. */
 #define LINK_VALUE_MAX	2048
@@ -184,8 +184,8 @@ target_parse(const char *line, size_t lineno, struct jm_chat_target *t,
 	for (i = 0; i < t->n_categories; i++)
 		if (strcmp(t->categories[i], "*") != 0 &&
 		    !valid_name(t->categories[i])) {
-			snprintf(why, whylen, "chat_target \"%s\": bad category "
-			    "\"%.80s\"", w[0], t->categories[i]);
+			snprintf(why, whylen, "chat_target \"%s\": bad "
+			    "category \"%.80s\"", w[0], t->categories[i]);
 			goto out;
 		}
 	if (t->n_categories == 0 &&
@@ -429,8 +429,13 @@ jm_chat_excerpt(const char *text, size_t len, size_t max)
 	char		 enc[4];
 	int		 space = 0, rc = 0;
 
-	/* Each character is at most 4 bytes; the ellipsis replaces one. */
-	jm_buf_init(&b, max <= CHAT_BUF_MAX / 4 ? max * 4 : CHAT_BUF_MAX);
+	/*
+	 * Each character is at most 4 bytes and the ellipsis replaces one,
+	 * so the buffer's cap never cuts inside a sequence.
+	 */
+	if (max > JM_CHAT_EXCERPT_LIMIT)
+		max = JM_CHAT_EXCERPT_LIMIT;
+	jm_buf_init(&b, max * 4);
 	if (max == 0 || s == NULL)
 		len = 0;
 	while (i < len && rc == 0) {

@@ -14,10 +14,10 @@
 #include "journey/chat.h"
 
 /* Bounds, in characters, of the fields other than the excerpt. */
-#define CHAT_SHORT_MAX		200	/* customer, subject, message id */
-#define CHAT_RULES_MAX		300
-#define CHAT_NAME_MAX		64	/* category, language, support name */
-#define CHAT_LINK_MAX		2000	/* bytes; a longer link is left out */
+#define CHAT_SHORT_MAX	200	/* customer, subject, message id */
+#define CHAT_RULES_MAX	300
+#define CHAT_NAME_MAX	64	/* category, language, support */
+#define CHAT_LINK_MAX	2000	/* bytes; longer links are left out */
 
 /*
  * An escalation ready to display.  Every string is owned by the view,
@@ -26,7 +26,7 @@
 struct chat_view {
 	char		*title;		/* "Complaint escalated (score 7)" */
 	char		*category;	/* "complaint" */
-	char		*customer;	/* "Name <address>" or "address" */
+	char		*customer;	/* "Name <address>" */
 	char		*subject;	/* "(no subject)" when empty */
 	char		*excerpt;
 	char		*journey;	/* "activate → activate, at risk" */
@@ -36,11 +36,11 @@ struct chat_view {
 	char		*link;		/* "" when there is none */
 	char		*message_id;
 	char		*support_name;
-	char		*when;		/* ISO 8601, UTC: "2025-03-14T09:26:53Z" */
+	char		*when;		/* "2025-03-14T09:26:53Z" */
 	long long	 when_epoch;
 	int		 score;
 	unsigned	 color;		/* 0xRRGGBB for the category */
-	const char	*severity;	/* "attention", "warning" or "accent" */
+	const char	*severity;	/* attention, warning, accent */
 };
 
 /* Fills V from E, excerpt cut at EXCERPT_MAX characters; 0 or -1. */
@@ -70,7 +70,7 @@ char	*chat_escape_markdown(const char *s, const char *specials,
 /* How a format escapes the text that came from outside. */
 struct chat_escaper {
 	int		 entities;	/* chat_escape_entities() */
-	const char	*specials;	/* else chat_escape_markdown() with these */
+	const char	*specials;	/* else backslash these */
 	int		 defuse_mentions;
 };
 
@@ -81,13 +81,17 @@ struct chat_escaper {
  * they are (they are ours, and a link is escaped where it is used, if at
  * all).  0, or -1 when memory runs out (V is then still whole).
  */
-int	chat_view_escape(struct chat_view *v, const struct chat_escaper *how);
+int	chat_view_escape(struct chat_view *v,
+	    const struct chat_escaper *how);
 
 /* A new string from a printf format; caller frees with free(); or NULL. */
 char	*chat_printf(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
-/* Serialises and releases ROOT (which may be NULL); caller frees with free(). */
+/*
+ * Serialises and releases ROOT (which may be NULL); caller frees with
+ * free().  NULL when ROOT is NULL or memory runs out.
+ */
 char	*chat_dump(json_t *root);
 
 #endif

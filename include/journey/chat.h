@@ -32,11 +32,11 @@
  */
 struct jm_escalation {
 	const char	*category;	/* "complaint" */
-	int		 score;		/* the winning category's score */
-	const char	*customer;	/* the customer's address, normalised */
-	const char	*customer_name;	/* display name from From:, or NULL */
+	int		 score;		/* the category's score */
+	const char	*customer;	/* address, normalised */
+	const char	*customer_name;	/* display name from From: */
 	const char	*subject;
-	const char	*excerpt;	/* what the customer wrote now (UTF-8) */
+	const char	*excerpt;	/* what they wrote now (UTF-8) */
 	const char	*language;	/* "en", "tr", "fa" */
 	enum jm_stage	 stage_prev;
 	int		 at_risk_prev;
@@ -45,11 +45,11 @@ struct jm_escalation {
 	const char	*ticket;	/* "JM-" reference, see jm_ticket() */
 	const char	**rules;	/* names of the rules that fired */
 	size_t		 n_rules;
-	const char	*link;		/* already expanded, see jm_chat_link() */
+	const char	*link;		/* from jm_chat_link() */
 	const char	*message_id;
-	time_t		 occurred_at;	/* when the message was accepted */
-	const char	*support_name;	/* support_name from the configuration */
-	const char	*event_json;	/* the CRM event, for the json format */
+	time_t		 occurred_at;	/* when the mail was accepted */
+	const char	*support_name;	/* from the configuration */
+	const char	*event_json;	/* CRM event, for "json" */
 };
 
 /*
@@ -81,7 +81,8 @@ struct jm_chat_target {
 	char		*name;
 	const struct jm_chat_format_ops *ops;	/* static */
 	char		*url;
-	char		**categories;	/* default: just "complaint"; "*" is every category */
+	/* Default: just "complaint"; "*" stands for every category. */
+	char		**categories;
 	size_t		 n_categories;
 };
 
@@ -126,12 +127,16 @@ char	*jm_chat_link(const char *tmpl, const char *message_id,
  *    (they would reorder the labels around the text);
  *  - text longer than MAX ends in "…" (U+2026) after the last whole
  *    character that fits, never inside a UTF-8 sequence.
- * TEXT may be NULL when LEN is 0.  Returns a new string, caller frees with
- * free(); NULL when memory runs out.
+ * A MAX above JM_CHAT_EXCERPT_LIMIT counts as that limit.  TEXT may be
+ * NULL when LEN is 0.  Returns a new string, caller frees with free();
+ * NULL when memory runs out.
  */
 char	*jm_chat_excerpt(const char *text, size_t len, size_t max);
 
 /* The excerpt length used by every format, in characters. */
 #define JM_CHAT_EXCERPT_MAX	500
+
+/* The most characters jm_chat_excerpt() ever returns. */
+#define JM_CHAT_EXCERPT_LIMIT	(256 * 1024)
 
 #endif

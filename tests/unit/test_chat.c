@@ -25,10 +25,12 @@
 #define WORD_JOINER	"\xE2\x81\xA0"
 
 /* Turkish, then Persian, with everything a chat service might act on. */
-#define TR_TEXT	"Merhaba,\n\n3 haftad\xC4\xB1r <sipari\xC5\x9Fim> gelmedi & " \
+#define TR_TEXT	"Merhaba,\n\n3 haftad\xC4\xB1r <sipari\xC5\x9Fim> " \
+	"gelmedi & " \
 	"*\xC3\xA7ok* k\xC4\xB1zg\xC4\xB1n\xC4\xB1m, _hemen_ iade " \
 	"istiyorum!   @everyone bunu g\xC3\xB6rs\xC3\xBCn.\r\n"
-#define FA_TEXT	"\xD8\xB3\xD9\x81\xD8\xA7\xD8\xB1\xD8\xB4 \xD9\x85\xD9\x86 " \
+#define FA_TEXT	"\xD8\xB3\xD9\x81\xD8\xA7\xD8\xB1\xD8\xB4 " \
+	"\xD9\x85\xD9\x86 " \
 	"\xD9\x87\xD9\x86\xD9\x88\xD8\xB2 \xD9\x86\xD8\xB1\xD8\xB3\xDB\x8C" \
 	"\xD8\xAF\xD9\x87 \xD8\xA7\xD8\xB3\xD8\xAA \xD9\x88 \xD9\x85\xD9\x86 " \
 	"\xD8\xA8\xD8\xB3\xDB\x8C\xD8\xA7\xD8\xB1 \xD9\x86\xD8\xA7\xD8\xB1" \
@@ -45,7 +47,8 @@ static const char *fixture_rules[] = {
 #define FIXTURE_MID	"<20250314092653.4521@mail.example.com.tr>"
 #define FIXTURE_LINK	"https://helpdesk.example.com/search?q=" \
 	"20250314092653.4521%40mail.example.com.tr&t=JM-K7Q2M4XA"
-#define FIXTURE_EVENT	"{\"type\":\"journey.changed\",\"id\":\"evt_01\"," \
+#define FIXTURE_EVENT	"{\"type\":\"journey.changed\"," \
+	"\"id\":\"evt_01\"," \
 	"\"customer\":\"ayse.yilmaz@example.com.tr\",\"category\":" \
 	"\"complaint\",\"from\":{\"stage\":\"activate\",\"at_risk\":false}," \
 	"\"to\":{\"stage\":\"activate\",\"at_risk\":true}}"
@@ -129,7 +132,8 @@ jget(json_t *root, const char *path)
 	long	 i;
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf; j != NULL && (seg = strsep(&p, "/")) != NULL; ) {
+	for (p = buf; j != NULL && p != NULL; ) {
+		seg = strsep(&p, "/");
 		if (json_is_array(j)) {
 			i = strtol(seg, &end, 10);
 			j = *end == '\0' ? json_array_get(j, (size_t)i) : NULL;
@@ -405,6 +409,7 @@ START_TEST(test_golden)
 	struct jm_escalation e;
 	json_error_t	 err;
 	json_t		*got, *want;
+	FILE		*f;
 	char		*path = golden_path(c->format), *a, *b;
 	const char	*update = getenv("JM_UPDATE_GOLDEN");
 
@@ -414,7 +419,7 @@ START_TEST(test_golden)
 		ck_assert_int_eq(json_dump_file(got, path, JSON_INDENT(2) |
 		    JSON_PRESERVE_ORDER), 0);
 		/* json_dump_file ends without a newline. */
-		FILE *f = fopen(path, "a");
+		f = fopen(path, "a");
 		ck_assert_ptr_nonnull(f);
 		fputc('\n', f);
 		fclose(f);
@@ -524,6 +529,54 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* One subject through one format: where it lands, and how it reads. */
+static const struct escape_case {
+	const char	*format;
+	const char	*subject;
+	const char	*path;
+	const char	*want;
+} escape_cases[] = {
+	{ "slack", "<!channel> & co", "blocks/1/fields/4/text",
+	    "*Subject*\n&lt;!channel&gt; &amp; co" },
+	{ "slack", "*b* _i_ ~s~ `c`", "blocks/1/fields/4/text",
+	    "*Subject*\n*b* _i_ ~s~ `c`" },
+	{ "mattermost", "1. madde", "attachments/0/fields/4/value",
+	    "1\\. madde" },
+	{ "mattermost", "@here bak, a@b.com", "attachments/0/fields/4/value",
+	    "@" WORD_JOINER "here bak, a@b.com" },
+	{ "mattermost", "[x](http://evil) ![i](u)",
+	    "attachments/0/fields/4/value",
+	    "\\[x\\]\\(http://evil\\) \\!\\[i\\]\\(u\\)" },
+	{ "discord", "<@123> `code` > q", "embeds/0/fields/4/value",
+	    "\\<@123\\> \\`code\\` \\> q" },
+	{ "discord", "2024) y\xC4\xB1l\xC4\xB1", "embeds/0/fields/4/value",
+	    "2024\\) y\xC4\xB1l\xC4\xB1" },
+	{ "teams", "**bold** <i>x</i> [l](u)",
+	    "attachments/0/content/body/3/inlines/1/text",
+	    "**bold** <i>x</i> [l](u)" },
+	{ "googlechat", "<b>x</b> & <users/all>",
+	    "cardsV2/0/card/sections/0/widgets/1/decoratedText/text",
+	    "&lt;b&gt;x&lt;/b&gt; &amp; &lt;users/all&gt;" },
+	{ "json", "*x* <y> & \"z\"", "event/subject", "*x* <y> & \"z\"" },
+};
+
+START_TEST(test_escape)
+{
+	const struct escape_case *c = &escape_cases[_i];
+	struct jm_escalation e;
+	json_t		*r;
+
+	fixture(&e);
+	e.subject = c->subject;
+	e.event_json = NULL;
+	r = make(c->format, &e);
+	ck_assert_msg(strcmp(jstr(r, c->path), c->want) == 0,
+	    "%s: got \"%s\", want \"%s\"", c->format, jstr(r, c->path),
+	    c->want);
+	json_decref(r);
+}
+END_TEST
+
 START_TEST(test_json_event)
 {
 	struct jm_escalation e;
@@ -583,6 +636,7 @@ static const struct excerpt_case {
 	    "\xF0\x9F\x98\x80" ELLIPSIS },
 	{ "max one", "abc", 1, ELLIPSIS },
 	{ "max zero", "abc", 0, "" },
+	{ "max past the limit", "abc", (size_t)-1, "abc" },
 	{ "empty", "", 5, "" },
 	{ "blank only", " \n\t ", 5, "" },
 };
@@ -642,6 +696,26 @@ START_TEST(test_excerpt_sweep)
 }
 END_TEST
 
+/* Past the hard limit, the cut still falls between characters. */
+START_TEST(test_excerpt_limit)
+{
+	size_t	 n = JM_CHAT_EXCERPT_LIMIT + 10, i;
+	char	*big, *s;
+
+	big = malloc(2 * n + 1);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < n; i++)
+		memcpy(big + 2 * i, "\xC4\xB1", 2);
+	big[2 * n] = '\0';
+	s = jm_chat_excerpt(big, 2 * n, (size_t)-1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(nchars(s), JM_CHAT_EXCERPT_LIMIT);
+	ck_assert(strcmp(s + strlen(s) - 3, ELLIPSIS) == 0);
+	free(s);
+	free(big);
+}
+END_TEST
+
 /* Links. */
 
 static const struct link_case {
@@ -687,7 +761,7 @@ static const struct target_case {
 	int		 rc;
 	const char	*why;		/* for rc -1 */
 	size_t		 n;		/* for rc 0 */
-	const char	*wants;		/* categories target 0 escalates */
+	const char	*wants;		/* target 0 escalates this */
 	const char	*not_wants;
 } target_cases[] = {
 	{ "none", { NULL }, 0, NULL, 0, NULL, NULL },
@@ -718,7 +792,8 @@ static const struct target_case {
 	{ "format is case-sensitive", { "ops Slack https://x/1", NULL }, -1,
 	    "unknown chat format \"Slack\"", 0, NULL, NULL },
 	{ "bad url", { "ops slack ftp://x/1", NULL }, -1,
-	    "chat_target \"ops\": \"ftp://x/1\" is not an http:// or https:// URL",
+	    "chat_target \"ops\": \"ftp://x/1\" is not an http:// or "
+	    "https:// URL",
 	    0, NULL, NULL },
 	{ "bad name", { "o/ps slack https://x/1", NULL }, -1,
 	    "chat_target 1: bad name \"o/ps\"", 0, NULL, NULL },
@@ -818,10 +893,13 @@ main(void)
 	tcase_add_loop_test(tc, test_golden, 0, NFORMAT_CASES);
 	tcase_add_loop_test(tc, test_fields, 0, NFORMAT_CASES);
 	tcase_add_loop_test(tc, test_hostile, 0, NFORMAT_CASES);
+	tcase_add_loop_test(tc, test_escape, 0,
+	    sizeof(escape_cases) / sizeof(escape_cases[0]));
 	tcase_add_test(tc, test_json_event);
 	tcase_add_loop_test(tc, test_excerpt, 0,
 	    sizeof(excerpt_cases) / sizeof(excerpt_cases[0]));
 	tcase_add_test(tc, test_excerpt_sweep);
+	tcase_add_test(tc, test_excerpt_limit);
 	tcase_add_loop_test(tc, test_link, 0,
 	    sizeof(link_cases) / sizeof(link_cases[0]));
 	tcase_add_loop_test(tc, test_targets, 0,
