@@ -1,0 +1,142 @@
+/*
+ * chat.h: escalation payloads for the support team's chat.
+ *
+ * When a category that escalates (a complaint, by default) arrives, the
+ * outbox POSTs one JSON document per configured chat target.  This module
+ * builds that document, in the shape each service documents for its
+ * incoming webhooks (Slack, Mattermost, Microsoft Teams Workflows, Discord,
+ * Google Chat) or as plain JSON, and parses the chat_target lines of the
+ * configuration.  Delivery, retries and rate limits are the outbox's.
+ *
+ * Every payload is built from one struct jm_escalation.  Text that came
+ * from the customer is cleaned (invalid UTF-8 replaced, control
+ * characters and runs of white space made one space), cut at a character
+ * boundary with an ellipsis, and escaped the way the target service
+ * requires; the caller passes it raw.
+ */
+#ifndef JOURNEY_CHAT_H
+#define JOURNEY_CHAT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "journey/conf.h"
+#include "journey/journey.h"
+
+/*
+ * Everything a support lead needs at a glance.  All strings are borrowed
+ * from the caller for the duration of one payload() call; any may be NULL
+ * (shown as empty, or left out where the service allows).  Strings that
+ * came from the message (customer_name, subject, excerpt, message_id) may
+ * be any bytes of any length.
+ */
+struct jm_escalation {
+	const char	*category;	/* "complaint" */
+	int		 score;		/* the category's score */
+	const char	*customer;	/* address, normalised */
+	const char	*customer_name;	/* display name from From: */
+	const char	*subject;
+	const char	*excerpt;	/* what they wrote now (UTF-8) */
+	const char	*language;	/* "en", "tr", "fa" */
+	enum jm_stage	 stage_prev;
+	int		 at_risk_prev;
+	enum jm_stage	 stage_next;
+	int		 at_risk_next;
+	const char	*ticket;	/* "JM-" reference, see jm_ticket() */
+	const char	**rules;	/* names of the rules that fired */
+	size_t		 n_rules;
+	const char	*link;		/* from jm_chat_link() */
+	const char	*message_id;
+	time_t		 occurred_at;	/* when the mail was accepted */
+	const char	*support_name;	/* from the configuration */
+	const char	*event_json;	/* CRM event, for "json" */
+};
+
+/*
+ * A payload format: one per service, each in its own milter/chat_*.c.
+ * payload() returns the JSON document as a new NUL-terminated UTF-8
+ * string; caller frees with free().  NULL when memory runs out, or (json
+ * format only) when event_json is not valid JSON.
+ */
+struct jm_chat_format_ops {
+	const char	*name;		/* as written in chat_target */
+	char		*(*payload)(const struct jm_escalation *e);
+};
+
+extern const struct jm_chat_format_ops jm_chat_slack;
+extern const struct jm_chat_format_ops jm_chat_mattermost;
+extern const struct jm_chat_format_ops jm_chat_teams;
+extern const struct jm_chat_format_ops jm_chat_discord;
+extern const struct jm_chat_format_ops jm_chat_googlechat;
+extern const struct jm_chat_format_ops jm_chat_json;
+
+/* The format called NAME, or NULL; static. */
+const struct jm_chat_format_ops *jm_chat_format_find(const char *name);
+
+/* All formats; static, *N set to their number. */
+const struct jm_chat_format_ops *const *jm_chat_formats(size_t *n);
+
+/* One parsed chat_target line: "NAME FORMAT URL [CATEGORY,...]". */
+struct jm_chat_target {
+	char		*name;
+	const struct jm_chat_format_ops *ops;	/* static */
+	char		*url;
+	/* Default: just "complaint"; "*" stands for every category. */
+	char		**categories;
+	size_t		 n_categories;
+};
+
+/*
+ * Parses every line of LINES (the chat_target values); a blank line
+ * sets nothing.  Names are made of letters, digits, ".", "_" and "-" and
+ * must be unique; the URL must be http:// or https://; categories are
+ * separated by commas or white space.
+ * Returns 0 and sets *OUT (an array of *N targets; NULL when there are
+ * none), which the caller frees with jm_chat_targets_free().  On an error
+ * returns -1, fills WHY with one sentence naming the target, and sets
+ * nothing.
+ */
+int	jm_chat_targets_parse(const struct jm_strlist *lines,
+	    struct jm_chat_target **out, size_t *n, char *why, size_t whylen);
+
+/* Frees the N targets T; accepts NULL. */
+void	jm_chat_targets_free(struct jm_chat_target *t, size_t n);
+
+/* Whether target T escalates CATEGORY (1) or not (0). */
+int	jm_chat_target_wants(const struct jm_chat_target *t,
+	    const char *category);
+
+/*
+ * Expands chat_link_template TMPL: every "{{message_id}}" becomes
+ * MESSAGE_ID without its angle brackets and every "{{ticket}}" becomes
+ * TICKET, both percent-encoded (RFC 3986: all but the unreserved
+ * characters).  Other text is copied as it is.  A NULL or empty TMPL gives
+ * "" (no link).  Returns a new string, caller frees with free(); NULL when
+ * memory runs out.
+ */
+char	*jm_chat_link(const char *tmpl, const char *message_id,
+	    const char *ticket);
+
+/*
+ * Cleans the LEN bytes at TEXT for display and cuts them to at most MAX
+ * characters (code points), the ellipsis included:
+ *  - an invalid UTF-8 byte becomes U+FFFD;
+ *  - white space, control characters and line breaks become one space,
+ *    and the result has none at either end;
+ *  - bidirectional embedding, override and isolate controls are dropped
+ *    (they would reorder the labels around the text);
+ *  - text longer than MAX ends in "…" (U+2026) after the last whole
+ *    character that fits, never inside a UTF-8 sequence.
+ * A MAX above JM_CHAT_EXCERPT_LIMIT counts as that limit.  TEXT may be
+ * NULL when LEN is 0.  Returns a new string, caller frees with free();
+ * NULL when memory runs out.
+ */
+char	*jm_chat_excerpt(const char *text, size_t len, size_t max);
+
+/* The excerpt length used by every format, in characters. */
+#define JM_CHAT_EXCERPT_MAX	500
+
+/* The most characters jm_chat_excerpt() ever returns. */
+#define JM_CHAT_EXCERPT_LIMIT	(256 * 1024)
+
+#endif
