@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "journey/chat.h"
 #include "journey/conf.h"
 #include "journey/policy.h"
 
@@ -21,6 +22,8 @@ jm_policy_load(const char *conf_path, struct jm_diag *d,
     struct jm_policy **out)
 {
 	struct jm_policy	*p;
+	char			 why[512];
+	size_t			 errors = d->n;
 
 	*out = NULL;
 	p = calloc(1, sizeof(*p));
@@ -30,6 +33,13 @@ jm_policy_load(const char *conf_path, struct jm_diag *d,
 	}
 	p->refs = 1;
 	if (jm_conf_load(conf_path, d, &p->conf) == -1) {
+		jm_policy_unref(p);
+		return -1;
+	}
+	if (jm_chat_targets_parse(&p->conf->chat_target, &p->chat, &p->n_chat,
+	    why, sizeof(why)) == -1)
+		jm_diag_add(d, conf_path, 0, "chat_target: %s", why);
+	if (d->n > errors) {
 		jm_policy_unref(p);
 		return -1;
 	}
@@ -69,6 +79,7 @@ jm_policy_unref(struct jm_policy *p)
 		return;
 	if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_SEQ_CST) > 0)
 		return;
+	jm_chat_targets_free(p->chat, p->n_chat);
 	jm_conf_unref(p->conf);
 	free(p);
 }
