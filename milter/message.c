@@ -155,12 +155,14 @@ finish_header(struct jm_message *m, struct jm_buf *v)
 
 /*
  * Reads the header block into m->headers, name and unfolded value each,
- * in order.  Returns the offset of the body in *BODY; 0 or -1 (memory).
+ * in order.  Returns the offset of the body in *BODY, and sets *STRAY
+ * when a line that is not a header ended the block; 0 or -1 (memory).
  * A line that is neither a field nor a continuation ends the block: what
  * follows is body, as a mail client would show it.
  */
 static int
-read_headers(struct jm_message *m, const char *raw, size_t len, size_t *body)
+read_headers(struct jm_message *m, const char *raw, size_t len, size_t *body,
+    int *stray)
 {
 	struct jm_buf	 v;
 	const char	*line, *nl, *colon;
@@ -201,6 +203,7 @@ read_headers(struct jm_message *m, const char *raw, size_t len, size_t *body)
 			nlen--;		/* "Subject :" (RFC 5322, 4.5.3) */
 		if (colon == NULL || !valid_name(line, nlen)) {
 			m->flags |= JM_MSG_MALFORMED;
+			*stray = 1;
 			*body = (size_t)(line - raw);
 			break;
 		}
@@ -863,7 +866,7 @@ fail:
 }
 
 static int
-read_body(struct walk *w, const char *raw, size_t len, size_t body,
+read_body(struct walk *w, const char *raw, size_t len, size_t body, int stray,
     GMimeParserOptions *opts)
 {
 	GMimeStream	*stream;
@@ -877,10 +880,16 @@ read_body(struct walk *w, const char *raw, size_t len, size_t body,
 	if (msg != NULL) {
 		walk(w, g_mime_message_get_mime_part(msg), 0);
 		g_object_unref(msg);
-	} else if (body < len) {
+	} else
 		w->m->flags |= JM_MSG_MALFORMED;
+	/*
+	 * A line that is not a header ends the header block for a mail
+	 * client, which shows it and what follows as the body; GMime may
+	 * drop it instead.
+	 */
+	if ((msg == NULL || (stray && w->text.len == 0)) && body < len &&
+	    w->err == 0)
 		take_raw_body(w, raw + body, len - body);
-	}
 	g_object_unref(parser);
 	g_object_unref(stream);
 	return w->err;
@@ -896,6 +905,7 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 	struct walk	 w;
 	struct jm_buf	 norm;
 	size_t		 body, n;
+	int		 stray = 0;
 
 	*out = NULL;
 	jm_message_init();
@@ -904,7 +914,7 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 		return -1;
 	if (raw == NULL)
 		len = 0;
-	if (read_headers(m, raw != NULL ? raw : "", len, &body) == -1)
+	if (read_headers(m, raw != NULL ? raw : "", len, &body, &stray) == -1)
 		goto fail;
 
 	opts = g_mime_parser_options_new();
@@ -922,7 +932,7 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 	w.budget = max_scan;
 	jm_buf_init(&w.text, max_scan);
 	if (read_envelope_headers(m, opts) == -1 ||
-	    (len > 0 && read_body(&w, raw, len, body, opts) == -1)) {
+	    (len > 0 && read_body(&w, raw, len, body, stray, opts) == -1)) {
 		g_mime_parser_options_free(opts);
 		jm_buf_free(&w.text);
 		goto fail;

@@ -681,7 +681,7 @@ static int
 mark_lines(const struct line *lines, size_t nlines, char *keep)
 {
 	struct jm_buf	 f, f2;
-	size_t		 i, end = nlines, j, rest;
+	size_t		 i, end = nlines, rest;
 	int		 mark, rc = -1;
 
 	jm_buf_init(&f, FOLD_MAX * 4);
@@ -717,17 +717,18 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 		}
 
 	/* Mobile signatures: the line, and what little follows at the end. */
+	rest = 0;
+	for (i = 0; i < end; i++)
+		if (keep[i] && !is_blank(&lines[i]))
+			rest++;
 	for (i = 0; i < end; i++) {
-		if (!keep[i])
+		if (!keep[i] || is_blank(&lines[i]))
 			continue;
+		rest--;		/* now the lines with text after this one */
 		if (fold(&lines[i], &f) == -1)
 			goto out;
 		if (f.len == 0 || !is_mobile_sig(f.data, f.len))
 			continue;
-		rest = 0;
-		for (j = i + 1; j < end; j++)
-			if (keep[j] && !is_blank(&lines[j]))
-				rest++;
 		if (rest <= SIG_TAIL_LINES) {
 			end = i;
 			break;

@@ -11,6 +11,7 @@
 
 #include "journey/buf.h"
 #include "journey/message.h"
+#include "journey/text.h"
 
 #define FFFD	"\xef\xbf\xbd"
 #define SCAN	65536
@@ -221,8 +222,11 @@ static const struct msg_case msg_cases[] = {
 	{ "a character split across B words",
 	    "Subject: =?utf-8?B?Y2Fmww==?= =?utf-8?B?qSE=?=\n\nx\n",
 	    0, SCAN, NULL, NULL, "caf\xc3\xa9!", NULL, NULL, 0, 0 },
-	{ "raw 8-bit subject",
-	    "Subject: caf\xe9 cr\xc3\xa8me\n\nx\n", 0, SCAN, NULL, NULL, NULL,
+	{ "raw 8-bit UTF-8 subject",
+	    "Subject: cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e\n\nx\n", 0, SCAN, NULL,
+	    NULL, "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e", NULL, NULL, 0, 0 },
+	{ "raw 8-bit latin-1 subject",
+	    "Subject: caf\xe9\n\nx\n", 0, SCAN, NULL, NULL, "caf\xc3\xa9",
 	    NULL, NULL, 0, 0 },
 	{ "quoted display name",
 	    "From: \"Lee, Ann\" <ann@example.com>\n\nx\n", 0, SCAN, NULL, NULL,
@@ -254,7 +258,8 @@ static const struct msg_case msg_cases[] = {
 	    "From: a@example.com\nSubject: empty\n\n", 0, SCAN, "", "",
 	    "empty", NULL, NULL, 0, 0 },
 	{ "body without headers",
-	    "Hello, I want to cancel.\nThanks\n", 0, SCAN, NULL, NULL, "", "",
+	    "Hello, I want to cancel.\nThanks\n", 0, SCAN,
+	    "Hello, I want to cancel.\nThanks", NULL, "", "",
 	    "", JM_MSG_MALFORMED, 0 },
 	{ "nothing at all", "", 0, SCAN, "", "", "", "", "", 0, 0 },
 	{ "NULs in the body",
@@ -266,7 +271,8 @@ static const struct msg_case msg_cases[] = {
 	    "Subject: a\0b\n\nx\n", sizeof("Subject: a\0b\n\nx\n") - 1, SCAN, "x", NULL, "ab", NULL, NULL,
 	    JM_MSG_MALFORMED, 0 },
 	{ "a stray line in the header",
-	    "Subject: s\nthis is not a header\nmore\n", 0, SCAN, NULL, NULL,
+	    "Subject: s\nthis is not a header\nmore\n", 0, SCAN,
+	    "this is not a header\nmore", NULL,
 	    "s", NULL, NULL, JM_MSG_MALFORMED, 0 },
 	/* Limits. */
 	{ "max_scan cuts at a character",
@@ -301,6 +307,9 @@ START_TEST(test_parse)
 	ck_assert_uint_eq(strlen(m->text), m->text_len);
 	ck_assert_uint_eq(strlen(m->norm_text), m->norm_text_len);
 	ck_assert_uint_le(m->text_len, c->max_scan);
+	ck_assert(jm_text_valid_utf8(m->text, m->text_len));
+	ck_assert(jm_text_valid_utf8(m->subject, strlen(m->subject)));
+	ck_assert(jm_text_valid_utf8(m->from_name, strlen(m->from_name)));
 	if (c->text != NULL)
 		ck_assert_msg(strcmp(m->text, c->text) == 0,
 		    "%s: text \"%s\", want \"%s\"", c->label, m->text, c->text);
