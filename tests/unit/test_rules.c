@@ -984,6 +984,69 @@ START_TEST(test_rules_fold)
 }
 END_TEST
 
+/*
+ * The examples in journey-rules(5) are rules: they must load, and the
+ * worked example must come out as the page says.
+ */
+START_TEST(test_manual_examples)
+{
+	const char		*top = getenv("top_srcdir");
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs;
+	struct jm_message	 m;
+	struct jm_verdict	 v;
+	struct jm_buf		 rules;
+	char			 path[1024], line[1024], *p;
+	FILE			*fp;
+	int			 in_examples = 0, in_ex = 0;
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
+	snprintf(path, sizeof(path), "%s/milter/journey-rules.5", top);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	jm_buf_init(&rules, 1 << 16);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, ".SH ", 4) == 0)
+			in_examples = strcmp(line, ".SH EXAMPLES\n") == 0;
+		if (!in_examples)
+			continue;
+		if (strcmp(line, ".EX\n") == 0) {
+			in_ex = 1;
+			continue;
+		}
+		if (strcmp(line, ".EE\n") == 0)
+			break;		/* the first block holds the rules */
+		if (!in_ex)
+			continue;
+		/* Undo roff's escaping of the backslash. */
+		for (p = line; *p != '\0'; p++) {
+			if (p[0] == '\\' && p[1] == 'e') {
+				jm_buf_append(&rules, "\\", 1);
+				p++;
+			} else
+				jm_buf_append(&rules, p, 1);
+		}
+	}
+	fclose(fp);
+	ck_assert_uint_gt(rules.len, 500);
+	jm_diag_init(&d);
+	ck_assert_msg(jm_rules_load_string("man", jm_buf_cstr(&rules), &d,
+	    &rs) == 0, "%s", d.n > 0 ? jm_diag_line(&d, 0) : "");
+	ck_assert_uint_eq(jm_rules_ncategories(rs), 4);
+	ck_assert_uint_ge(jm_rules_count(rs), 10);
+	msg_init(&m, "Refund please", "The charger is broken.");
+	ck_assert_int_eq(jm_rules_classify(rs, &m, "de", &v), 0);
+	ck_assert_str_eq(fired_list(&v), "EN_REFUND,EN_BROKEN");
+	ck_assert_str_eq(v.category->name, "complaint");
+	ck_assert_int_eq(v.score, 4);
+	ck_assert_str_eq(v.language, "en");
+	jm_verdict_clear(&v);
+	jm_rules_free(rs);
+	jm_diag_free(&d);
+	jm_buf_free(&rules);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1013,6 +1076,7 @@ main(void)
 	tcase_add_loop_test(tc, test_match_limit, 0, 2);
 	tcase_add_loop_test(tc, test_long_text_not_limited, 0, 2);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_manual_examples);
 	tcase_add_test(tc, test_rules_fold);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
