@@ -1,0 +1,1524 @@
+/*
+ * rules.c: the rule language and the classifier.
+ *
+ * The operator's policy lives in plain "*.rules" files so that a support
+ * team can read, review and change it without touching C: categories with
+ * their thresholds and journey effects, and scored PCRE2 rules per
+ * language.  This file parses those files, compiles every pattern once
+ * (UTF, UCP, JIT) into an immutable ruleset, and scores a parsed message
+ * against it.  A broken file never yields half a policy: every error of
+ * every file is reported as "file:line: message" and nothing is kept.
+ *
+ * Deliberately not here: MIME and decoding (message.c), the folding of
+ * Turkish and Persian letters (text.c, which is applied to patterns and
+ * text alike), and what a verdict leads to (decide.c).  Reply templates
+ * are only named here; template.c reads them.
+ *
+ * Threads: the ruleset, its compiled patterns and its match context are
+ * only read after loading.  Match data and the JIT stack belong to the
+ * calling thread (a pthread key), so libmilter's threads classify at once
+ * without a lock.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "journey/buf.h"
+#include "journey/rules.h"
+#include "journey/text.h"
+#include "journey/util.h"
+
+/*
+ * Bounds on untrusted work.  The match limit counts PCRE2's backtracking
+ * steps from one starting position: ordinary rules stay far below it, a
+ * pattern like /(a+)+$/ reaches it within a millisecond.  The depth limit
+ * only binds the interpreter (JIT uses its stack instead); it must exceed
+ * the longest text a greedy ".*" walks over, hence a generous value.
+ */
+#define MATCH_LIMIT		100000
+#define DEPTH_LIMIT		100000
+#define HEAP_LIMIT_KIB		16384
+#define JIT_STACK_START		(32 * 1024)
+#define JIT_STACK_MAX		(1024 * 1024)
+
+#define MAX_FILE_BYTES		(16 * 1024 * 1024)
+#define MAX_STATEMENT_BYTES	(64 * 1024)
+#define WEIGHT_MIN		(-100)
+#define WEIGHT_MAX		100
+#define THRESHOLD_MIN		1
+#define THRESHOLD_MAX		100000
+#define PRECEDENCE_MIN		(-1000)
+#define PRECEDENCE_MAX		1000
+#define MAX_HEADER_NAME		76
+
+enum where {
+	WHERE_SUBJECT,
+	WHERE_BODY,
+	WHERE_TEXT,
+	WHERE_FROM,
+	WHERE_HEADER
+};
+
+struct rule {
+	char		*name;
+	size_t		 category;	/* index into the categories */
+	enum where	 where;
+	char		*header;	/* WHERE_HEADER: the header's name */
+	pcre2_code	*code;
+	int		 jit;		/* JIT-compiled */
+	int		 weight;
+	char		 language[JM_LANG_MAX];	/* "" when none was set */
+	const char	*file;		/* borrowed from the ruleset's files */
+	unsigned	 line;
+};
+
+struct jm_ruleset {
+	struct jm_category *categories;
+	size_t		 n_categories;
+	size_t		 cap_categories;
+	struct rule	*rules;
+	size_t		 n_rules;
+	size_t		 cap_rules;
+	char		**files;	/* names used in diagnostics */
+	size_t		 n_files;
+	size_t		 cap_files;
+	pcre2_compile_context *ccontext;
+	pcre2_match_context *mcontext;
+	int		 uses_from;
+	int		 uses_headers;
+};
+
+/* What one load is doing: the ruleset being built and what went wrong. */
+struct loader {
+	struct jm_ruleset *rs;
+	struct jm_diag	*d;
+	size_t		 errors;
+	const char	*file;		/* the file being read */
+	unsigned	 line;		/* where the statement started */
+	char		 language[JM_LANG_MAX];
+};
+
+static int jit_enabled = 1;
+
+void
+jm_rules_set_jit(int on)
+{
+	jit_enabled = on != 0;
+}
+
+static void report(struct loader *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+report(struct loader *ld, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ld->errors++;
+	if (ld->d != NULL)
+		jm_diag_add(ld->d, ld->file, ld->line, "%s", msg);
+}
+
+static void
+oom(struct loader *ld)
+{
+	report(ld, "out of memory");
+}
+
+/* Grows an array of SIZE-byte elements to hold one more; 0 or -1. */
+static int
+grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t	 ncap;
+	void	*p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap != 0 ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size)
+		return -1;
+	p = realloc(*v, ncap * size);
+	if (p == NULL)
+		return -1;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+void
+jm_rules_free(struct jm_ruleset *rs)
+{
+	size_t	i;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < rs->n_categories; i++) {
+		free((char *)rs->categories[i].name);
+		free((char *)rs->categories[i].reply);
+	}
+	free(rs->categories);
+	for (i = 0; i < rs->n_rules; i++) {
+		free(rs->rules[i].name);
+		free(rs->rules[i].header);
+		pcre2_code_free(rs->rules[i].code);
+	}
+	free(rs->rules);
+	for (i = 0; i < rs->n_files; i++)
+		free(rs->files[i]);
+	free(rs->files);
+	pcre2_compile_context_free(rs->ccontext);
+	pcre2_match_context_free(rs->mcontext);
+	free(rs);
+}
+
+/*
+ * Per-thread match state.  The JIT stack is handed to PCRE2 through a
+ * callback on the shared match context, so the context itself stays
+ * read-only.
+ */
+struct thread_state {
+	pcre2_match_data *md;
+	pcre2_jit_stack	*jit_stack;
+};
+
+static pthread_key_t	state_key;
+static pthread_once_t	state_once = PTHREAD_ONCE_INIT;
+static int		state_key_ok;
+
+static void
+state_destroy(void *p)
+{
+	struct thread_state *ts = p;
+
+	if (ts == NULL)
+		return;
+	pcre2_match_data_free(ts->md);
+	pcre2_jit_stack_free(ts->jit_stack);
+	free(ts);
+}
+
+static void
+state_key_create(void)
+{
+	state_key_ok = pthread_key_create(&state_key, state_destroy) == 0;
+}
+
+static struct thread_state *
+thread_state(void)
+{
+	struct thread_state *ts;
+
+	if (pthread_once(&state_once, state_key_create) != 0 || !state_key_ok)
+		return NULL;
+	ts = pthread_getspecific(state_key);
+	if (ts != NULL)
+		return ts;
+	ts = calloc(1, sizeof(*ts));
+	if (ts == NULL)
+		return NULL;
+	/* One pair is enough: a rule only asks whether it matched. */
+	ts->md = pcre2_match_data_create(1, NULL);
+	/* Without a stack of its own JIT falls back to 32K on the C stack. */
+	ts->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX,
+	    NULL);
+	if (ts->md == NULL || pthread_setspecific(state_key, ts) != 0) {
+		state_destroy(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+static pcre2_jit_stack *
+jit_stack_for_thread(void *unused)
+{
+	struct thread_state *ts;
+
+	(void)unused;
+	ts = pthread_getspecific(state_key);
+	return ts != NULL ? ts->jit_stack : NULL;
+}
+
+static struct jm_ruleset *
+ruleset_new(void)
+{
+	struct jm_ruleset *rs;
+
+	rs = calloc(1, sizeof(*rs));
+	if (rs == NULL)
+		return NULL;
+	rs->ccontext = pcre2_compile_context_create(NULL);
+	rs->mcontext = pcre2_match_context_create(NULL);
+	if (rs->ccontext == NULL || rs->mcontext == NULL) {
+		jm_rules_free(rs);
+		return NULL;
+	}
+	pcre2_set_match_limit(rs->mcontext, MATCH_LIMIT);
+	pcre2_set_depth_limit(rs->mcontext, DEPTH_LIMIT);
+	pcre2_set_heap_limit(rs->mcontext, HEAP_LIMIT_KIB);
+	pcre2_jit_stack_assign(rs->mcontext, jit_stack_for_thread, NULL);
+	return rs;
+}
+
+/* Parsing. */
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/*
+ * The next white-space separated word at *P, NUL-terminated in place, or
+ * NULL at the end of the statement.
+ */
+static char *
+next_word(char **p)
+{
+	char	*s = *p, *w;
+
+	while (is_blank(*s))
+		s++;
+	if (*s == '\0') {
+		*p = s;
+		return NULL;
+	}
+	w = s;
+	while (*s != '\0' && !is_blank(*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
+static int
+valid_category_name(const char *s)
+{
+	if (!(*s >= 'a' && *s <= 'z'))
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+valid_rule_name(const char *s)
+{
+	if (!(*s >= 'A' && *s <= 'Z'))
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* A template name is a file name under replies/: never a path. */
+static int
+valid_template_name(const char *s)
+{
+	size_t	n = 0;
+
+	if (*s == '.' || *s == '-' || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		    *s == '.'))
+			return 0;
+	return n <= 64;
+}
+
+static int
+valid_language(const char *s)
+{
+	size_t	n = strlen(s), i;
+
+	if (n < 2 || n > 8)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z'))
+			return 0;
+	return 1;
+}
+
+/* RFC 5322 field name: printable ASCII but the colon. */
+static int
+valid_header_name(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (*s < 33 || *s > 126 || *s == ':')
+			return 0;
+	return n > 0 && n <= MAX_HEADER_NAME;
+}
+
+static int
+parse_int(const char *s, long lo, long hi, int *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || s[0] == ' ' ||
+	    v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Whether S is an integer at all (to tell "abc" from "500"). */
+static int
+is_integer(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static struct jm_category *
+find_category(const struct jm_ruleset *rs, const char *name, size_t *idx)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->n_categories; i++) {
+		if (strcmp(rs->categories[i].name, name) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return &rs->categories[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct rule *
+find_rule(const struct jm_ruleset *rs, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->n_rules; i++)
+		if (strcmp(rs->rules[i].name, name) == 0)
+			return &rs->rules[i];
+	return NULL;
+}
+
+static const char stage_list[] =
+    "assess, admit, affirm, activate, acclimate, accomplish, adopt, "
+    "advocate or exited";
+
+/*
+ * category NAME [threshold N] [precedence N] [journey EFFECT]
+ *     [reply TEMPLATE|no] [escalate [yes|no]]
+ */
+static void
+parse_category(struct loader *ld, char *p)
+{
+	struct jm_ruleset	*rs = ld->rs;
+	struct jm_category	 c, *prev;
+	char			*name, *w, *v, *reply = NULL;
+	int			 seen_t = 0, seen_p = 0, seen_j = 0, seen_r = 0;
+	int			 seen_e = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.threshold = 1;
+	c.effect.kind = JM_EFFECT_NONE;
+	name = next_word(&p);
+	if (name == NULL) {
+		report(ld, "category: expected a name after \"category\"");
+		return;
+	}
+	if (!valid_category_name(name)) {
+		report(ld, "category name \"%s\" must be lower-case letters, "
+		    "digits, \"_\" and \"-\", starting with a letter", name);
+		return;
+	}
+	prev = find_category(rs, name, NULL);
+	if (prev != NULL) {
+		report(ld, "category %s is already declared at %s:%u", name,
+		    prev->file, prev->line);
+		return;
+	}
+	while ((w = next_word(&p)) != NULL) {
+		if (strcmp(w, "escalate") == 0) {
+			if (seen_e++) {
+				report(ld, "category %s: escalate given twice",
+				    name);
+				return;
+			}
+			c.escalate = 1;
+			/* The value is optional: "escalate" alone means yes. */
+			while (is_blank(*p))
+				p++;
+			if (strncmp(p, "yes", 3) == 0 &&
+			    (p[3] == '\0' || is_blank(p[3]))) {
+				next_word(&p);
+			} else if (strncmp(p, "no", 2) == 0 &&
+			    (p[2] == '\0' || is_blank(p[2]))) {
+				next_word(&p);
+				c.escalate = 0;
+			}
+			continue;
+		}
+		if (strcmp(w, "threshold") != 0 &&
+		    strcmp(w, "precedence") != 0 &&
+		    strcmp(w, "journey") != 0 && strcmp(w, "reply") != 0) {
+			report(ld, "category %s: unknown keyword \"%s\" "
+			    "(expected threshold, precedence, journey, reply "
+			    "or escalate)", name, w);
+			return;
+		}
+		v = next_word(&p);
+		if (v == NULL) {
+			report(ld, "category %s: expected a value after \"%s\"",
+			    name, w);
+			return;
+		}
+		if (strcmp(w, "threshold") == 0) {
+			if (seen_t++) {
+				report(ld, "category %s: threshold given twice",
+				    name);
+				return;
+			}
+			if (parse_int(v, THRESHOLD_MIN, THRESHOLD_MAX,
+			    &c.threshold) == -1) {
+				report(ld, "category %s: threshold \"%s\" is "
+				    "not a whole number from %d to %d", name, v,
+				    THRESHOLD_MIN, THRESHOLD_MAX);
+				return;
+			}
+		} else if (strcmp(w, "precedence") == 0) {
+			if (seen_p++) {
+				report(ld, "category %s: precedence given "
+				    "twice", name);
+				return;
+			}
+			if (parse_int(v, PRECEDENCE_MIN, PRECEDENCE_MAX,
+			    &c.precedence) == -1) {
+				report(ld, "category %s: precedence \"%s\" is "
+				    "not a whole number from %d to %d", name, v,
+				    PRECEDENCE_MIN, PRECEDENCE_MAX);
+				return;
+			}
+		} else if (strcmp(w, "journey") == 0) {
+			if (seen_j++) {
+				report(ld, "category %s: journey given twice",
+				    name);
+				return;
+			}
+			if (strcmp(v, "advance") == 0)
+				c.effect.kind = JM_EFFECT_ADVANCE;
+			else if (strcmp(v, "at-risk") == 0)
+				c.effect.kind = JM_EFFECT_AT_RISK;
+			else if (strcmp(v, "exit") == 0)
+				c.effect.kind = JM_EFFECT_EXIT;
+			else if (strcmp(v, "none") == 0)
+				c.effect.kind = JM_EFFECT_NONE;
+			else if (strcmp(v, "set") == 0) {
+				v = next_word(&p);
+				if (v == NULL) {
+					report(ld, "category %s: expected a "
+					    "stage after \"journey set\" (%s)",
+					    name, stage_list);
+					return;
+				}
+				if (jm_stage_parse(v, &c.effect.stage) == -1) {
+					report(ld, "category %s: unknown stage "
+					    "\"%s\" (expected %s)", name, v,
+					    stage_list);
+					return;
+				}
+				c.effect.kind = JM_EFFECT_SET;
+			} else {
+				report(ld, "category %s: unknown journey "
+				    "effect \"%s\" (expected advance, at-risk, "
+				    "exit, none or set STAGE)", name, v);
+				return;
+			}
+		} else {
+			if (seen_r++) {
+				report(ld, "category %s: reply given twice",
+				    name);
+				return;
+			}
+			if (strcmp(v, "no") == 0) {
+				reply = NULL;
+			} else if (!valid_template_name(v)) {
+				report(ld, "category %s: reply \"%s\" is not a "
+				    "template name (letters, digits, \"_\", "
+				    "\"-\" and \".\") or \"no\"", name, v);
+				return;
+			} else
+				reply = v;
+		}
+	}
+
+	if (grow((void **)&rs->categories, &rs->cap_categories,
+	    rs->n_categories, sizeof(*rs->categories)) == -1) {
+		oom(ld);
+		return;
+	}
+	c.name = strdup(name);
+	c.reply = reply != NULL ? strdup(reply) : NULL;
+	c.file = ld->file;
+	c.line = ld->line;
+	if (c.name == NULL || (reply != NULL && c.reply == NULL)) {
+		free((char *)c.name);
+		free((char *)c.reply);
+		oom(ld);
+		return;
+	}
+	rs->categories[rs->n_categories++] = c;
+}
+
+static void
+parse_language(struct loader *ld, char *p)
+{
+	char	*code;
+
+	code = next_word(&p);
+	if (code == NULL) {
+		report(ld, "language: expected a language code (2 to 8 "
+		    "lower-case letters, e.g. en, tr, fa)");
+		return;
+	}
+	if (!valid_language(code)) {
+		report(ld, "language \"%s\" is not a language code (2 to 8 "
+		    "lower-case letters, e.g. en, tr, fa)", code);
+		return;
+	}
+	if (next_word(&p) != NULL) {
+		report(ld, "language: expected only a language code");
+		return;
+	}
+	snprintf(ld->language, sizeof(ld->language), "%s", code);
+}
+
+/*
+ * Cuts the pattern literal out of *P, which points at its opening slash:
+ * "\\/" becomes "/", every other escape is left for PCRE2.  The pattern
+ * and the flag letters after the closing slash are NUL-terminated in
+ * place; *P moves past them.  -1 when there is no closing slash.
+ */
+static int
+cut_pattern(char **p, char **pat, size_t *len, char **flags)
+{
+	char	*s = *p + 1, *o = s;
+
+	*pat = s;
+	for (;;) {
+		if (*s == '\0')
+			return -1;
+		if (*s == '/')
+			break;
+		if (*s == '\\' && s[1] == '/') {
+			*o++ = '/';
+			s += 2;
+		} else if (*s == '\\' && s[1] != '\0') {
+			*o++ = *s++;
+			*o++ = *s++;
+		} else
+			*o++ = *s++;
+	}
+	*len = (size_t)(o - *pat);
+	*o = '\0';			/* o never passes the closing slash */
+	*flags = ++s;
+	while (*s != '\0' && !is_blank(*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return 0;
+}
+
+/* rule NAME CATEGORY WHERE /PATTERN/FLAGS WEIGHT */
+static void
+parse_rule(struct loader *ld, char *p)
+{
+	struct jm_ruleset	*rs = ld->rs;
+	struct rule		 r;
+	const struct rule	*prev;
+	struct jm_buf		 folded;
+	char			*name, *cat, *where, *pat, *flags, *w;
+	const char		*f;
+	size_t			 patlen, erroff;
+	uint32_t		 opts;
+	int			 errcode;
+	PCRE2_UCHAR		 msg[256];
+
+	memset(&r, 0, sizeof(r));
+	name = next_word(&p);
+	if (name == NULL) {
+		report(ld, "rule: expected NAME CATEGORY WHERE /PATTERN/FLAGS "
+		    "WEIGHT after \"rule\"");
+		return;
+	}
+	if (!valid_rule_name(name)) {
+		report(ld, "rule name \"%s\" must be capital letters, digits "
+		    "and \"_\", starting with a letter", name);
+		return;
+	}
+	prev = find_rule(rs, name);
+	if (prev != NULL) {
+		report(ld, "rule %s is already defined at %s:%u", name,
+		    prev->file, prev->line);
+		return;
+	}
+	cat = next_word(&p);
+	if (cat == NULL) {
+		report(ld, "rule %s: expected a category after the name", name);
+		return;
+	}
+	if (find_category(rs, cat, &r.category) == NULL) {
+		report(ld, "unknown category \"%s\"", cat);
+		return;
+	}
+	where = next_word(&p);
+	if (where == NULL) {
+		report(ld, "rule %s: expected subject, body, text, from or "
+		    "header:NAME after the category", name);
+		return;
+	}
+	if (strcmp(where, "subject") == 0)
+		r.where = WHERE_SUBJECT;
+	else if (strcmp(where, "body") == 0)
+		r.where = WHERE_BODY;
+	else if (strcmp(where, "text") == 0)
+		r.where = WHERE_TEXT;
+	else if (strcmp(where, "from") == 0)
+		r.where = WHERE_FROM;
+	else if (strncmp(where, "header:", 7) == 0 &&
+	    valid_header_name(where + 7))
+		r.where = WHERE_HEADER;
+	else {
+		report(ld, "rule %s: unknown place \"%s\" (expected subject, "
+		    "body, text, from or header:NAME)", name, where);
+		return;
+	}
+	while (is_blank(*p))
+		p++;
+	if (*p != '/') {
+		report(ld, "rule %s: expected /PATTERN/ after \"%s\"", name,
+		    where);
+		return;
+	}
+	if (cut_pattern(&p, &pat, &patlen, &flags) == -1) {
+		report(ld, "rule %s: unterminated pattern (expected a closing "
+		    "\"/\"; write \\/ for a slash inside it)", name);
+		return;
+	}
+	opts = PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C;
+	for (f = flags; *f != '\0'; f++) {
+		switch (*f) {
+		case 'i':
+			opts |= PCRE2_CASELESS;
+			break;
+		case 'm':
+			opts |= PCRE2_MULTILINE;
+			break;
+		case 's':
+			opts |= PCRE2_DOTALL;
+			break;
+		case 'x':
+			opts |= PCRE2_EXTENDED;
+			break;
+		default:
+			report(ld, "rule %s: unknown pattern flag \"%c\" "
+			    "(expected i, m, s or x)", name, *f);
+			return;
+		}
+	}
+	w = next_word(&p);
+	if (w == NULL) {
+		report(ld, "rule %s: expected a weight (%d to %d) after the "
+		    "pattern", name, WEIGHT_MIN, WEIGHT_MAX);
+		return;
+	}
+	if (!is_integer(w)) {
+		report(ld, "rule %s: weight \"%s\" is not a whole number "
+		    "(expected %d to %d)", name, w, WEIGHT_MIN, WEIGHT_MAX);
+		return;
+	}
+	if (parse_int(w, WEIGHT_MIN, WEIGHT_MAX, &r.weight) == -1) {
+		report(ld, "rule %s: weight %s is out of range (expected %d "
+		    "to %d)", name, w, WEIGHT_MIN, WEIGHT_MAX);
+		return;
+	}
+	w = next_word(&p);
+	if (w != NULL) {
+		report(ld, "rule %s: unexpected \"%s\" after the weight "
+		    "(a comment must start its own line)", name, w);
+		return;
+	}
+
+	/* Patterns get the folding the text gets, so "ı" finds "i". */
+	jm_buf_init(&folded, MAX_STATEMENT_BYTES * 2);
+	if (jm_text_normalize(pat, patlen, 0, &folded) == -1) {
+		jm_buf_free(&folded);
+		oom(ld);
+		return;
+	}
+	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
+	    opts, &errcode, &erroff, rs->ccontext);
+	jm_buf_free(&folded);
+	if (r.code == NULL) {
+		if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
+			snprintf((char *)msg, sizeof(msg), "error %d", errcode);
+		report(ld, "rule %s: pattern error at offset %zu: %s", name,
+		    erroff, (const char *)msg);
+		return;
+	}
+	if (jit_enabled && pcre2_jit_compile(r.code, PCRE2_JIT_COMPLETE) == 0)
+		r.jit = 1;
+
+	if (r.where == WHERE_HEADER) {
+		r.header = strdup(where + 7);
+		if (r.header == NULL)
+			goto nomem;
+		rs->uses_headers = 1;
+	}
+	if (r.where == WHERE_FROM)
+		rs->uses_from = 1;
+	r.name = strdup(name);
+	if (r.name == NULL)
+		goto nomem;
+	if (grow((void **)&rs->rules, &rs->cap_rules, rs->n_rules,
+	    sizeof(*rs->rules)) == -1)
+		goto nomem;
+	memcpy(r.language, ld->language, sizeof(r.language));
+	r.file = ld->file;
+	r.line = ld->line;
+	rs->rules[rs->n_rules++] = r;
+	return;
+nomem:
+	free(r.name);
+	free(r.header);
+	pcre2_code_free(r.code);
+	oom(ld);
+}
+
+static void
+parse_statement(struct loader *ld, char *line)
+{
+	char	*p = line, *kw;
+
+	kw = next_word(&p);
+	if (kw == NULL)
+		return;
+	if (strcmp(kw, "category") == 0)
+		parse_category(ld, p);
+	else if (strcmp(kw, "language") == 0)
+		parse_language(ld, p);
+	else if (strcmp(kw, "rule") == 0)
+		parse_rule(ld, p);
+	else
+		report(ld, "unknown statement \"%s\" (expected category, "
+		    "language or rule)", kw);
+}
+
+/*
+ * Splits TEXT into statements: comments, blank lines, CRLF, a leading BOM
+ * and continuation lines are handled here, so the statement parsers see
+ * one NUL-terminated line each.
+ */
+static void
+parse_text(struct loader *ld, const char *name, const char *text, size_t len)
+{
+	const char	*p = text, *end = text + len, *eol, *s, *e;
+	struct jm_buf	 stmt;
+	unsigned	 lineno = 1;
+	int		 first, more;
+	char		*copy;
+
+	copy = strdup(name);
+	if (copy == NULL || grow((void **)&ld->rs->files, &ld->rs->cap_files,
+	    ld->rs->n_files, sizeof(char *)) == -1) {
+		free(copy);
+		ld->file = name;
+		ld->line = 0;
+		oom(ld);
+		return;
+	}
+	ld->rs->files[ld->rs->n_files++] = copy;
+	ld->file = copy;
+	ld->language[0] = '\0';
+
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	jm_buf_init(&stmt, MAX_STATEMENT_BYTES);
+	while (p < end) {
+		jm_buf_reset(&stmt);
+		ld->line = lineno;
+		first = 1;
+		do {
+			eol = memchr(p, '\n', (size_t)(end - p));
+			if (eol == NULL)
+				eol = end;
+			s = p;
+			e = eol;
+			p = eol < end ? eol + 1 : end;
+			lineno++;
+			if (e > s && e[-1] == '\r')
+				e--;
+			if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
+				unsigned keep = ld->line;
+
+				ld->line = lineno - 1;
+				report(ld, "NUL byte in the line");
+				ld->line = keep;
+				stmt.truncated = 1;	/* drop the statement */
+			}
+			if (!first) {
+				/*
+				 * A continuation: its leading white space
+				 * and the removed line break become one
+				 * space.
+				 */
+				while (s < e && is_blank(*s))
+					s++;
+				if (jm_buf_append(&stmt, " ", 1) == -1)
+					goto nomem;
+			} else {
+				const char *t = s;
+
+				while (t < e && is_blank(*t))
+					t++;
+				if (t < e && *t == '#')
+					break;	/* a comment never continues */
+			}
+			first = 0;
+			more = e > s && e[-1] == '\\';
+			if (more)
+				e--;
+			if (jm_buf_append(&stmt, s, (size_t)(e - s)) == -1)
+				goto nomem;
+		} while (more && p < end);
+		if (stmt.truncated) {
+			if (stmt.len >= stmt.max)
+				report(ld, "statement longer than %d bytes",
+				    MAX_STATEMENT_BYTES);
+			continue;
+		}
+		if (stmt.len > 0)
+			parse_statement(ld, stmt.data);
+	}
+	jm_buf_free(&stmt);
+	return;
+nomem:
+	jm_buf_free(&stmt);
+	oom(ld);
+}
+
+static int
+finish(struct loader *ld, struct jm_ruleset **out)
+{
+	if (ld->errors > 0) {
+		jm_rules_free(ld->rs);
+		return -1;
+	}
+	*out = ld->rs;
+	return 0;
+}
+
+static int
+start(struct loader *ld, struct jm_diag *d, struct jm_ruleset **out)
+{
+	memset(ld, 0, sizeof(*ld));
+	ld->d = d;
+	*out = NULL;
+	ld->rs = ruleset_new();
+	if (ld->rs == NULL) {
+		if (d != NULL)
+			jm_diag_add(d, NULL, 0, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+jm_rules_load_string(const char *name, const char *text, struct jm_diag *d,
+    struct jm_ruleset **out)
+{
+	struct loader	ld;
+
+	if (start(&ld, d, out) == -1)
+		return -1;
+	parse_text(&ld, name, text, strlen(text));
+	return finish(&ld, out);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+is_rules_name(const char *s)
+{
+	size_t	n = strlen(s);
+
+	return s[0] != '.' && n > 6 && strcmp(s + n - 6, ".rules") == 0;
+}
+
+/* Reads PATH whole; the caller frees *DATA.  0, or -1 with errno set. */
+static int
+read_file(const char *path, char **data, size_t *len)
+{
+	FILE		*fp;
+	struct stat	 st;
+	char		*buf;
+	size_t		 n;
+
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return -1;
+	if (fstat(fileno(fp), &st) == -1) {
+		fclose(fp);
+		return -1;
+	}
+	if (st.st_size > MAX_FILE_BYTES) {
+		fclose(fp);
+		errno = EFBIG;
+		return -1;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, fp);
+	if (ferror(fp)) {
+		free(buf);
+		fclose(fp);
+		errno = EIO;
+		return -1;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int
+jm_rules_load(const char *dir, struct jm_diag *d, struct jm_ruleset **out)
+{
+	struct loader	 ld;
+	DIR		*dp;
+	struct dirent	*de;
+	struct stat	 st;
+	char		**names = NULL, *path, *data;
+	size_t		 n = 0, cap = 0, i, len;
+	const char	*sep;
+
+	*out = NULL;
+	dp = opendir(dir);
+	if (dp == NULL) {
+		if (d != NULL)
+			jm_diag_add(d, dir, 0, "cannot open: %s",
+			    strerror(errno));
+		return -1;
+	}
+	if (start(&ld, d, out) == -1) {
+		closedir(dp);
+		return -1;
+	}
+	sep = dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/";
+	errno = 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (!is_rules_name(de->d_name))
+			continue;
+		if (grow((void **)&names, &cap, n, sizeof(*names)) == -1 ||
+		    (names[n] = strdup(de->d_name)) == NULL) {
+			ld.file = dir;
+			oom(&ld);
+			break;
+		}
+		n++;
+	}
+	closedir(dp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+
+	for (i = 0; i < n; i++) {
+		if (asprintf(&path, "%s%s%s", dir, sep, names[i]) < 0) {
+			ld.file = dir;
+			oom(&ld);
+			break;
+		}
+		/* A directory named *.rules is not a rules file. */
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (read_file(path, &data, &len) == -1) {
+			if (d != NULL)
+				jm_diag_add(d, path, 0, "cannot read: %s",
+				    strerror(errno));
+			ld.errors++;
+			free(path);
+			continue;
+		}
+		parse_text(&ld, path, data, len);
+		free(data);
+		free(path);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return finish(&ld, out);
+}
+
+size_t
+jm_rules_count(const struct jm_ruleset *rs)
+{
+	return rs != NULL ? rs->n_rules : 0;
+}
+
+size_t
+jm_rules_ncategories(const struct jm_ruleset *rs)
+{
+	return rs != NULL ? rs->n_categories : 0;
+}
+
+const struct jm_category *
+jm_rules_category(const struct jm_ruleset *rs, size_t i)
+{
+	if (rs == NULL || i >= rs->n_categories)
+		return NULL;
+	return &rs->categories[i];
+}
+
+const struct jm_category *
+jm_rules_find_category(const struct jm_ruleset *rs, const char *name)
+{
+	if (rs == NULL || name == NULL)
+		return NULL;
+	return find_category(rs, name, NULL);
+}
+
+/* Classifying. */
+
+/* A text to match against, known to be valid UTF-8 or flagged otherwise. */
+struct field {
+	const char	*s;
+	size_t		 len;
+	uint32_t	 opts;		/* PCRE2_NO_UTF_CHECK once validated */
+	int		 ready;
+	char		*owned;
+};
+
+static int
+field_set(struct field *f, const char *s, size_t len, unsigned flags,
+    int normalize)
+{
+	struct jm_buf	b;
+
+	f->ready = 1;
+	f->owned = NULL;
+	if (s == NULL) {
+		s = "";
+		len = 0;
+	}
+	if (normalize || !jm_text_valid_utf8(s, len)) {
+		jm_buf_init(&b, len * 3 + 16);
+		if (jm_text_normalize(s, len, flags, &b) == -1) {
+			jm_buf_free(&b);
+			return -1;
+		}
+		len = b.len;
+		f->owned = jm_buf_steal(&b);
+		if (f->owned == NULL)
+			return -1;
+		s = f->owned;
+	}
+	f->s = s;
+	f->len = len;
+	/* Validating once here spares PCRE2 checking it for every rule. */
+	f->opts = jm_text_valid_utf8(s, len) ? PCRE2_NO_UTF_CHECK : 0;
+	return 0;
+}
+
+static void
+field_free(struct field *f)
+{
+	free(f->owned);
+	f->owned = NULL;
+	f->ready = 0;
+}
+
+/* 1 matched, 0 not, -1 a limit was hit. */
+static int
+match(const struct jm_ruleset *rs, const struct rule *r,
+    struct thread_state *ts, const struct field *f)
+{
+	int	rc;
+
+	if (r->jit && f->opts == PCRE2_NO_UTF_CHECK)
+		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, 0,
+		    ts->md, rs->mcontext);
+	else
+		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, f->opts,
+		    ts->md, rs->mcontext);
+	if (rc >= 0)
+		return 1;
+	switch (rc) {
+	case PCRE2_ERROR_MATCHLIMIT:
+	case PCRE2_ERROR_DEPTHLIMIT:
+	case PCRE2_ERROR_HEAPLIMIT:
+	case PCRE2_ERROR_JIT_STACKLIMIT:
+		return -1;
+	default:
+		return 0;	/* no match, or text PCRE2 refuses */
+	}
+}
+
+/* Counts a match outcome: whether the rule fired, noting limits. */
+static int
+fired(int rc, struct jm_verdict *v)
+{
+	if (rc == -1)
+		v->limited = 1;
+	return rc == 1;
+}
+
+static int
+build_from(const struct jm_message *m, struct field *f)
+{
+	const char	*name = m->from_name != NULL ? m->from_name : "";
+	const char	*addr = m->from_addr != NULL ? m->from_addr : "";
+	char		*s;
+	int		 n, rc;
+
+	if (*name == '\0' && *addr == '\0')
+		n = asprintf(&s, "%s", "");
+	else if (*name == '\0')
+		n = asprintf(&s, "<%s>", addr);
+	else
+		n = asprintf(&s, "%s <%s>", name, addr);
+	if (n < 0)
+		return -1;
+	rc = field_set(f, s, (size_t)n, JM_NORM_SPACE, 1);
+	free(s);
+	return rc;
+}
+
+static size_t
+utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0 && len >= 2) {
+		*cp = ((unsigned)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+		return 2;
+	}
+	if ((s[0] & 0xf0) == 0xe0 && len >= 3) {
+		*cp = ((unsigned)(s[0] & 0x0f) << 12) |
+		    ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+		return 3;
+	}
+	if ((s[0] & 0xf8) == 0xf0 && len >= 4) {
+		*cp = ((unsigned)(s[0] & 0x07) << 18) |
+		    ((unsigned)(s[1] & 0x3f) << 12) |
+		    ((unsigned)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+		return 4;
+	}
+	*cp = 0xfffd;
+	return 1;
+}
+
+struct script_count {
+	size_t	latin;		/* Latin letters, Turkish ones included */
+	size_t	arabic;		/* Arabic-script letters */
+	size_t	turkish;	/* ğ ş ı İ ç ö ü in either case */
+	size_t	turkish_only;	/* ğ ş ı İ: no other Latin language has them */
+};
+
+static void
+count_script(const char *text, size_t len, struct script_count *c)
+{
+	const unsigned char	*s = (const unsigned char *)text;
+	size_t			 i = 0;
+	unsigned		 cp;
+
+	if (text == NULL)
+		return;
+	while (i < len) {
+		i += utf8_decode(s + i, len - i, &cp);
+		if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'))
+			c->latin++;
+		else if ((cp >= 0xc0 && cp <= 0x24f && cp != 0xd7 &&
+		    cp != 0xf7)) {
+			c->latin++;
+			switch (cp) {
+			case 0x11e: case 0x11f:		/* Ğ ğ */
+			case 0x15e: case 0x15f:		/* Ş ş */
+			case 0x130: case 0x131:		/* İ ı */
+				c->turkish_only++;
+				c->turkish++;
+				break;
+			case 0xc7: case 0xe7:		/* Ç ç */
+			case 0xd6: case 0xf6:		/* Ö ö */
+			case 0xdc: case 0xfc:		/* Ü ü */
+				c->turkish++;
+				break;
+			}
+		} else if ((cp >= 0x620 && cp <= 0x64a) ||
+		    (cp >= 0x66e && cp <= 0x6d3) ||
+		    (cp >= 0x6fa && cp <= 0x6ff) ||
+		    (cp >= 0x750 && cp <= 0x77f) ||
+		    (cp >= 0xfb50 && cp <= 0xfdff) ||
+		    (cp >= 0xfe70 && cp <= 0xfefc))
+			c->arabic++;
+	}
+}
+
+/*
+ * The language the script gives away, or NULL.  Persian is the only
+ * Arabic-script language the shipped rules know; Turkish shows in
+ * letters no other Latin alphabet uses, but one "Şahin" in an English
+ * mail must not make it Turkish, hence the proportion.
+ */
+static const char *
+script_language(const struct jm_message *m)
+{
+	struct script_count	c;
+	const char		*t;
+	size_t			 tlen;
+
+	memset(&c, 0, sizeof(c));
+	t = m->text != NULL ? m->text : m->norm_text;
+	tlen = m->text != NULL ? m->text_len : m->norm_text_len;
+	count_script(m->subject, m->subject != NULL ? strlen(m->subject) : 0,
+	    &c);
+	count_script(t, t != NULL ? tlen : 0, &c);
+	if (c.arabic > 0 && c.arabic >= c.latin)
+		return "fa";
+	if (c.turkish_only > 0 && c.turkish * 100 >= c.latin * 3)
+		return "tr";
+	return NULL;
+}
+
+/* "tr-TR, en;q=0.5" -> "tr"; 0, or -1 when it is not a language tag. */
+static int
+content_language(const char *s, char *out, size_t outlen)
+{
+	size_t	n = 0;
+
+	if (s == NULL)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
+		if (n + 1 >= outlen || n >= 8)
+			return -1;
+		out[n++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+		s++;
+	}
+	out[n] = '\0';
+	if (n < 2)
+		return -1;
+	if (*s != '\0' && *s != '-' && *s != '_' && *s != ',' && *s != ';' &&
+	    *s != ' ' && *s != '\t')
+		return -1;
+	return 0;
+}
+
+static void
+choose_language(const struct jm_ruleset *rs, const struct jm_message *m,
+    const char *default_language, const size_t *fired_idx, size_t n_fired,
+    struct jm_verdict *v)
+{
+	const char	*langs[64];
+	int		 sums[64];
+	size_t		 n_langs = 0, i, j, best = SIZE_MAX;
+	const char	*script;
+	char		 tag[JM_LANG_MAX];
+
+	for (i = 0; i < n_fired; i++) {
+		const struct rule *r = &rs->rules[fired_idx[i]];
+
+		if (r->language[0] == '\0' || r->weight <= 0)
+			continue;
+		for (j = 0; j < n_langs; j++)
+			if (strcmp(langs[j], r->language) == 0)
+				break;
+		if (j == n_langs) {
+			if (n_langs == sizeof(langs) / sizeof(langs[0]))
+				continue;
+			langs[n_langs] = r->language;
+			sums[n_langs++] = 0;
+		}
+		sums[j] += r->weight;
+	}
+	/* Strictly greater: on a tie the language fired first wins. */
+	for (j = 0; j < n_langs; j++)
+		if (best == SIZE_MAX || sums[j] > sums[best])
+			best = j;
+	if (best != SIZE_MAX) {
+		snprintf(v->language, sizeof(v->language), "%s", langs[best]);
+		return;
+	}
+	script = script_language(m);
+	if (script != NULL) {
+		snprintf(v->language, sizeof(v->language), "%s", script);
+		return;
+	}
+	if (content_language(m->content_language, tag, sizeof(tag)) == 0) {
+		snprintf(v->language, sizeof(v->language), "%s", tag);
+		return;
+	}
+	snprintf(v->language, sizeof(v->language), "%s",
+	    default_language != NULL ? default_language : "");
+}
+
+void
+jm_verdict_clear(struct jm_verdict *v)
+{
+	if (v == NULL)
+		return;
+	free(v->scores);
+	free(v->fired);
+	memset(v, 0, sizeof(*v));
+}
+
+int
+jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
+    const char *default_language, struct jm_verdict *out)
+{
+	struct thread_state	*ts;
+	struct field		 subject, body, from, *hdr = NULL;
+	size_t			*fired_idx = NULL, i, j, best;
+	const struct rule	*r;
+	int			 hit, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&subject, 0, sizeof(subject));
+	memset(&body, 0, sizeof(body));
+	memset(&from, 0, sizeof(from));
+	ts = thread_state();
+	if (ts == NULL)
+		return -1;
+	out->n_scores = rs->n_categories;
+	out->scores = calloc(rs->n_categories + 1, sizeof(*out->scores));
+	out->fired = calloc(rs->n_rules + 1, sizeof(*out->fired));
+	fired_idx = calloc(rs->n_rules + 1, sizeof(*fired_idx));
+	if (out->scores == NULL || out->fired == NULL || fired_idx == NULL)
+		goto done;
+	if (field_set(&subject, m->norm_subject, m->norm_subject != NULL ?
+	    strlen(m->norm_subject) : 0, 0, 0) == -1 ||
+	    field_set(&body, m->norm_text, m->norm_text != NULL ?
+	    m->norm_text_len : 0, 0, 0) == -1)
+		goto done;
+	if (rs->uses_from && build_from(m, &from) == -1)
+		goto done;
+	if (rs->uses_headers && m->n_headers > 0) {
+		hdr = calloc(m->n_headers, sizeof(*hdr));
+		if (hdr == NULL)
+			goto done;
+	}
+
+	for (i = 0; i < rs->n_rules; i++) {
+		r = &rs->rules[i];
+		hit = 0;
+		switch (r->where) {
+		case WHERE_SUBJECT:
+			hit = fired(match(rs, r, ts, &subject), out);
+			break;
+		case WHERE_BODY:
+			hit = fired(match(rs, r, ts, &body), out);
+			break;
+		case WHERE_TEXT:
+			hit = fired(match(rs, r, ts, &subject), out) ||
+			    fired(match(rs, r, ts, &body), out);
+			break;
+		case WHERE_FROM:
+			hit = fired(match(rs, r, ts, &from), out);
+			break;
+		case WHERE_HEADER:
+			for (j = 0; j < m->n_headers && !hit; j++) {
+				const struct jm_header *h = &m->headers[j];
+
+				if (h->name == NULL ||
+				    !jm_strcaseeq(h->name, r->header))
+					continue;
+				if (!hdr[j].ready && field_set(&hdr[j],
+				    h->value, h->value != NULL ?
+				    strlen(h->value) : 0, JM_NORM_SPACE,
+				    1) == -1)
+					goto done;
+				hit = fired(match(rs, r, ts, &hdr[j]), out);
+			}
+			break;
+		}
+		if (!hit)
+			continue;
+		out->scores[r->category] += r->weight;
+		out->fired[out->n_fired] = r->name;
+		fired_idx[out->n_fired++] = i;
+	}
+
+	/* Highest precedence, then the higher score, then declared first. */
+	best = SIZE_MAX;
+	for (i = 0; i < rs->n_categories; i++) {
+		const struct jm_category *c = &rs->categories[i], *b;
+
+		if (out->scores[i] < c->threshold)
+			continue;
+		if (best == SIZE_MAX) {
+			best = i;
+			continue;
+		}
+		b = &rs->categories[best];
+		if (c->precedence > b->precedence ||
+		    (c->precedence == b->precedence &&
+		    out->scores[i] > out->scores[best]))
+			best = i;
+	}
+	if (best != SIZE_MAX) {
+		out->category = &rs->categories[best];
+		out->score = out->scores[best];
+	}
+	choose_language(rs, m, default_language, fired_idx, out->n_fired, out);
+	rc = 0;
+done:
+	field_free(&subject);
+	field_free(&body);
+	field_free(&from);
+	if (hdr != NULL) {
+		for (j = 0; j < m->n_headers; j++)
+			field_free(&hdr[j]);
+		free(hdr);
+	}
+	free(fired_idx);
+	if (rc == -1)
+		jm_verdict_clear(out);
+	return rc;
+}
