@@ -236,36 +236,46 @@ out:
 	return rc;
 }
 
-/* Decodes base64 TEXT (N bytes) into a new buffer; 0 or -1. */
+/*
+ * Decodes base64 TEXT (N bytes) into a new buffer; 0 or -1.  Missing "="
+ * padding is supplied: some providers print their secrets without it.
+ */
 static int
 base64_decode(const char *text, size_t n, unsigned char **out,
     size_t *outlen)
 {
 	EVP_ENCODE_CTX	*ctx;
 	unsigned char	*buf;
-	int		 len = 0, fin = 0;
+	char		 padded[SECRET_FILE_MAX + 4];
+	int		 len = 0, fin = 0, rc = -1;
+	size_t		 cap;
 
 	if (n > SECRET_FILE_MAX)
 		return -1;
-	buf = malloc(n / 4 * 3 + 4);
+	memcpy(padded, text, n);
+	while (n % 4 != 0)
+		padded[n++] = '=';
+	cap = n / 4 * 3 + 3;
+	buf = malloc(cap);
 	ctx = EVP_ENCODE_CTX_new();
-	if (buf == NULL || ctx == NULL) {
-		free(buf);
-		EVP_ENCODE_CTX_free(ctx);
-		return -1;
-	}
+	if (buf == NULL || ctx == NULL)
+		goto out;
 	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, buf, &len, (const unsigned char *)text,
-	    (int)n) == -1 || EVP_DecodeFinal(ctx, buf + len, &fin) != 1) {
-		EVP_ENCODE_CTX_free(ctx);
-		OPENSSL_cleanse(buf, n / 4 * 3 + 4);
-		free(buf);
-		return -1;
-	}
-	EVP_ENCODE_CTX_free(ctx);
+	if (EVP_DecodeUpdate(ctx, buf, &len, (const unsigned char *)padded,
+	    (int)n) == -1 || EVP_DecodeFinal(ctx, buf + len, &fin) != 1)
+		goto out;
 	*out = buf;
 	*outlen = (size_t)len + (size_t)fin;
-	return 0;
+	buf = NULL;
+	rc = 0;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, cap);
+		free(buf);
+	}
+	OPENSSL_cleanse(padded, sizeof(padded));
+	return rc;
 }
 
 int
@@ -299,7 +309,7 @@ jm_webhook_load_secret(const char *path, unsigned char **key, size_t *keylen,
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
 	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		n--;
-	if (n > 6 && memcmp(buf, "whsec_", 6) == 0) {
+	if (n >= 6 && memcmp(buf, "whsec_", 6) == 0) {
 		if (base64_decode(buf + 6, n - 6, key, keylen) == -1 ||
 		    *keylen == 0) {
 			jm_webhook_secret_free(*key, *keylen);
