@@ -206,6 +206,10 @@ describe(const struct jm_outbox_row *r, const char *smtp_url, char *out,
 		    strcmp(r->kind, "webhook") != 0 ? "/..." :
 		    path != NULL ? path : "");
 out:
+	/* The target came from a message: no line breaks into the log. */
+	for (; *out != '\0'; out++)
+		if ((unsigned char)*out < ' ' || *out == 0x7f)
+			*out = '?';
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
@@ -416,9 +420,9 @@ finish_dead(struct xfer *x, const char *reason, int aged)
 		duration((long)(time(NULL) - x->row->retry_from), age,
 		    sizeof(age));
 		jm_log(LOG_ERR, "outbox %lld: %s: dead-lettered after %s and "
-		    "%ld attempts: %s; \"journeyctl retry %lld\" requeues it",
-		    x->row->id, x->what, age, x->row->attempts + 1, reason,
-		    x->row->id);
+		    "%ld attempt%s: %s; \"journeyctl retry %lld\" requeues it",
+		    x->row->id, x->what, age, x->row->attempts + 1,
+		    x->row->attempts == 0 ? "" : "s", reason, x->row->id);
 	} else
 		jm_log(LOG_ERR, "outbox %lld: %s: %s, dead-lettered (retrying "
 		    "cannot help; fix the receiver or the configuration, then "
