@@ -1,24 +1,88 @@
 /*
  * journeyctl.c: the operator's command.
+ *
+ * Options and dispatch only; each subcommand lives in the library (ctl.h)
+ * so that the tests call it directly.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-static void
+#include "journey/conf.h"
+#include "journey/ctl.h"
+#include "journey/diag.h"
+
+#ifndef JM_SYSCONFDIR
+#define JM_SYSCONFDIR	"/etc"
+#endif
+#define DEFAULT_CONF	JM_SYSCONFDIR "/journey-milter/journey-milter.conf"
+
+static const struct {
+	const char	*name;
+	int		(*run)(const struct jm_conf *, int, char **);
+} commands[] = {
+	{ "customer", jm_ctl_customer },
+	{ "queue", jm_ctl_queue },
+	{ "retry", jm_ctl_retry },
+	{ "stats", jm_ctl_stats },
+};
+
+static int
 usage(void)
 {
-	fprintf(stderr, "usage: journeyctl [-c file] command [args]\n");
+	fprintf(stderr, "usage: journeyctl [-V] [-c file] command [args]\n"
+	    "  queue [--dead]            pending and dead outbox rows\n"
+	    "  retry ID | --dead         send a row, or every dead row, again\n"
+	    "  customer ADDRESS [-n N]   a customer's stage and history\n"
+	    "  stats                     counts\n");
+	return 2;
 }
 
 int
 main(int argc, char *argv[])
 {
-	if (argc > 1 && strcmp(argv[1], "-V") == 0) {
-		printf("journeyctl %s\n", PACKAGE_VERSION);
-		return 0;
+	const char	*conf_path = DEFAULT_CONF;
+	struct jm_conf	*conf;
+	struct jm_diag	 d;
+	size_t		 i;
+	int		 ch, rc;
+
+	while ((ch = getopt(argc, argv, "+c:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'V':
+			printf("journeyctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			return usage();
+		}
 	}
-	usage();
-	return 2;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage();
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[0], commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "journeyctl: unknown command \"%s\"\n", argv[0]);
+		return usage();
+	}
+	jm_diag_init(&d);
+	if (jm_conf_load(conf_path, &d, &conf) == -1) {
+		size_t	k;
+
+		for (k = 0; k < d.n; k++)
+			fprintf(stderr, "%s\n", jm_diag_line(&d, k));
+		jm_diag_free(&d);
+		return 1;
+	}
+	jm_diag_free(&d);
+	rc = commands[i].run(conf, argc, argv);
+	jm_conf_unref(conf);
+	return rc;
 }

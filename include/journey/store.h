@@ -1,0 +1,281 @@
+/*
+ * store.h: the journey store: customer state, history, thread keys and the
+ * durable outbox.
+ *
+ * One message is one transaction: jm_store_begin() takes the store's lock
+ * and reads the facts the decision needs, jm_store_commit() writes the new
+ * state and the outbox rows and lets go.  Whatever the milter answers, the
+ * event is on disk first; the outbox thread (outbox.h) delivers it later.
+ *
+ * The store is a front over a backend (struct jm_store_ops): SQLite in
+ * store_sqlite.c today, Redis when several hosts share customers.  Nothing
+ * here names a backend's types.  Every function is safe to call from any
+ * thread; a begin..commit window belongs to the thread that opened it.
+ */
+#ifndef JOURNEY_STORE_H
+#define JOURNEY_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "journey/conf.h"
+#include "journey/journey.h"
+
+/* What the decision needs to know, read inside the transaction. */
+struct jm_facts {
+	int		known;		/* customer seen before */
+	struct jm_state	state;		/* theirs, or the initial one when unknown */
+	long		acks_same_category; /* acks to this customer for this
+					   category created within ack_interval,
+					   queued or sent, not dead */
+	long		acks_day;	/* acks to this customer within 24h, not dead */
+	long		acks_minute;	/* acks to anyone within 60s, not dead */
+	int		thread_escalated; /* a thread key escalated within
+					     escalation_window */
+};
+
+struct jm_store_query {
+	const char	*customer;	/* lower-cased address */
+	const char	*category;	/* NULL for none */
+	const char *const *thread_keys;	/* Message-ID, In-Reply-To, References */
+	size_t		 n_thread_keys;
+	time_t		 now;
+	long		 ack_interval;
+	long		 escalation_window;
+	struct jm_state	 initial;	/* state of an unknown customer */
+};
+
+/* One outbox row to queue. */
+struct jm_outbox_new {
+	const char	*kind;		/* "webhook", "chat" or "smtp" */
+	const char	*target;	/* URL, or for smtp the rcpt address */
+	const char	*payload;	/* body, or the whole RFC 5322 message */
+	size_t		 payload_len;
+	const char	*event_id;	/* webhook-id; the same on every attempt */
+	const char	*category;	/* for counting acks; may be NULL */
+};
+
+struct jm_store_record {
+	const char	*customer;
+	struct jm_state	 prev, next;
+	int		 write_state;	/* write the customer row */
+	const char	*category;	/* may be NULL */
+	const char	*message_id;	/* may be NULL */
+	const char	*subject;	/* may be NULL */
+	const char	*ticket;	/* may be NULL */
+	const char	*language;	/* may be NULL */
+	int		 score;
+	time_t		 now;
+	int		 is_ack;	/* the "smtp" items are acknowledgements */
+	const char *const *thread_keys;
+	size_t		 n_thread_keys;
+	int		 escalated;	/* remember these thread keys as escalated */
+	const struct jm_outbox_new *items;
+	size_t		 n_items;
+};
+
+enum jm_outbox_state {
+	JM_OUTBOX_PENDING = 0,
+	JM_OUTBOX_DONE,
+	JM_OUTBOX_DEAD
+};
+
+/* One outbox row as stored. */
+struct jm_outbox_row {
+	long long	 id;
+	char		*kind;
+	char		*target;
+	unsigned char	*payload;	/* NULL in listings */
+	size_t		 payload_len;
+	char		*event_id;	/* "" when none */
+	char		*customer;	/* "" when none */
+	char		*category;	/* "" when none */
+	enum jm_outbox_state state;
+	long		 attempts;
+	time_t		 created;
+	time_t		 retry_from;	/* max_retry_age counts from here */
+	time_t		 next_attempt;
+	time_t		 delivered;	/* 0 until done */
+	char		*last_error;	/* "" when none */
+};
+
+struct jm_customer_event {
+	time_t		 at;
+	char		*category;	/* "" when none */
+	char		*message_id;	/* "" when none */
+	char		*ticket;	/* "" when none */
+	struct jm_state	 prev, next;
+};
+
+struct jm_customer {
+	char		*address;
+	struct jm_state	 state;
+	time_t		 updated;
+	struct jm_customer_event *events; /* newest first */
+	size_t		 n_events;
+};
+
+struct jm_store_stats {
+	long		 customers;
+	long		 at_risk;
+	long		 stage[JM_STAGE_COUNT];	/* customers per stage */
+	long		 events;
+	long		 pending;
+	long		 done;
+	long		 dead;
+};
+
+/* What jm_store_list() returns. */
+#define JM_STORE_LIST_PENDING	0x1
+#define JM_STORE_LIST_DEAD	0x2
+
+/*
+ * A backend.  Each function has the contract of the jm_store_* wrapper of
+ * the same name below; IMPL is the backend's own handle.
+ */
+struct jm_store_ops {
+	const char	*name;
+	int	(*begin)(void *impl, const struct jm_store_query *q,
+		    struct jm_facts *facts);
+	int	(*commit)(void *impl, const struct jm_store_record *r);
+	void	(*rollback)(void *impl);
+	int	(*claim)(void *impl, time_t now, time_t lease_until, size_t max,
+		    struct jm_outbox_row **rows, size_t *n);
+	int	(*delivered)(void *impl, long long id, time_t now);
+	int	(*retry)(void *impl, long long id, time_t next, const char *err);
+	int	(*defer)(void *impl, long long id, time_t next);
+	int	(*dead)(void *impl, long long id, const char *err);
+	int	(*list)(void *impl, int which, struct jm_outbox_row **rows,
+		    size_t *n);
+	int	(*requeue)(void *impl, long long id, time_t now, long *count);
+	int	(*customer)(void *impl, const char *address, size_t max_events,
+		    struct jm_customer **out);
+	int	(*stats)(void *impl, struct jm_store_stats *st);
+	int	(*prune)(void *impl, time_t threads_before, time_t done_before);
+	void	(*close)(void *impl);
+};
+
+struct jm_store {
+	const struct jm_store_ops *ops;
+	void		*impl;
+};
+
+/*
+ * Opens the store named by CONF: today the SQLite database
+ * state_dir/journey.db, created when missing (write-ahead log, a schema
+ * version table, migrations applied in one transaction).  Returns 0 and
+ * sets *OUT, or -1 with ERR naming the file and the cause.  Caller closes
+ * *OUT with jm_store_close().
+ */
+int	jm_store_open(const struct jm_conf *conf, struct jm_store **out,
+	    char *err, size_t errlen);
+
+/*
+ * Starts the transaction of one message and reads its facts.  Returns 0
+ * with the store's lock held until the same thread calls exactly one of
+ * jm_store_commit() or jm_store_rollback(); -1 on error, lock not held.
+ * Keep the window short: every other message waits on it.
+ */
+int	jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
+	    struct jm_facts *facts);
+
+/*
+ * Writes the customer row (when R->write_state), one history event, the
+ * escalated thread keys and the outbox rows, and commits.  Returns 0, or
+ * -1 after rolling back.  Either way the lock is released.  R and
+ * everything it points to are borrowed for the call.
+ */
+int	jm_store_commit(struct jm_store *s, const struct jm_store_record *r);
+
+/* Abandons the transaction; the lock is released. */
+void	jm_store_rollback(struct jm_store *s);
+
+/*
+ * Claims up to MAX pending rows due at NOW (next_attempt <= NOW), oldest
+ * first, by moving their next_attempt to LEASE_UNTIL, so that a crash
+ * in the middle of an attempt only delays it.  Returns 0 and sets *ROWS
+ * (payload included) and *N; caller frees with jm_outbox_rows_free().
+ */
+int	jm_store_claim(struct jm_store *s, time_t now, time_t lease_until,
+	    size_t max, struct jm_outbox_row **rows, size_t *n);
+
+/* Marks row ID delivered at NOW; 0 or -1. */
+int	jm_store_delivered(struct jm_store *s, long long id, time_t now);
+
+/* Counts one failed attempt on row ID, records ERR, due again at NEXT. */
+int	jm_store_retry(struct jm_store *s, long long id, time_t next,
+	    const char *err);
+
+/* Makes row ID due at NEXT without counting an attempt (rate limit, stop). */
+int	jm_store_defer(struct jm_store *s, long long id, time_t next);
+
+/* Dead-letters row ID with ERR, counting the attempt that failed. */
+int	jm_store_dead(struct jm_store *s, long long id, const char *err);
+
+/*
+ * Lists the rows selected by WHICH (JM_STORE_LIST_PENDING and/or
+ * JM_STORE_LIST_DEAD), oldest first, without payloads.  Returns 0 and
+ * sets *ROWS and *N; caller frees with jm_outbox_rows_free().
+ */
+int	jm_store_list(struct jm_store *s, int which, struct jm_outbox_row **rows,
+	    size_t *n);
+
+/*
+ * Makes row ID (pending or dead), or with ID 0 every dead row, pending and
+ * due at NOW, with its attempts reset and its retry_from moved to NOW so
+ * that it gets a whole max_retry_age again (created is kept: acks are
+ * counted by it).  *COUNT is set to the number of rows requeued.  0 or -1.
+ */
+int	jm_store_requeue(struct jm_store *s, long long id, time_t now,
+	    long *count);
+
+/*
+ * Looks ADDRESS (lower-cased) up with its newest MAX_EVENTS events.
+ * Returns 0 and sets *OUT (caller frees with jm_customer_free()), 1 when
+ * the customer is unknown (*OUT NULL), or -1.
+ */
+int	jm_store_customer(struct jm_store *s, const char *address,
+	    size_t max_events, struct jm_customer **out);
+
+/* Counts customers per stage, events and outbox rows per state; 0 or -1. */
+int	jm_store_stats(struct jm_store *s, struct jm_store_stats *st);
+
+/*
+ * Deletes thread keys escalated before THREADS_BEFORE and delivered rows
+ * delivered before DONE_BEFORE; 0 or -1.
+ */
+int	jm_store_prune(struct jm_store *s, time_t threads_before,
+	    time_t done_before);
+
+/* Closes the store; accepts NULL.  No transaction may be open. */
+void	jm_store_close(struct jm_store *s);
+
+/* Frees N rows from jm_store_claim() or jm_store_list(); accepts NULL. */
+void	jm_outbox_rows_free(struct jm_outbox_row *rows, size_t n);
+
+/* Frees a customer from jm_store_customer(); accepts NULL. */
+void	jm_customer_free(struct jm_customer *c);
+
+/*
+ * What the calling thread's last failed store call ran into, e.g.
+ * "journey.db: database is locked"; static, overwritten on the next
+ * failure in the same thread.
+ */
+const char *jm_store_last_error(void);
+
+/* For backends: records the calling thread's last error. */
+void	jm_store_set_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* "pending", "done", "dead". */
+const char *jm_outbox_state_name(enum jm_outbox_state st);
+
+/*
+ * The SQLite backend, for jm_store_open() and the tests: opens or creates
+ * PATH (a database file).  0 and *IMPL set, or -1 with ERR filled in.
+ */
+extern const struct jm_store_ops jm_store_sqlite_ops;
+int	jm_store_sqlite_open(const char *path, void **impl, char *err,
+	    size_t errlen);
+
+#endif

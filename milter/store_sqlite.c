@@ -1,0 +1,1014 @@
+/*
+ * store_sqlite.c: the journey store in one SQLite database.
+ *
+ * One connection guarded by one mutex, rather than a connection per
+ * libmilter thread.  SQLite admits one writer at a time whatever we do, and
+ * every message writes; with a connection per thread the writers would
+ * queue inside SQLite's busy handler (sleeping and polling, in no order),
+ * while a mutex queues them at once and in order and never sees
+ * SQLITE_BUSY from inside the process.  The window held is short: a handful
+ * of indexed reads and writes, no network.  SQLITE_BUSY can still come from
+ * another process (journeyctl), so a busy timeout is set too.
+ *
+ * The journal is the write-ahead log, so journeyctl reads while the daemon
+ * writes, and synchronous=FULL, because the milter tells Postfix the
+ * message is done only after the event is on disk.  Stages are stored by
+ * name, not by enum value, so reordering the enum never rewrites history.
+ *
+ * Deliberately not here: the decision (what to write), delivery, and any
+ * SQLite type outside this file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "journey/store.h"
+
+#define BUSY_TIMEOUT_MS	5000
+#define KEY_MAX		998	/* longest thread key kept, the RFC 5322 line */
+#define KEYS_MAX	256	/* most thread keys looked at per message */
+
+/* Each migration takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE customers ("
+	"  address TEXT PRIMARY KEY,"
+	"  stage TEXT NOT NULL,"
+	"  at_risk INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  category TEXT, message_id TEXT, subject TEXT, ticket TEXT,"
+	"  language TEXT, score INTEGER NOT NULL DEFAULT 0,"
+	"  prev_stage TEXT NOT NULL, prev_at_risk INTEGER NOT NULL,"
+	"  next_stage TEXT NOT NULL, next_at_risk INTEGER NOT NULL);"
+	"CREATE INDEX events_customer ON events (customer, at);"
+	"CREATE TABLE threads ("
+	"  key TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  payload BLOB,"
+	"  event_id TEXT, customer TEXT, category TEXT,"
+	"  is_ack INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  retry_from INTEGER NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  delivered INTEGER);"
+	"CREATE INDEX outbox_due ON outbox (state, next_attempt);"
+	"CREATE INDEX outbox_ack_customer ON outbox (customer, created)"
+	"  WHERE is_ack;"
+	"CREATE INDEX outbox_ack_created ON outbox (created) WHERE is_ack;",
+};
+
+#define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
+
+enum stmt {
+	ST_CUSTOMER_GET,
+	ST_ACKS_CATEGORY,
+	ST_ACKS_DAY,
+	ST_ACKS_MINUTE,
+	ST_THREAD_GET,
+	ST_CUSTOMER_PUT,
+	ST_EVENT_PUT,
+	ST_THREAD_PUT,
+	ST_OUTBOX_PUT,
+	ST_DUE,
+	ST_LEASE,
+	ST_DELIVERED,
+	ST_RETRY,
+	ST_DEFER,
+	ST_DEAD,
+	ST_EVENTS_GET,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_CUSTOMER_GET] =
+	    "SELECT stage, at_risk, updated FROM customers WHERE address = ?1",
+	[ST_ACKS_CATEGORY] =
+	    "SELECT count(*) FROM outbox WHERE is_ack AND customer = ?1"
+	    " AND category IS ?2 AND created > ?3 AND state != 'dead'",
+	[ST_ACKS_DAY] =
+	    "SELECT count(*) FROM outbox WHERE is_ack AND customer = ?1"
+	    " AND created > ?2 AND state != 'dead'",
+	[ST_ACKS_MINUTE] =
+	    "SELECT count(*) FROM outbox WHERE is_ack AND created > ?1"
+	    " AND state != 'dead'",
+	[ST_THREAD_GET] =
+	    "SELECT 1 FROM threads WHERE key = ?1 AND created > ?2",
+	[ST_CUSTOMER_PUT] =
+	    "INSERT INTO customers (address, stage, at_risk, updated)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (address) DO UPDATE SET"
+	    " stage = excluded.stage, at_risk = excluded.at_risk,"
+	    " updated = excluded.updated",
+	[ST_EVENT_PUT] =
+	    "INSERT INTO events (customer, at, category, message_id, subject,"
+	    " ticket, language, score, prev_stage, prev_at_risk, next_stage,"
+	    " next_at_risk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12)",
+	[ST_THREAD_PUT] =
+	    "INSERT INTO threads (key, created) VALUES (?1, ?2)"
+	    " ON CONFLICT (key) DO UPDATE SET created = excluded.created",
+	[ST_OUTBOX_PUT] =
+	    "INSERT INTO outbox (kind, target, payload, event_id, customer,"
+	    " category, is_ack, created, retry_from, next_attempt)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)",
+	[ST_DUE] =
+	    "SELECT id, kind, target, event_id, customer, category, state,"
+	    " attempts, created, retry_from, next_attempt, delivered,"
+	    " last_error, payload FROM outbox"
+	    " WHERE state = 'pending' AND next_attempt <= ?1"
+	    " ORDER BY next_attempt, id LIMIT ?2",
+	[ST_LEASE] =
+	    "UPDATE outbox SET next_attempt = ?2 WHERE id = ?1",
+	[ST_DELIVERED] =
+	    "UPDATE outbox SET state = 'done', delivered = ?2,"
+	    " attempts = attempts + 1 WHERE id = ?1 AND state = 'pending'",
+	[ST_RETRY] =
+	    "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,"
+	    " last_error = ?3 WHERE id = ?1 AND state = 'pending'",
+	[ST_DEFER] =
+	    "UPDATE outbox SET next_attempt = ?2"
+	    " WHERE id = ?1 AND state = 'pending'",
+	[ST_DEAD] =
+	    "UPDATE outbox SET state = 'dead', attempts = attempts + 1,"
+	    " last_error = ?2 WHERE id = ?1 AND state = 'pending'",
+	[ST_EVENTS_GET] =
+	    "SELECT at, category, message_id, ticket, prev_stage, prev_at_risk,"
+	    " next_stage, next_at_risk FROM events WHERE customer = ?1"
+	    " ORDER BY at DESC, id DESC LIMIT ?2",
+};
+
+struct sqlite_store {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_COUNT];
+	pthread_mutex_t	 lock;
+	char		 name[64];	/* the file's base name, for errors */
+};
+
+static void
+set_db_error(struct sqlite_store *ss, const char *what)
+{
+	jm_store_set_error("%s: %s: %s", ss->name, what,
+	    sqlite3_errmsg(ss->db));
+}
+
+static int
+exec(struct sqlite_store *ss, const char *sql)
+{
+	if (sqlite3_exec(ss->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_db_error(ss, sql);
+		return -1;
+	}
+	return 0;
+}
+
+/* Resets S for its next use and clears its bindings. */
+static sqlite3_stmt *
+stmt(struct sqlite_store *ss, enum stmt which)
+{
+	sqlite3_stmt	*s = ss->st[which];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Runs a statement that returns no rows; 0 or -1. */
+static int
+step_done(struct sqlite_store *ss, sqlite3_stmt *s, const char *what)
+{
+	int	rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* Runs a count(*) statement; 0 or -1. */
+static int
+step_count(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
+    long *out)
+{
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		set_db_error(ss, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	*out = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+static int
+stage_from(sqlite3_stmt *s, int i, enum jm_stage *out)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	if (t == NULL || jm_stage_parse((const char *)t, out) == -1) {
+		jm_store_set_error("unknown stage \"%s\" in the store",
+		    t != NULL ? (const char *)t : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate(struct sqlite_store *ss)
+{
+	sqlite3_stmt	*s;
+	long		 version = 0;
+	size_t		 i;
+	char		 sql[128];
+
+	if (exec(ss, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (exec(ss, "CREATE TABLE IF NOT EXISTS schema_version"
+	    " (version INTEGER NOT NULL)") == -1)
+		goto fail;
+	if (sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(version), 0)"
+	    " FROM schema_version", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "reading the schema version");
+		goto fail;
+	}
+	if (step_count(ss, s, "reading the schema version", &version) == -1) {
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	if (version > (long)NMIGRATIONS) {
+		jm_store_set_error("%s: schema version %ld is newer than this "
+		    "program's %zu; run the newer journey-milter", ss->name,
+		    version, NMIGRATIONS);
+		goto fail;
+	}
+	for (i = (size_t)version; i < NMIGRATIONS; i++) {
+		if (exec(ss, migrations[i]) == -1)
+			goto fail;
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO schema_version (version) VALUES (%zu)", i + 1);
+		if (exec(ss, sql) == -1)
+			goto fail;
+	}
+	return exec(ss, "COMMIT");
+fail:
+	sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static void
+sqlite_close(void *impl)
+{
+	struct sqlite_store *ss = impl;
+	int	i;
+
+	if (ss == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(ss->st[i]);
+	sqlite3_close(ss->db);
+	pthread_mutex_destroy(&ss->lock);
+	free(ss);
+}
+
+int
+jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
+{
+	struct sqlite_store *ss;
+	const char	*base;
+	struct stat	 sb;
+	int		 created, i;
+
+	*impl = NULL;
+	ss = calloc(1, sizeof(*ss));
+	if (ss == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (pthread_mutex_init(&ss->lock, NULL) != 0) {
+		free(ss);
+		snprintf(err, errlen, "%s: cannot create a mutex", path);
+		return -1;
+	}
+	base = strrchr(path, '/');
+	snprintf(ss->name, sizeof(ss->name), "%s",
+	    base != NULL ? base + 1 : path);
+	created = stat(path, &sb) == -1 && errno == ENOENT;
+
+	/* Our own mutex serialises the connection: SQLite's is not needed. */
+	if (sqlite3_open_v2(path, &ss->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, ss->db != NULL ?
+		    sqlite3_errmsg(ss->db) : "out of memory");
+		sqlite_close(ss);
+		return -1;
+	}
+	/* Customers' addresses and mail: nobody else's business. */
+	if (created)
+		(void)chmod(path, 0600);
+	sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(ss->db, 1);
+	if (exec(ss, "PRAGMA journal_mode = WAL") == -1 ||
+	    exec(ss, "PRAGMA synchronous = FULL") == -1 ||
+	    exec(ss, "PRAGMA foreign_keys = ON") == -1 ||
+	    migrate(ss) == -1)
+		goto fail;
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(ss->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &ss->st[i], NULL) != SQLITE_OK) {
+			set_db_error(ss, "preparing statements");
+			goto fail;
+		}
+	}
+	*impl = ss;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, jm_store_last_error());
+	sqlite_close(ss);
+	return -1;
+}
+
+static int
+read_facts(struct sqlite_store *ss, const struct jm_store_query *q,
+    struct jm_facts *f)
+{
+	sqlite3_stmt	*s;
+	size_t		 i, nkeys;
+	int		 rc;
+
+	memset(f, 0, sizeof(*f));
+	f->state = q->initial;
+
+	s = stmt(ss, ST_CUSTOMER_GET);
+	bind_text(s, 1, q->customer);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		f->known = 1;
+		if (stage_from(s, 0, &f->state.stage) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+		f->state.at_risk = sqlite3_column_int(s, 1) != 0;
+	} else if (rc != SQLITE_DONE) {
+		set_db_error(ss, "reading the customer");
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+
+	s = stmt(ss, ST_ACKS_CATEGORY);
+	bind_text(s, 1, q->customer);
+	bind_text(s, 2, q->category);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)(q->now - q->ack_interval));
+	if (step_count(ss, s, "counting acknowledgements",
+	    &f->acks_same_category) == -1)
+		return -1;
+
+	s = stmt(ss, ST_ACKS_DAY);
+	bind_text(s, 1, q->customer);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)(q->now - 86400));
+	if (step_count(ss, s, "counting acknowledgements", &f->acks_day) == -1)
+		return -1;
+
+	s = stmt(ss, ST_ACKS_MINUTE);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(q->now - 60));
+	if (step_count(ss, s, "counting acknowledgements",
+	    &f->acks_minute) == -1)
+		return -1;
+
+	nkeys = q->n_thread_keys < KEYS_MAX ? q->n_thread_keys : KEYS_MAX;
+	for (i = 0; i < nkeys && !f->thread_escalated; i++) {
+		const char *k = q->thread_keys[i];
+
+		if (k == NULL || *k == '\0')
+			continue;
+		s = stmt(ss, ST_THREAD_GET);
+		sqlite3_bind_text(s, 1, k, (int)strnlen(k, KEY_MAX),
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2,
+		    (sqlite3_int64)(q->now - q->escalation_window));
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			f->thread_escalated = 1;
+		else if (rc != SQLITE_DONE) {
+			set_db_error(ss, "reading thread keys");
+			sqlite3_reset(s);
+			return -1;
+		}
+		sqlite3_reset(s);
+	}
+	return 0;
+}
+
+static int
+sqlite_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
+{
+	struct sqlite_store *ss = impl;
+
+	pthread_mutex_lock(&ss->lock);
+	if (exec(ss, "BEGIN IMMEDIATE") == -1) {
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	if (read_facts(ss, q, f) == -1) {
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_record(struct sqlite_store *ss, const struct jm_store_record *r)
+{
+	sqlite3_stmt	*s;
+	size_t		 i, nkeys;
+
+	if (r->write_state) {
+		s = stmt(ss, ST_CUSTOMER_PUT);
+		bind_text(s, 1, r->customer);
+		bind_text(s, 2, jm_stage_name(r->next.stage));
+		sqlite3_bind_int(s, 3, r->next.at_risk != 0);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)r->now);
+		if (step_done(ss, s, "writing the customer") == -1)
+			return -1;
+	}
+
+	s = stmt(ss, ST_EVENT_PUT);
+	bind_text(s, 1, r->customer);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->now);
+	bind_text(s, 3, r->category);
+	bind_text(s, 4, r->message_id);
+	bind_text(s, 5, r->subject);
+	bind_text(s, 6, r->ticket);
+	bind_text(s, 7, r->language);
+	sqlite3_bind_int(s, 8, r->score);
+	bind_text(s, 9, jm_stage_name(r->prev.stage));
+	sqlite3_bind_int(s, 10, r->prev.at_risk != 0);
+	bind_text(s, 11, jm_stage_name(r->next.stage));
+	sqlite3_bind_int(s, 12, r->next.at_risk != 0);
+	if (step_done(ss, s, "writing the event") == -1)
+		return -1;
+
+	nkeys = r->n_thread_keys < KEYS_MAX ? r->n_thread_keys : KEYS_MAX;
+	for (i = 0; r->escalated && i < nkeys; i++) {
+		const char *k = r->thread_keys[i];
+
+		if (k == NULL || *k == '\0')
+			continue;
+		s = stmt(ss, ST_THREAD_PUT);
+		sqlite3_bind_text(s, 1, k, (int)strnlen(k, KEY_MAX),
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)r->now);
+		if (step_done(ss, s, "writing thread keys") == -1)
+			return -1;
+	}
+
+	for (i = 0; i < r->n_items; i++) {
+		const struct jm_outbox_new *it = &r->items[i];
+
+		s = stmt(ss, ST_OUTBOX_PUT);
+		bind_text(s, 1, it->kind);
+		bind_text(s, 2, it->target);
+		sqlite3_bind_blob64(s, 3, it->payload != NULL ? it->payload : "",
+		    (sqlite3_uint64)it->payload_len, SQLITE_STATIC);
+		bind_text(s, 4, it->event_id);
+		bind_text(s, 5, r->customer);
+		bind_text(s, 6, it->category != NULL ? it->category :
+		    r->category);
+		sqlite3_bind_int(s, 7, r->is_ack && it->kind != NULL &&
+		    strcmp(it->kind, "smtp") == 0);
+		sqlite3_bind_int64(s, 8, (sqlite3_int64)r->now);
+		if (step_done(ss, s, "queueing an outbox row") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_commit(void *impl, const struct jm_store_record *r)
+{
+	struct sqlite_store *ss = impl;
+	int	rc = 0;
+
+	if (write_record(ss, r) == -1 || exec(ss, "COMMIT") == -1) {
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = -1;
+	}
+	pthread_mutex_unlock(&ss->lock);
+	return rc;
+}
+
+static void
+sqlite_rollback(void *impl)
+{
+	struct sqlite_store *ss = impl;
+
+	sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&ss->lock);
+}
+
+static enum jm_outbox_state
+state_parse(const unsigned char *t)
+{
+	if (t != NULL && strcmp((const char *)t, "done") == 0)
+		return JM_OUTBOX_DONE;
+	if (t != NULL && strcmp((const char *)t, "dead") == 0)
+		return JM_OUTBOX_DEAD;
+	return JM_OUTBOX_PENDING;
+}
+
+/*
+ * Reads the row under S: columns id, kind, target, event_id, customer,
+ * category, state, attempts, created, retry_from, next_attempt, delivered,
+ * last_error and, when WITH_PAYLOAD, payload.
+ */
+static int
+read_row(sqlite3_stmt *s, int with_payload, struct jm_outbox_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	r->kind = col_dup(s, 1);
+	r->target = col_dup(s, 2);
+	r->event_id = col_dup(s, 3);
+	r->customer = col_dup(s, 4);
+	r->category = col_dup(s, 5);
+	r->state = state_parse(sqlite3_column_text(s, 6));
+	r->attempts = (long)sqlite3_column_int64(s, 7);
+	r->created = (time_t)sqlite3_column_int64(s, 8);
+	r->retry_from = (time_t)sqlite3_column_int64(s, 9);
+	r->next_attempt = (time_t)sqlite3_column_int64(s, 10);
+	r->delivered = (time_t)sqlite3_column_int64(s, 11);
+	r->last_error = col_dup(s, 12);
+	if (with_payload) {
+		const void *p = sqlite3_column_blob(s, 13);
+		size_t	n = (size_t)sqlite3_column_bytes(s, 13);
+
+		/* One byte more, so that an empty payload is not NULL. */
+		r->payload = malloc(n + 1);
+		if (r->payload == NULL)
+			return -1;
+		if (n > 0)
+			memcpy(r->payload, p, n);
+		r->payload[n] = '\0';
+		r->payload_len = n;
+	}
+	if (r->kind == NULL || r->target == NULL || r->event_id == NULL ||
+	    r->customer == NULL || r->category == NULL || r->last_error == NULL)
+		return -1;
+	return 0;
+}
+
+/* Appends the row under S to *ROWS; 0 or -1. */
+static int
+rows_append(sqlite3_stmt *s, int with_payload, struct jm_outbox_row **rows,
+    size_t *n, size_t *cap)
+{
+	struct jm_outbox_row *v;
+
+	if (*n == *cap) {
+		size_t	ncap = *cap == 0 ? 16 : *cap * 2;
+
+		v = realloc(*rows, ncap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		*rows = v;
+		*cap = ncap;
+	}
+	(*n)++;
+	if (read_row(s, with_payload, &(*rows)[*n - 1]) == -1) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_claim(void *impl, time_t now, time_t lease_until, size_t max,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	size_t		 cap = 0, i;
+	int		 rc;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&ss->lock);
+	if (exec(ss, "BEGIN IMMEDIATE") == -1)
+		goto unlock;
+	s = stmt(ss, ST_DUE);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (rows_append(s, 1, rows, n, &cap) == -1) {
+			sqlite3_reset(s);
+			goto fail;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "reading due outbox rows");
+		goto fail;
+	}
+	for (i = 0; i < *n; i++) {
+		s = stmt(ss, ST_LEASE);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)(*rows)[i].id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)lease_until);
+		if (step_done(ss, s, "claiming outbox rows") == -1)
+			goto fail;
+	}
+	if (exec(ss, "COMMIT") == -1)
+		goto fail;
+	pthread_mutex_unlock(&ss->lock);
+	return 0;
+fail:
+	sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+unlock:
+	pthread_mutex_unlock(&ss->lock);
+	jm_outbox_rows_free(*rows, *n);
+	*rows = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* Runs one update on row ID in its own transaction; 0 or -1. */
+static int
+update_row(struct sqlite_store *ss, enum stmt which, long long id,
+    const time_t *t, const char *text, const char *what)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	s = stmt(ss, which);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	if (t != NULL) {
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)*t);
+		if (text != NULL)
+			bind_text(s, 3, text);
+	} else if (text != NULL)
+		bind_text(s, 2, text);
+	rc = step_done(ss, s, what);
+	pthread_mutex_unlock(&ss->lock);
+	return rc;
+}
+
+static int
+sqlite_delivered(void *impl, long long id, time_t now)
+{
+	return update_row(impl, ST_DELIVERED, id, &now, NULL,
+	    "marking a row delivered");
+}
+
+static int
+sqlite_retry(void *impl, long long id, time_t next, const char *err)
+{
+	return update_row(impl, ST_RETRY, id, &next, err,
+	    "scheduling a retry");
+}
+
+static int
+sqlite_defer(void *impl, long long id, time_t next)
+{
+	return update_row(impl, ST_DEFER, id, &next, NULL,
+	    "deferring a row");
+}
+
+static int
+sqlite_dead(void *impl, long long id, const char *err)
+{
+	return update_row(impl, ST_DEAD, id, NULL, err,
+	    "dead-lettering a row");
+}
+
+static int
+sqlite_list(void *impl, int which, struct jm_outbox_row **rows, size_t *n)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+	const char	*where;
+	char		 sql[512];
+
+	*rows = NULL;
+	*n = 0;
+	if ((which & JM_STORE_LIST_PENDING) && (which & JM_STORE_LIST_DEAD))
+		where = "state IN ('pending', 'dead')";
+	else if (which & JM_STORE_LIST_DEAD)
+		where = "state = 'dead'";
+	else
+		where = "state = 'pending'";
+	snprintf(sql, sizeof(sql), "SELECT id, kind, target, event_id,"
+	    " customer, category, state, attempts, created, retry_from,"
+	    " next_attempt, delivered, last_error FROM outbox WHERE %s"
+	    " ORDER BY id", where);
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing the outbox");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (rows_append(s, 0, rows, n, &cap) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing the outbox");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	if (rc != SQLITE_DONE) {
+		jm_outbox_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_requeue(void *impl, long long id, time_t now, long *count)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	*count = 0;
+	pthread_mutex_lock(&ss->lock);
+	rc = sqlite3_prepare_v2(ss->db, id != 0 ?
+	    "UPDATE outbox SET state = 'pending', attempts = 0,"
+	    " retry_from = ?1, next_attempt = ?1"
+	    " WHERE id = ?2 AND state != 'done'" :
+	    "UPDATE outbox SET state = 'pending', attempts = 0,"
+	    " retry_from = ?1, next_attempt = ?1 WHERE state = 'dead'",
+	    -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(ss, "requeueing");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	if (id != 0)
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		*count = (long)sqlite3_changes(ss->db);
+	else
+		set_db_error(ss, "requeueing");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+read_events(struct sqlite_store *ss, struct jm_customer *c, size_t max)
+{
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	s = stmt(ss, ST_EVENTS_GET);
+	bind_text(s, 1, c->address);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		struct jm_customer_event *e;
+
+		if (c->n_events == cap) {
+			size_t	ncap = cap == 0 ? 16 : cap * 2;
+
+			e = realloc(c->events, ncap * sizeof(*e));
+			if (e == NULL)
+				goto oom;
+			c->events = e;
+			cap = ncap;
+		}
+		e = &c->events[c->n_events++];
+		memset(e, 0, sizeof(*e));
+		e->at = (time_t)sqlite3_column_int64(s, 0);
+		e->category = col_dup(s, 1);
+		e->message_id = col_dup(s, 2);
+		e->ticket = col_dup(s, 3);
+		if (e->category == NULL || e->message_id == NULL ||
+		    e->ticket == NULL)
+			goto oom;
+		if (stage_from(s, 4, &e->prev.stage) == -1 ||
+		    stage_from(s, 6, &e->next.stage) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+		e->prev.at_risk = sqlite3_column_int(s, 5) != 0;
+		e->next.at_risk = sqlite3_column_int(s, 7) != 0;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "reading events");
+		return -1;
+	}
+	return 0;
+oom:
+	sqlite3_reset(s);
+	jm_store_set_error("out of memory");
+	return -1;
+}
+
+static int
+sqlite_customer(void *impl, const char *address, size_t max_events,
+    struct jm_customer **out)
+{
+	struct sqlite_store *ss = impl;
+	struct jm_customer *c;
+	sqlite3_stmt	*s;
+	int		 rc, ret = -1;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c != NULL)
+		c->address = strdup(address);
+	if (c == NULL || c->address == NULL) {
+		free(c);
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&ss->lock);
+	/* A read transaction, so that the customer and events agree. */
+	if (exec(ss, "BEGIN") == -1)
+		goto unlock;
+	s = stmt(ss, ST_CUSTOMER_GET);
+	bind_text(s, 1, address);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		ret = 1;
+		goto end;
+	}
+	if (rc != SQLITE_ROW) {
+		set_db_error(ss, "reading the customer");
+		sqlite3_reset(s);
+		goto end;
+	}
+	if (stage_from(s, 0, &c->state.stage) == -1) {
+		sqlite3_reset(s);
+		goto end;
+	}
+	c->state.at_risk = sqlite3_column_int(s, 1) != 0;
+	c->updated = (time_t)sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	if (read_events(ss, c, max_events) == -1)
+		goto end;
+	ret = 0;
+end:
+	sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL);
+unlock:
+	pthread_mutex_unlock(&ss->lock);
+	if (ret == 0)
+		*out = c;
+	else
+		jm_customer_free(c);
+	return ret;
+}
+
+static int
+count_query(struct sqlite_store *ss, const char *sql, long *out)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(ss->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting");
+		return -1;
+	}
+	rc = step_count(ss, s, "counting", out);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+sqlite_stats(void *impl, struct jm_store_stats *st)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s = NULL;
+	enum jm_stage	 stage;
+	int		 rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&ss->lock);
+	if (exec(ss, "BEGIN") == -1)
+		goto unlock;
+	if (count_query(ss, "SELECT count(*) FROM customers",
+	    &st->customers) == -1 ||
+	    count_query(ss, "SELECT count(*) FROM customers WHERE at_risk",
+	    &st->at_risk) == -1 ||
+	    count_query(ss, "SELECT count(*) FROM events", &st->events) == -1 ||
+	    count_query(ss, "SELECT count(*) FROM outbox"
+	    " WHERE state = 'pending'", &st->pending) == -1 ||
+	    count_query(ss, "SELECT count(*) FROM outbox WHERE state = 'done'",
+	    &st->done) == -1 ||
+	    count_query(ss, "SELECT count(*) FROM outbox WHERE state = 'dead'",
+	    &st->dead) == -1)
+		goto end;
+	if (sqlite3_prepare_v2(ss->db, "SELECT stage, count(*) FROM customers"
+	    " GROUP BY stage", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting stages");
+		goto end;
+	}
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (stage_from(s, 0, &stage) == 0)
+			st->stage[stage] = (long)sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "counting stages");
+		rc = -1;
+	} else
+		rc = 0;
+end:
+	sqlite3_finalize(s);
+	sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL);
+unlock:
+	pthread_mutex_unlock(&ss->lock);
+	return rc;
+}
+
+static int
+sqlite_prune(void *impl, time_t threads_before, time_t done_before)
+{
+	struct sqlite_store *ss = impl;
+	char	sql[256];
+	int	rc;
+
+	snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE;"
+	    "DELETE FROM threads WHERE created < %lld;"
+	    "DELETE FROM outbox WHERE state = 'done' AND delivered < %lld;"
+	    "COMMIT", (long long)threads_before, (long long)done_before);
+	pthread_mutex_lock(&ss->lock);
+	rc = exec(ss, sql);
+	if (rc == -1)
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&ss->lock);
+	return rc;
+}
+
+const struct jm_store_ops jm_store_sqlite_ops = {
+	.name = "sqlite",
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.claim = sqlite_claim,
+	.delivered = sqlite_delivered,
+	.retry = sqlite_retry,
+	.defer = sqlite_defer,
+	.dead = sqlite_dead,
+	.list = sqlite_list,
+	.requeue = sqlite_requeue,
+	.customer = sqlite_customer,
+	.stats = sqlite_stats,
+	.prune = sqlite_prune,
+	.close = sqlite_close,
+};

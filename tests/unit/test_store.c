@@ -1,0 +1,595 @@
+/*
+ * test_store.c: the SQLite store: facts read in the transaction, ack
+ * counting windows, thread escalation, the outbox row life cycle, many
+ * threads on one customer, and a reopened store keeping its data.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journey/conf.h"
+#include "journey/diag.h"
+#include "journey/store.h"
+
+#define T0	1700000000	/* "now" in these tests */
+
+static char		 dir[64];
+static struct jm_conf	*conf;
+
+static void
+setup(void)
+{
+	struct jm_diag	d;
+	char		why[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/jm-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(NULL, &d, &conf), 0);
+	jm_diag_free(&d);
+	ck_assert_int_eq(jm_conf_set(conf, "state_dir", dir, why,
+	    sizeof(why)), 0);
+}
+
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	jm_conf_unref(conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct jm_store *
+open_store(void)
+{
+	struct jm_store	*s;
+	char		 err[512];
+
+	ck_assert_msg(jm_store_open(conf, &s, err, sizeof(err)) == 0, "%s",
+	    err);
+	return s;
+}
+
+static struct jm_store_query
+query(const char *customer, const char *category, time_t now)
+{
+	struct jm_store_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.customer = customer;
+	q.category = category;
+	q.now = now;
+	q.ack_interval = 3600;
+	q.escalation_window = 3600;
+	q.initial.stage = JM_STAGE_ASSESS;
+	return q;
+}
+
+/* One committed message for CUSTOMER at NOW with ITEMS. */
+static void
+record(struct jm_store *s, const char *customer, const char *category,
+    time_t now, int is_ack, const struct jm_outbox_new *items, size_t n)
+{
+	struct jm_store_query	q = query(customer, category, now);
+	struct jm_store_record	r;
+	struct jm_facts		f;
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	memset(&r, 0, sizeof(r));
+	r.customer = customer;
+	r.prev = f.state;
+	r.next = f.state;
+	r.write_state = 1;
+	r.category = category;
+	r.now = now;
+	r.is_ack = is_ack;
+	r.items = items;
+	r.n_items = n;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+}
+
+static void
+ack(struct jm_store *s, const char *customer, const char *category,
+    time_t now)
+{
+	struct jm_outbox_new it = { "smtp", customer, "From: x\r\n\r\nhi\r\n",
+	    15, "", category };
+
+	record(s, customer, category, now, 1, &it, 1);
+}
+
+/* The id of the only row created at CREATED. */
+static long long
+row_created_at(struct jm_store *s, time_t created)
+{
+	struct jm_outbox_row *rows;
+	size_t		 n, i;
+	long long	 id = 0;
+
+	ck_assert_int_eq(jm_store_list(s, JM_STORE_LIST_PENDING |
+	    JM_STORE_LIST_DEAD, &rows, &n), 0);
+	for (i = 0; i < n; i++)
+		if (rows[i].created == created)
+			id = rows[i].id;
+	jm_outbox_rows_free(rows, n);
+	ck_assert(id != 0);
+	return id;
+}
+
+START_TEST(test_unknown_then_known)
+{
+	struct jm_store		*s = open_store();
+	struct jm_store_query	 q = query("ann@example.com", "praise", T0);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+	struct jm_customer	*c;
+
+	q.initial.stage = JM_STAGE_AFFIRM;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_int_eq(f.known, 0);
+	ck_assert_int_eq(f.state.stage, JM_STAGE_AFFIRM);
+	ck_assert_int_eq(f.state.at_risk, 0);
+	ck_assert_int_eq(f.acks_same_category + f.acks_day + f.acks_minute, 0);
+	ck_assert_int_eq(f.thread_escalated, 0);
+	memset(&r, 0, sizeof(r));
+	r.customer = "ann@example.com";
+	r.prev = f.state;
+	r.next.stage = JM_STAGE_ACTIVATE;
+	r.next.at_risk = 1;
+	r.write_state = 1;
+	r.category = "praise";
+	r.message_id = "<m1@example.com>";
+	r.ticket = "JM-AAAAAAAA";
+	r.now = T0;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_int_eq(f.known, 1);
+	ck_assert_int_eq(f.state.stage, JM_STAGE_ACTIVATE);
+	ck_assert_int_eq(f.state.at_risk, 1);
+	jm_store_rollback(s);
+
+	ck_assert_int_eq(jm_store_customer(s, "ann@example.com", 10, &c), 0);
+	ck_assert_str_eq(c->address, "ann@example.com");
+	ck_assert_int_eq(c->state.stage, JM_STAGE_ACTIVATE);
+	ck_assert_int_eq(c->state.at_risk, 1);
+	ck_assert_int_eq(c->updated, T0);
+	ck_assert_uint_eq(c->n_events, 1);
+	ck_assert_str_eq(c->events[0].category, "praise");
+	ck_assert_str_eq(c->events[0].message_id, "<m1@example.com>");
+	ck_assert_str_eq(c->events[0].ticket, "JM-AAAAAAAA");
+	ck_assert_int_eq(c->events[0].prev.stage, JM_STAGE_AFFIRM);
+	ck_assert_int_eq(c->events[0].next.stage, JM_STAGE_ACTIVATE);
+	ck_assert_int_eq(c->events[0].next.at_risk, 1);
+	jm_customer_free(c);
+
+	c = (void *)1;
+	ck_assert_int_eq(jm_store_customer(s, "nobody@example.com", 10, &c),
+	    1);
+	ck_assert_ptr_null(c);
+	jm_customer_free(NULL);
+	jm_store_close(s);
+}
+END_TEST
+
+START_TEST(test_rollback_writes_nothing)
+{
+	struct jm_store		*s = open_store();
+	struct jm_store_query	 q = query("bob@example.com", NULL, T0);
+	struct jm_facts		 f;
+	struct jm_store_stats	 st;
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	/* The lock was released: a second begin does not hang. */
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_int_eq(f.known, 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.customers, 0);
+	ck_assert_int_eq(st.events, 0);
+	jm_store_close(s);
+}
+END_TEST
+
+START_TEST(test_ack_counting)
+{
+	struct jm_store		*s = open_store();
+	struct jm_store_query	 q;
+	struct jm_facts		 f;
+	struct jm_outbox_row	*rows;
+	size_t			 n;
+	const char		*me = "cat@example.com";
+	struct jm_outbox_new	 hook = { "webhook", "http://127.0.0.1:9/",
+	    "{}", 2, "evt_1", "complaint" };
+
+	ack(s, me, "complaint", T0 - 100);	/* interval, day */
+	ack(s, me, "complaint", T0 - 30);	/* interval, day, minute */
+	ack(s, me, "praise", T0 - 10);		/* day, minute */
+	ack(s, me, "complaint", T0 - 50);	/* dead below: nowhere */
+	ack(s, me, "complaint", T0 - 7200);	/* day */
+	ack(s, me, "complaint", T0 - 90000);	/* nowhere */
+	ack(s, me, "complaint", T0 - 3600);	/* the interval's edge: day */
+	ack(s, "dog@example.com", "complaint", T0 - 5);	/* minute */
+	record(s, me, "complaint", T0 - 5, 0, &hook, 1);	/* not an ack */
+	record(s, me, "complaint", T0 - 6, 0, NULL, 0);		/* nothing */
+
+	ck_assert_int_eq(jm_store_dead(s, row_created_at(s, T0 - 50),
+	    "SMTP 550: no such user"), 0);
+	/* A delivered ack still counts. */
+	ck_assert_int_eq(jm_store_claim(s, T0, T0 + 60, 100, &rows, &n), 0);
+	ck_assert_uint_eq(n, 8);
+	jm_outbox_rows_free(rows, n);
+	ck_assert_int_eq(jm_store_delivered(s, row_created_at(s, T0 - 100),
+	    T0), 0);
+
+	q = query(me, "complaint", T0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 2);
+	ck_assert_int_eq(f.acks_day, 5);
+	ck_assert_int_eq(f.acks_minute, 3);
+
+	q = query(me, "praise", T0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 1);
+
+	/* No category is a category of its own. */
+	q = query(me, NULL, T0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 0);
+	ack(s, me, NULL, T0 - 1);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	ck_assert_int_eq(f.acks_minute, 4);
+	jm_store_close(s);
+}
+END_TEST
+
+START_TEST(test_thread_escalation)
+{
+	struct jm_store		*s = open_store();
+	const char		*keys[] = { "<a@x>", "<b@x>" };
+	const char		*probe[] = { "<c@x>", "", "<b@x>" };
+	const char		*other[] = { "<z@x>" };
+	struct jm_store_query	 q = query("eve@example.com", "complaint",
+	    T0 - 1000);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	memset(&r, 0, sizeof(r));
+	r.customer = "eve@example.com";
+	r.now = T0 - 1000;
+	r.thread_keys = keys;
+	r.n_thread_keys = 2;
+	r.escalated = 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+
+	q = query("eve@example.com", "complaint", T0);
+	q.thread_keys = probe;
+	q.n_thread_keys = 3;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 1);
+
+	q.escalation_window = 500;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 0);
+
+	q.escalation_window = 3600;
+	q.thread_keys = other;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 0);
+
+	/* Keys of a message that was not escalated are not remembered. */
+	q.thread_keys = probe;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r.now = T0;
+	r.thread_keys = probe;
+	r.n_thread_keys = 1;
+	r.escalated = 0;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 0);
+
+	/* Pruned keys are gone, whatever the window. */
+	ck_assert_int_eq(jm_store_prune(s, T0 - 999, 0), 0);
+	q.thread_keys = keys;
+	q.n_thread_keys = 2;
+	q.escalation_window = 86400;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 0);
+	jm_store_close(s);
+}
+END_TEST
+
+START_TEST(test_outbox_life)
+{
+	struct jm_store		*s = open_store();
+	struct jm_outbox_new	 items[3] = {
+		{ "webhook", "http://127.0.0.1:9/a", "{\"a\":1}", 7, "evt_A",
+		    NULL },
+		{ "chat", "http://127.0.0.1:9/b", "{}", 2, "", NULL },
+		{ "smtp", "zed@example.com", "X\0Y", 3, "", "complaint" },
+	};
+	struct jm_outbox_row	*rows;
+	struct jm_store_stats	 st;
+	size_t			 n;
+	long			 count;
+	long long		 a, b, c;
+
+	record(s, "zed@example.com", "complaint", T0, 1, items, 3);
+	ck_assert_int_eq(jm_store_claim(s, T0 - 1, T0 + 40, 10, &rows, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	jm_outbox_rows_free(rows, n);
+
+	ck_assert_int_eq(jm_store_claim(s, T0, T0 + 40, 2, &rows, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(rows[0].kind, "webhook");
+	ck_assert_str_eq(rows[0].target, "http://127.0.0.1:9/a");
+	ck_assert_uint_eq(rows[0].payload_len, 7);
+	ck_assert(memcmp(rows[0].payload, "{\"a\":1}", 7) == 0);
+	ck_assert_str_eq(rows[0].event_id, "evt_A");
+	ck_assert_str_eq(rows[0].customer, "zed@example.com");
+	ck_assert_str_eq(rows[0].category, "complaint");
+	ck_assert_int_eq(rows[0].state, JM_OUTBOX_PENDING);
+	ck_assert_int_eq(rows[0].attempts, 0);
+	ck_assert_int_eq(rows[0].created, T0);
+	ck_assert_str_eq(rows[1].kind, "chat");
+	a = rows[0].id;
+	b = rows[1].id;
+	jm_outbox_rows_free(rows, n);
+
+	/* Claimed rows are leased: not handed out again until it ends. */
+	ck_assert_int_eq(jm_store_claim(s, T0 + 1, T0 + 40, 10, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].kind, "smtp");
+	ck_assert_uint_eq(rows[0].payload_len, 3);
+	ck_assert(memcmp(rows[0].payload, "X\0Y", 3) == 0);
+	c = rows[0].id;
+	jm_outbox_rows_free(rows, n);
+
+	ck_assert_int_eq(jm_store_delivered(s, a, T0 + 2), 0);
+	ck_assert_int_eq(jm_store_retry(s, b, T0 + 100, "HTTP 503"), 0);
+	ck_assert_int_eq(jm_store_dead(s, c, "SMTP 550: no"), 0);
+	/* A delivered or dead row takes no more updates. */
+	ck_assert_int_eq(jm_store_retry(s, a, T0 + 100, "late"), 0);
+	ck_assert_int_eq(jm_store_defer(s, c, T0), 0);
+
+	ck_assert_int_eq(jm_store_list(s, JM_STORE_LIST_PENDING |
+	    JM_STORE_LIST_DEAD, &rows, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(rows[0].id, b);
+	ck_assert_int_eq(rows[0].attempts, 1);
+	ck_assert_int_eq(rows[0].next_attempt, T0 + 100);
+	ck_assert_str_eq(rows[0].last_error, "HTTP 503");
+	ck_assert_ptr_null(rows[0].payload);
+	ck_assert_int_eq(rows[1].id, c);
+	ck_assert_int_eq(rows[1].state, JM_OUTBOX_DEAD);
+	ck_assert_int_eq(rows[1].attempts, 1);
+	ck_assert_str_eq(rows[1].last_error, "SMTP 550: no");
+	jm_outbox_rows_free(rows, n);
+
+	ck_assert_int_eq(jm_store_list(s, JM_STORE_LIST_DEAD, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(rows[0].id, c);
+	jm_outbox_rows_free(rows, n);
+
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.pending, 1);
+	ck_assert_int_eq(st.done, 1);
+	ck_assert_int_eq(st.dead, 1);
+	ck_assert_int_eq(st.customers, 1);
+	ck_assert_int_eq(st.events, 1);
+	ck_assert_int_eq(st.stage[JM_STAGE_ASSESS], 1);
+
+	/* Deferring counts no attempt. */
+	ck_assert_int_eq(jm_store_defer(s, b, T0 + 5), 0);
+	/* Requeue: one id, then every dead row; a done row stays done. */
+	ck_assert_int_eq(jm_store_requeue(s, a, T0 + 10, &count), 0);
+	ck_assert_int_eq(count, 0);
+	ck_assert_int_eq(jm_store_requeue(s, 0, T0 + 10, &count), 0);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(jm_store_requeue(s, b, T0 + 10, &count), 0);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(jm_store_claim(s, T0 + 10, T0 + 50, 10, &rows, &n),
+	    0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(rows[0].attempts, 0);
+	ck_assert_int_eq(rows[0].retry_from, T0 + 10);
+	ck_assert_int_eq(rows[0].created, T0);
+	ck_assert_int_eq(rows[1].state, JM_OUTBOX_PENDING);
+	jm_outbox_rows_free(rows, n);
+
+	/* Delivered rows are pruned by their delivery time. */
+	ck_assert_int_eq(jm_store_prune(s, 0, T0 + 2), 0);
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.done, 1);
+	ck_assert_int_eq(jm_store_prune(s, 0, T0 + 3), 0);
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.done, 0);
+	jm_store_close(s);
+}
+END_TEST
+
+#define NTHREADS	8
+#define NROUNDS		25
+
+/* Each round moves the customer one stage on, modulo the eight. */
+static void *
+hammer(void *arg)
+{
+	struct jm_store		*s = arg;
+	struct jm_store_query	 q = query("busy@example.com", "x", T0);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+	int			 i, bad = 0;
+
+	for (i = 0; i < NROUNDS; i++) {
+		if (jm_store_begin(s, &q, &f) == -1) {
+			bad++;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.customer = "busy@example.com";
+		r.prev = f.state;
+		r.next.stage = (enum jm_stage)((f.state.stage + 1) % 8);
+		r.write_state = 1;
+		r.now = T0;
+		if (jm_store_commit(s, &r) == -1)
+			bad++;
+	}
+	return bad == 0 ? NULL : (void *)1;
+}
+
+START_TEST(test_concurrency)
+{
+	struct jm_store		*s = open_store();
+	struct jm_customer	*c;
+	pthread_t		 t[NTHREADS];
+	void			*rv;
+	size_t			 i;
+
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer, s), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &rv), 0);
+		ck_assert_ptr_null(rv);
+	}
+	ck_assert_int_eq(jm_store_customer(s, "busy@example.com", 1000, &c),
+	    0);
+	ck_assert_uint_eq(c->n_events, NTHREADS * NROUNDS);
+	ck_assert_int_eq(c->state.stage, (NTHREADS * NROUNDS) % 8);
+	/* Every event starts where the one before it ended: none lost. */
+	for (i = 0; i + 1 < c->n_events; i++)
+		ck_assert_int_eq(c->events[i].prev.stage,
+		    c->events[i + 1].next.stage);
+	ck_assert_int_eq(c->events[c->n_events - 1].prev.stage,
+	    JM_STAGE_ASSESS);
+	jm_customer_free(c);
+	jm_store_close(s);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	struct jm_store		*s = open_store();
+	struct jm_outbox_new	 it = { "webhook", "http://127.0.0.1:9/",
+	    "{}", 2, "evt_R", NULL };
+	struct jm_outbox_row	*rows;
+	struct jm_customer	*c;
+	sqlite3			*db;
+	sqlite3_stmt		*st;
+	char			 path[128];
+	size_t			 n;
+
+	record(s, "rey@example.com", "praise", T0, 0, &it, 1);
+	jm_store_close(s);
+	jm_store_close(NULL);
+
+	s = open_store();
+	ck_assert_int_eq(jm_store_customer(s, "rey@example.com", 5, &c), 0);
+	ck_assert_uint_eq(c->n_events, 1);
+	jm_customer_free(c);
+	ck_assert_int_eq(jm_store_claim(s, T0, T0 + 1, 10, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].event_id, "evt_R");
+	jm_outbox_rows_free(rows, n);
+	jm_store_close(s);
+
+	snprintf(path, sizeof(path), "%s/journey.db", dir);
+	ck_assert_int_eq(access(path, R_OK | W_OK), 0);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+	    "SELECT max(version) FROM schema_version", -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	struct jm_store	*s = open_store();
+	sqlite3		*db;
+	char		 path[128], err[512];
+
+	jm_store_close(s);
+	snprintf(path, sizeof(path), "%s/journey.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_version"
+	    " VALUES (99)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = (void *)1;
+	ck_assert_int_eq(jm_store_open(conf, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "schema version 99 is newer") != NULL, "%s",
+	    err);
+}
+END_TEST
+
+START_TEST(test_open_error)
+{
+	struct jm_store	*s;
+	char		 why[256], err[512];
+
+	ck_assert_int_eq(jm_conf_set(conf, "state_dir", "/nonexistent/jm",
+	    why, sizeof(why)), 0);
+	ck_assert_int_eq(jm_store_open(conf, &s, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "/nonexistent/jm/journey.db") != NULL, "%s",
+	    err);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("store");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_unknown_then_known);
+	tcase_add_test(tc, test_rollback_writes_nothing);
+	tcase_add_test(tc, test_ack_counting);
+	tcase_add_test(tc, test_thread_escalation);
+	tcase_add_test(tc, test_outbox_life);
+	tcase_add_test(tc, test_concurrency);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_open_error);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
