@@ -771,6 +771,173 @@ clean_name(const char *name, char *out, size_t outlen)
 	g_strstrip(out);
 }
 
+/*
+ * RFC 2047 by hand, for the three headers a customer reads: Subject, From
+ * and To.  GMime's encoder picks "B" for most non-Latin text and splits
+ * long text into several B words, the first padded with "="; GMime
+ * 3.2.13's own decoder (jstedfast/gmime#133), and every reader built on
+ * it, then drops all but the first word.  "Q" words holding whole
+ * characters decode the same everywhere.  Lines stay within 78 columns.
+ */
+#define LINE_SOFT	78
+#define WORD_MAX	75		/* RFC 2047 section 2 */
+#define WORD_FRAME	12		/* "=?UTF-8?Q?" and "?=" */
+
+/* RFC 2047 section 5 (3): what a Q word may carry as itself, anywhere. */
+static int
+q_plain(unsigned char c)
+{
+	return g_ascii_isalnum(c) || c == '!' || c == '*' || c == '+' ||
+	    c == '-' || c == '/';
+}
+
+/*
+ * Appends TEXT as Q encoded-words to OUT, whose current line is COL
+ * columns long; every word after the first starts a folded line.
+ */
+static void
+put_q_words(GString *out, const char *text, size_t col)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char	*p = text, *end = text + strlen(text);
+	size_t		 budget, used = 0, n, cost, i;
+	gunichar	 ch;
+	int		 open = 0;
+
+	budget = col + WORD_FRAME + 4 <= LINE_SOFT ?
+	    LINE_SOFT - col - WORD_FRAME : 0;
+	if (budget > WORD_MAX - WORD_FRAME)
+		budget = WORD_MAX - WORD_FRAME;
+	while (p < end) {
+		ch = g_utf8_get_char_validated(p, (gssize)(end - p));
+		n = ch == (gunichar)-1 || ch == (gunichar)-2 ? 1 :
+		    (size_t)(g_utf8_next_char(p) - p);
+		for (cost = 0, i = 0; i < n; i++)
+			cost += q_plain((unsigned char)p[i]) || p[i] == ' ' ?
+			    1 : 3;
+		if (!open || used + cost > budget) {
+			if (open)
+				g_string_append(out, "?=");
+			if (open || budget == 0) {
+				g_string_append(out, "\n ");
+				budget = WORD_MAX - WORD_FRAME;
+			}
+			g_string_append(out, "=?UTF-8?Q?");
+			open = 1;
+			used = 0;
+		}
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)p[i];
+
+			if (c == ' ')
+				g_string_append_c(out, '_');
+			else if (q_plain(c))
+				g_string_append_c(out, (char)c);
+			else {
+				g_string_append_c(out, '=');
+				g_string_append_c(out, hex[c >> 4]);
+				g_string_append_c(out, hex[c & 15]);
+			}
+		}
+		used += cost;
+		p += n;
+	}
+	if (open)
+		g_string_append(out, "?=");
+}
+
+/* Whether TEXT can stand as itself: printable ASCII, no "=?". */
+static int
+plain_ascii(const char *text)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || (*p == '=' && p[1] == '?'))
+			return 0;
+	return 1;
+}
+
+/* The raw value of Subject: TEXT folded at spaces, or Q words. */
+static char *
+raw_subject(const char *text)
+{
+	GString		*out = g_string_new(" ");
+	const char	*p, *sp;
+	size_t		 col = strlen("Subject: "), n;
+
+	if (!plain_ascii(text) || strlen(text) > 900) {
+		put_q_words(out, text, col);
+		g_string_append_c(out, '\n');
+		return g_string_free(out, FALSE);
+	}
+	for (p = text; *p != '\0'; p += n) {
+		sp = strchr(p + 1, ' ');
+		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if (p != text && *p == ' ' && col + n > LINE_SOFT) {
+			g_string_append_c(out, '\n');
+			col = 0;
+		}
+		g_string_append_len(out, p, (gssize)n);
+		col += n;
+	}
+	g_string_append_c(out, '\n');
+	return g_string_free(out, FALSE);
+}
+
+/* RFC 5322 atext and space: a display name that needs no quotes. */
+static int
+atext_phrase(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!g_ascii_isalnum(*s) &&
+		    strchr(" !#$%&'*+-/=?^_`{|}~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* The raw value of From or To: NAME <ADDR>, NAME as it must be written. */
+static char *
+raw_mailbox(const char *field, const char *name, const char *addr)
+{
+	GString		*out = g_string_new(" ");
+	const char	*p;
+	size_t		 col = strlen(field) + 2, line;
+
+	if (name != NULL && *name != '\0') {
+		if (plain_ascii(name) && atext_phrase(name))
+			g_string_append(out, name);
+		else if (plain_ascii(name)) {
+			g_string_append_c(out, '"');
+			for (p = name; *p != '\0'; p++) {
+				if (*p == '"' || *p == '\\')
+					g_string_append_c(out, '\\');
+				g_string_append_c(out, *p);
+			}
+			g_string_append_c(out, '"');
+		} else
+			put_q_words(out, name, col);
+		p = strrchr(out->str, '\n');
+		line = p != NULL ? out->len - (size_t)(p + 1 - out->str) :
+		    col + out->len - 1;
+		g_string_append(out, line + strlen(addr) + 3 > LINE_SOFT ?
+		    "\n " : " ");
+	}
+	g_string_append_printf(out, "<%s>\n", addr);
+	return g_string_free(out, FALSE);
+}
+
+static void
+set_raw(GMimeMessage *msg, const char *field, char *raw)
+{
+	GMimeHeaderList	*hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader	*h = g_mime_header_list_get_header(hl, field);
+
+	if (h != NULL)
+		g_mime_header_set_raw_value(h, raw);
+	g_free(raw);
+}
+
 /* Printable ASCII that cannot end or open an address or a msg-id. */
 static int
 safe_char(char ch)
@@ -916,6 +1083,8 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 	if (froms != NULL && internet_address_list_length(froms) > 0)
 		ack = internet_address_list_get_address(froms, 0);
 	if (ack == NULL || !INTERNET_ADDRESS_IS_MAILBOX(ack) ||
+	    !usable_address(internet_address_mailbox_get_addr(
+	    INTERNET_ADDRESS_MAILBOX(ack))) ||
 	    ack_domain(c, &dom) == -1 ||
 	    strspn(dom.p, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") < dom.n ||
@@ -946,9 +1115,7 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 
 	msg = g_mime_message_new(TRUE);
 	internet_address_list_add(g_mime_message_get_from(msg), ack);
-	internet_address_set_charset(ack, "utf-8");
 	to = internet_address_mailbox_new(name, cust);
-	internet_address_set_charset(to, "utf-8");
 	internet_address_list_add(g_mime_message_get_to(msg), to);
 	g_mime_message_set_subject(msg, subject, "utf-8");
 	date = g_date_time_new_from_unix_utc((gint64)now);
@@ -1027,6 +1194,11 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 	    NULL);
 	g_free(lang);
 	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+
+	set_raw(msg, "Subject", raw_subject(subject));
+	set_raw(msg, "From", raw_mailbox("From", internet_address_get_name(ack),
+	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ack))));
+	set_raw(msg, "To", raw_mailbox("To", name, cust));
 
 	/* RFC 5322 lines end in CRLF; SMTP DATA wants nothing else. */
 	fo = g_mime_format_options_new();
