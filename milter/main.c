@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -29,8 +31,12 @@
 #include "journey/conf.h"
 #include "journey/diag.h"
 #include "journey/log.h"
+#include "journey/message.h"
 #include "journey/milter.h"
+#include "journey/outbox.h"
 #include "journey/policy.h"
+#include "journey/store.h"
+#include "journey/webhook.h"
 
 #ifndef JM_SYSCONFDIR
 #define JM_SYSCONFDIR	"/etc"
@@ -100,6 +106,31 @@ set_nodelay_on_listener(void)
 		found++;
 	}
 	return found > 0 ? 0 : -1;
+}
+
+/*
+ * The state directory belongs to the daemon's user: created (0750) if it
+ * is missing, while we may still do so.
+ */
+static int
+prepare_state_dir(const struct jm_conf *conf)
+{
+	struct passwd	*pw;
+
+	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST) {
+		fprintf(stderr, "journey-milter: cannot create %s: %s\n",
+		    conf->state_dir, strerror(errno));
+		return -1;
+	}
+	if (conf->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	pw = getpwnam(conf->user);
+	if (pw != NULL && chown(conf->state_dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "journey-milter: chown %s: %s\n",
+		    conf->state_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -197,6 +228,21 @@ struct reloader {
 	const char	*conf_path;
 };
 
+/*
+ * The signals the main thread waits for.  They are blocked before any
+ * thread starts, so that every thread inherits the mask and none of them
+ * is killed by a signal meant for the main thread.
+ */
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
 static void *
 reload_thread(void *arg)
 {
@@ -215,6 +261,79 @@ reload_thread(void *arg)
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
+}
+
+/*
+ * libmilter's listener notices smfi_stop() only when its poll() times out,
+ * seconds later.  A connection of our own wakes it at once: the listening
+ * socket lives on while poll() holds it, so the connect succeeds.  Best
+ * effort: if it fails, the listener still stops at its next timeout.
+ */
+static void
+wake_listener(const char *sock)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 len;
+	const char		*at;
+	int			 fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strncmp(sock, "inet:", 5) == 0) {
+		at = strchr(sock, '@');
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)atoi(sock + 5));
+		if (at == NULL || inet_pton(AF_INET, at + 1, &sin->sin_addr) != 1)
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else if (strncmp(sock, "unix:", 5) == 0 ||
+	    strncmp(sock, "local:", 6) == 0) {
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s",
+		    strchr(sock, ':') + 1);
+		len = sizeof(*sun);
+	} else
+		return;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return;
+	(void)connect(fd, (struct sockaddr *)&ss, len);
+	close(fd);
+}
+
+static void *
+stopper_thread(void *arg)
+{
+	int	*done = arg;
+
+	(void)smfi_stop();
+	__atomic_store_n(done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * smfi_stop() waits for the listener's lock, which the listener holds
+ * while it polls: so it is called from a thread of its own while this one
+ * keeps waking the listener, for at most about five seconds.
+ */
+static void
+stop_milter(const char *sock)
+{
+	pthread_t	st;
+	int		done = 0, i;
+
+	if (pthread_create(&st, NULL, stopper_thread, &done) != 0) {
+		(void)smfi_stop();
+		return;
+	}
+	for (i = 0; i < 250 && !__atomic_load_n(&done, __ATOMIC_SEQ_CST); i++) {
+		wake_listener(sock);
+		usleep(20000);
+	}
+	pthread_join(st, NULL);
 }
 
 static void *
@@ -237,18 +356,14 @@ milter_thread(void *arg)
  * main thread is back in sigwait() at once.
  */
 static int
-run(const char *conf_path)
+run(const char *conf_path, const char *sock)
 {
 	struct reloader	 r;
 	pthread_t	 mt, rt;
 	sigset_t	 set;
 	int		 sig, rc = MI_FAILURE;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	stop_signals(&set);
 
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
@@ -270,7 +385,7 @@ run(const char *conf_path)
 		pthread_mutex_unlock(&r.lock);
 	}
 	jm_log(LOG_INFO, "journey-milter stopping");
-	(void)smfi_stop();
+	stop_milter(sock);
 	pthread_join(mt, NULL);
 	pthread_mutex_lock(&r.lock);
 	r.stop = 1;
@@ -288,10 +403,24 @@ check_only(const char *path)
 	size_t		 i;
 	int		 rc;
 
+	jm_message_init();
 	jm_diag_init(&d);
 	rc = jm_policy_load(path, &d, &p);
 	for (i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", jm_diag_line(&d, i));
+	if (rc == 0 && p->conf->journey_webhook_secret_file[0] != '\0') {
+		unsigned char	*key;
+		size_t		 keylen;
+		char		 why[512];
+
+		if (jm_webhook_load_secret(p->conf->journey_webhook_secret_file,
+		    &key, &keylen, why, sizeof(why)) == -1) {
+			fprintf(stderr, "%s: journey_webhook_secret_file: %s\n",
+			    path, why);
+			rc = -1;
+		} else
+			jm_webhook_secret_free(key, keylen);
+	}
 	jm_diag_free(&d);
 	jm_policy_unref(p);
 	return rc == 0 ? 0 : 1;
@@ -305,6 +434,8 @@ main(int argc, char *argv[])
 	int		 ch, foreground = 0, check = 0, rc;
 	struct jm_diag	 d;
 	struct jm_policy *p;
+	struct jm_store	*store = NULL;
+	sigset_t	 sigs;
 	size_t		 i;
 
 	while ((ch = getopt(argc, argv, "c:fnV")) != -1) {
@@ -331,6 +462,7 @@ main(int argc, char *argv[])
 		return check_only(conf_path);
 
 	jm_log_init("journey-milter", foreground);
+	jm_message_init();
 	jm_diag_init(&d);
 	if (jm_policy_load(conf_path, &d, &p) == -1) {
 		for (i = 0; i < d.n; i++) {
@@ -366,21 +498,40 @@ main(int argc, char *argv[])
 		    "messages may wait for delayed ACKs", sock);
 	if (sockpath != NULL)
 		(void)chmod(sockpath, 0660);
-	if (drop_privileges(p->conf, sockpath) == -1)
+	if (prepare_state_dir(p->conf) == -1 ||
+	    drop_privileges(p->conf, sockpath) == -1)
 		return 1;
 
 	if (!foreground && daemon(0, 0) == -1) {
 		fprintf(stderr, "journey-milter: daemon: %s\n", strerror(errno));
 		return 1;
 	}
+	stop_signals(&sigs);
 	if (write_pid_file(p->conf->pid_file) == -1)
 		jm_log(LOG_WARNING, "cannot write %s: %s", p->conf->pid_file,
 		    strerror(errno));
 
+	{
+		char	err[512];
+
+		if (jm_store_open(p->conf, &store, err, sizeof(err)) == -1) {
+			jm_log(LOG_ERR, "cannot open the store in %s: %s",
+			    p->conf->state_dir, err);
+			return 1;
+		}
+	}
+	if (jm_outbox_start(p->conf, store) == -1) {
+		jm_log(LOG_ERR, "cannot start the outbox");
+		return 1;
+	}
+	jm_milter_set_store(store);
 	jm_policy_publish(p);
 	jm_log(LOG_INFO, "journey-milter %s listening on %s", PACKAGE_VERSION,
 	    sock);
-	rc = run(conf_path);
+	rc = run(conf_path, sock);
+	jm_outbox_stop();
+	jm_milter_set_store(NULL);
+	jm_store_close(store);
 
 	p = jm_policy_current();
 	if (p != NULL && p->conf->pid_file[0] != '\0')
@@ -388,6 +539,7 @@ main(int argc, char *argv[])
 	jm_policy_unref(p);
 	jm_policy_publish(NULL);
 	curl_global_cleanup();
+	jm_message_shutdown();
 	jm_log_close();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

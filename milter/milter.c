@@ -31,6 +31,8 @@
 #include "journey/process.h"
 #include "journey/util.h"
 
+static struct jm_store	*milter_store;	/* process lifetime; NULL: dry */
+
 #define HEADER_BLOCK_MAX	(256 * 1024)	/* bytes of header kept */
 #define RCPT_MAX		1000
 #define XJ_PREFIX		"X-Journey-"
@@ -306,12 +308,14 @@ mlfi_eom(SMFICTX *ctx)
 	struct jm_msgctx *m;
 	struct jm_buf	  raw;
 	struct jm_outcome out;
+	struct timespec	  t0, t1;
 	size_t		  i;
 	int		  rc;
 
 	if (c == NULL || c->msg.policy == NULL)
 		return SMFIS_ACCEPT;
 	m = &c->msg;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	note_qid(ctx, m);
 	if (m->failed)
 		return fail(c, "out of memory while reading the message");
@@ -323,12 +327,17 @@ mlfi_eom(SMFICTX *ctx)
 		jm_buf_free(&raw);
 		return fail(c, "out of memory while reading the message");
 	}
-	rc = jm_process(m->policy, raw.data, raw.len, m->env_from, m->rcpt,
-	    m->n_rcpt, &out);
+	rc = jm_process(m->policy, milter_store, raw.data, raw.len, m->env_from,
+	    m->rcpt, m->n_rcpt, time(NULL), &out);
 	jm_buf_free(&raw);
 	if (rc == -1)
 		return fail(c, "internal error while classifying");
 
+	if (out.own_ack) {
+		jm_log(LOG_INFO, "%s: %s", qid(m), out.summary);
+		msg_reset(m);
+		return SMFIS_ACCEPT;
+	}
 	/* Remove from the last to the first so the indexes stay right. */
 	for (i = m->n_xj; i > 0; i--) {
 		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
@@ -340,9 +349,11 @@ mlfi_eom(SMFICTX *ctx)
 		    out.headers[i].value) != MI_SUCCESS)
 			return fail(c, "cannot add the X-Journey headers");
 	}
-	jm_log(LOG_INFO, "%s: %s%s%s", qid(m), out.summary,
-	    m->n_xj > 0 ? " removed-forged-headers=" : "",
-	    m->n_xj > 0 ? "yes" : "");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	jm_log(LOG_INFO, "%s: %s%s eom=%.3fms", qid(m), out.summary,
+	    m->n_xj > 0 ? " removed-forged-headers=yes" : "",
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	msg_reset(m);
 	return SMFIS_ACCEPT;
 }
@@ -388,6 +399,12 @@ static struct smfiDesc desc = {
 	.xxfi_data = mlfi_data,
 	.xxfi_negotiate = mlfi_negotiate,
 };
+
+void
+jm_milter_set_store(struct jm_store *s)
+{
+	milter_store = s;
+}
 
 int
 jm_milter_register(void)

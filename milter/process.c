@@ -1,47 +1,103 @@
 /*
- * process.c: the pure core strung together: message, rules, decision.
+ * process.c: the core strung together: message, rules, store facts,
+ * decision, outbox rows, headers.
  *
- * It owns no state of its own and does no I/O but through the store it is
- * given, so the milter and "journeyctl classify" share it.
+ * It owns no state and does no I/O but through the store it is given, so
+ * the milter and "journeyctl classify" share it.  Every network action is
+ * only a row queued here; the outbox thread sends it later.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "journey/ack.h"
+#include "journey/buf.h"
+#include "journey/chat.h"
+#include "journey/decide.h"
+#include "journey/message.h"
+#include "journey/outbox.h"
 #include "journey/process.h"
-#include "journey/util.h"
+#include "journey/rules.h"
+#include "journey/template.h"
+#include "journey/text.h"
+#include "journey/webhook.h"
 
-static const char *
-find_message_id(const char *raw, size_t len, char *out, size_t outlen)
+#define THREAD_KEYS_MAX	12
+#define OUT_ITEMS_MAX	64
+
+/* Everything that must be freed at the end of one message. */
+struct work {
+	struct jm_message	*m;
+	struct jm_verdict	 v;
+	char			*keys_buf;
+	const char		*keys[THREAD_KEYS_MAX];
+	size_t			 n_keys;
+	char			*event_json;
+	char			*ack;
+	size_t			 ack_len;
+	char			*link;
+	char			*excerpt;
+	char			*chat[OUT_ITEMS_MAX];
+	struct jm_outbox_new	 items[OUT_ITEMS_MAX];
+	size_t			 n_items;
+};
+
+static void
+work_free(struct work *w)
 {
-	const char	*p = raw, *end = raw + len, *eol;
-	size_t		 n;
+	size_t	i;
 
-	out[0] = '\0';
-	while (p < end) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (eol == NULL)
-			eol = end;
-		if (eol == p || (eol == p + 1 && *p == '\r'))
-			break;		/* end of the header block */
-		if ((size_t)(eol - p) > 11 && jm_strcaseprefix(p, "message-id:")) {
-			const char *v = p + 11;
+	jm_message_free(w->m);
+	jm_verdict_clear(&w->v);
+	free(w->keys_buf);
+	free(w->event_json);
+	free(w->ack);
+	free(w->link);
+	free(w->excerpt);
+	for (i = 0; i < OUT_ITEMS_MAX; i++)
+		free(w->chat[i]);
+}
 
-			while (v < eol && (*v == ' ' || *v == '\t'))
-				v++;
-			n = (size_t)(eol - v);
-			if (n > 0 && v[n - 1] == '\r')
-				n--;
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			break;
+/*
+ * Message-ID, In-Reply-To and References: the ids that name the thread,
+ * copied NUL-separated into one buffer, at most THREAD_KEYS_MAX of them.
+ */
+static int
+thread_keys(struct work *w)
+{
+	struct jm_buf	 b;
+	const char	*srcs[3], *s, *lt, *gt;
+	size_t		 off[THREAD_KEYS_MAX], i;
+
+	srcs[0] = w->m->message_id;
+	srcs[1] = w->m->in_reply_to;
+	srcs[2] = w->m->references;
+	jm_buf_init(&b, 8192);
+	for (i = 0; i < 3; i++) {
+		for (s = srcs[i]; s != NULL && w->n_keys < THREAD_KEYS_MAX;) {
+			lt = strchr(s, '<');
+			gt = lt != NULL ? strchr(lt, '>') : NULL;
+			if (gt == NULL)
+				break;
+			off[w->n_keys++] = b.len;
+			if (jm_buf_append(&b, lt, (size_t)(gt - lt) + 1) == -1 ||
+			    jm_buf_append(&b, "", 1) == -1) {
+				jm_buf_free(&b);
+				return -1;
+			}
+			s = gt + 1;
 		}
-		p = eol + 1;
 	}
-	return out;
+	if (b.truncated)
+		w->n_keys = 0;	/* absurd ids: no thread rather than a wrong one */
+	w->keys_buf = jm_buf_steal(&b);
+	if (w->keys_buf == NULL)
+		return -1;
+	for (i = 0; i < w->n_keys; i++)
+		w->keys[i] = w->keys_buf + off[i];
+	return 0;
 }
 
 static void
@@ -56,26 +112,308 @@ add_header(struct jm_outcome *out, const char *name, const char *value)
 	snprintf(h->value, sizeof(h->value), "%s", value);
 }
 
-int
-jm_process(const struct jm_policy *p, const char *raw, size_t len,
-    const char *env_from, char *const *rcpt, size_t n_rcpt,
-    struct jm_outcome *out)
+static void
+copy_cut(char *dst, size_t dstlen, const char *src)
 {
-	char	msgid[512], ticket[JM_TICKET_LEN + 1];
+	size_t	n;
 
-	(void)p;
-	(void)rcpt;
-	(void)n_rcpt;
-	memset(out, 0, sizeof(*out));
-	find_message_id(raw, len, msgid, sizeof(msgid));
-	jm_ticket(msgid, ticket);
+	if (src == NULL)
+		src = "";
+	n = jm_text_cut(src, strlen(src), dstlen - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
-	/* Placeholder classifier until the rule engine is wired in. */
-	snprintf(out->category, sizeof(out->category), "none");
-	add_header(out, "X-Journey-Category", out->category);
-	add_header(out, "X-Journey-Ticket", ticket);
-	snprintf(out->summary, sizeof(out->summary),
-	    "from=<%s> category=%s ticket=%s", env_from != NULL ? env_from : "",
-	    out->category, ticket);
+static void
+join_rules(const struct jm_verdict *v, char *out, size_t outlen)
+{
+	size_t	i, len = 0, n;
+
+	out[0] = '\0';
+	for (i = 0; i < v->n_fired; i++) {
+		n = strlen(v->fired[i]);
+		if (len + n + 2 >= outlen)
+			break;		/* a header line has to end somewhere */
+		if (i > 0)
+			out[len++] = ',';
+		memcpy(out + len, v->fired[i], n + 1);
+		len += n;
+	}
+}
+
+static int
+queue(struct work *w, const char *kind, const char *target,
+    const char *payload, size_t len, const char *event_id,
+    const char *category)
+{
+	struct jm_outbox_new	*it;
+
+	if (w->n_items >= OUT_ITEMS_MAX)
+		return -1;
+	it = &w->items[w->n_items++];
+	it->kind = kind;
+	it->target = target;
+	it->payload = payload;
+	it->payload_len = len;
+	it->event_id = event_id;
+	it->category = category;
 	return 0;
+}
+
+static size_t
+chat_targets_for(const struct jm_policy *p, const char *category)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < p->n_chat; i++)
+		if (jm_chat_target_wants(&p->chat[i], category))
+			n++;
+	return n;
+}
+
+static void
+summarise(struct jm_outcome *out, const char *env_from)
+{
+	const struct jm_decision *d = &out->decision;
+	char	 esc[64];
+
+	if (d->escalate)
+		snprintf(esc, sizeof(esc), "%zu", out->escalations);
+	else
+		snprintf(esc, sizeof(esc), "no(%s)", d->escalate_reason);
+	/* A long line is cut: it is a log line, not a record. */
+	if (snprintf(out->summary, sizeof(out->summary),
+	    "from=<%s> customer=<%s> category=%s score=%d language=%s "
+	    "rules=%s stage=%s%s->%s%s ack=%s webhook=%zu escalate=%s "
+	    "ticket=%s%s%s",
+	    env_from != NULL ? env_from : "", out->customer, out->category,
+	    out->score, out->language, out->rules[0] != '\0' ? out->rules : "-",
+	    jm_stage_name(d->prev.stage), d->prev.at_risk ? "(at-risk)" : "",
+	    jm_stage_name(d->next.stage), d->next.at_risk ? "(at-risk)" : "",
+	    d->ack_reason, out->webhooks, esc, out->ticket,
+	    (out->msg_flags & JM_MSG_MALFORMED) ? " malformed=yes" : "",
+	    out->limited ? " match-limit=yes" : "") < 0)
+		out->summary[0] = '\0';
+}
+
+int
+jm_process(const struct jm_policy *p, struct jm_store *store,
+    const char *raw, size_t len, const char *env_from, char *const *rcpt,
+    size_t n_rcpt, time_t now, struct jm_outcome *out)
+{
+	const struct jm_conf	*c = p->conf;
+	const struct jm_category *cat = NULL;
+	struct work		 w;
+	struct jm_facts		 facts;
+	struct jm_store_query	 q;
+	struct jm_store_record	 r;
+	struct jm_decide_input	 in;
+	struct jm_decision	*d = &out->decision;
+	char			 event_id[JM_EVENT_ID_LEN + 1], why[256];
+	const char		*customer;
+	int			 in_txn = 0;
+	size_t			 i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&w, 0, sizeof(w));
+	memset(&facts, 0, sizeof(facts));
+	if (jm_message_parse(raw, len, (size_t)c->max_scan_bytes, &w.m) == -1)
+		return -1;
+	if (jm_message_set_envelope(w.m, env_from, rcpt, n_rcpt) == -1)
+		goto fail;
+	out->msg_flags = w.m->flags;
+	jm_ticket(w.m->message_id, out->ticket);
+	copy_cut(out->subject, sizeof(out->subject), w.m->subject);
+
+	customer = w.m->from_addr[0] != '\0' ? w.m->from_addr :
+	    (env_from != NULL ? env_from : "");
+	copy_cut(out->customer, sizeof(out->customer), customer);
+
+	if (jm_ack_is_own(c, w.m)) {
+		/* Our own acknowledgement coming back: neither classified nor answered. */
+		out->own_ack = 1;
+		snprintf(out->category, sizeof(out->category), "none");
+		snprintf(out->summary, sizeof(out->summary),
+		    "from=<%s> own acknowledgement %s, left alone",
+		    env_from != NULL ? env_from : "", out->ticket);
+		work_free(&w);
+		return 0;
+	}
+
+	if (p->rules != NULL) {
+		if (jm_rules_classify(p->rules, w.m, c->default_language,
+		    &w.v) == -1)
+			goto fail;
+		cat = w.v.category;
+		out->score = w.v.score;
+		out->limited = w.v.limited;
+		snprintf(out->language, sizeof(out->language), "%s",
+		    w.v.language);
+		join_rules(&w.v, out->rules, sizeof(out->rules));
+	} else
+		snprintf(out->language, sizeof(out->language), "%s",
+		    c->default_language);
+	snprintf(out->category, sizeof(out->category), "%s",
+	    cat != NULL ? cat->name : "none");
+	if (thread_keys(&w) == -1)
+		goto fail;
+
+	/* The facts, read inside the transaction that will write the outcome. */
+	facts.state.at_risk = 0;
+	(void)jm_stage_parse(c->initial_stage, &facts.state.stage);
+	if (store != NULL && customer[0] != '\0') {
+		memset(&q, 0, sizeof(q));
+		q.customer = customer;
+		q.category = cat != NULL ? cat->name : NULL;
+		q.thread_keys = w.keys;
+		q.n_thread_keys = w.n_keys;
+		q.now = now;
+		q.ack_interval = c->ack_interval;
+		q.escalation_window = c->escalation_window;
+		q.initial = facts.state;
+		if (jm_store_begin(store, &q, &facts) == -1)
+			goto fail;
+		in_txn = 1;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.category = cat;
+	in.facts = &facts;
+	in.ack_policy = cat != NULL && cat->reply != NULL ?
+	    jm_ack_policy(c, w.m) : NULL;
+	in.have_template = cat != NULL && cat->reply != NULL &&
+	    jm_templates_find(p->templates, cat->reply, out->language,
+	    c->default_language) != NULL;
+	in.chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
+	jm_decide(c, &in, d);
+
+	/* The rows to queue: they are only built when they will be stored. */
+	if (store != NULL && cat != NULL) {
+		struct jm_event	ev;
+
+		if (jm_webhook_event_id(event_id) == -1)
+			goto fail;
+		memset(&ev, 0, sizeof(ev));
+		ev.id = event_id;
+		ev.occurred = now;
+		ev.customer = customer;
+		ev.message_id = w.m->message_id;
+		ev.subject = w.m->subject;
+		ev.ticket = out->ticket;
+		ev.category = cat->name;
+		ev.score = out->score;
+		ev.language = out->language;
+		ev.rules = w.v.fired;
+		ev.n_rules = w.v.n_fired;
+		ev.prev = d->prev;
+		ev.next = d->next;
+		w.event_json = jm_webhook_event_json(&ev);
+		if (w.event_json == NULL)
+			goto fail;
+		for (i = 0; i < c->journey_webhook_url.n; i++) {
+			if (queue(&w, "webhook", c->journey_webhook_url.v[i],
+			    w.event_json, strlen(w.event_json), event_id,
+			    cat->name) == -1)
+				goto fail;
+			out->webhooks++;
+		}
+	}
+	if (store != NULL && d->ack) {
+		if (jm_ack_compose(c, p->templates, w.m, cat->reply,
+		    out->language, out->ticket, now, &w.ack, &w.ack_len, why,
+		    sizeof(why)) == -1) {
+			d->ack = 0;
+			d->ack_reason = "compose-failed";
+		} else if (queue(&w, "smtp", env_from, w.ack, w.ack_len, NULL,
+		    cat->name) == -1)
+			goto fail;
+	}
+	if (store != NULL && d->escalate) {
+		struct jm_escalation	e;
+		size_t			k = 0;
+
+		w.link = jm_chat_link(c->chat_link_template, w.m->message_id,
+		    out->ticket);
+		w.excerpt = jm_chat_excerpt(w.m->text, w.m->text_len, 500);
+		if (w.link == NULL || w.excerpt == NULL)
+			goto fail;
+		memset(&e, 0, sizeof(e));
+		e.category = cat->name;
+		e.score = out->score;
+		e.customer = customer;
+		e.customer_name = w.m->from_name;
+		e.subject = w.m->subject;
+		e.excerpt = w.excerpt;
+		e.language = out->language;
+		e.stage_prev = d->prev.stage;
+		e.at_risk_prev = d->prev.at_risk;
+		e.stage_next = d->next.stage;
+		e.at_risk_next = d->next.at_risk;
+		e.ticket = out->ticket;
+		e.rules = w.v.fired;
+		e.n_rules = w.v.n_fired;
+		e.link = w.link;
+		e.message_id = w.m->message_id;
+		e.occurred_at = now;
+		e.support_name = c->support_name;
+		e.event_json = w.event_json;
+		for (i = 0; i < p->n_chat; i++) {
+			if (!jm_chat_target_wants(&p->chat[i], cat->name))
+				continue;
+			w.chat[k] = p->chat[i].ops->payload(&e);
+			if (w.chat[k] == NULL ||
+			    queue(&w, "chat", p->chat[i].url, w.chat[k],
+			    strlen(w.chat[k]), event_id, cat->name) == -1)
+				goto fail;
+			k++;
+			out->escalations++;
+		}
+	}
+
+	if (in_txn) {
+		memset(&r, 0, sizeof(r));
+		r.customer = customer;
+		r.prev = d->prev;
+		r.next = d->next;
+		r.write_state = 1;
+		r.category = cat != NULL ? cat->name : NULL;
+		r.message_id = w.m->message_id;
+		r.subject = w.m->subject;
+		r.ticket = out->ticket;
+		r.language = out->language;
+		r.score = out->score;
+		r.now = now;
+		r.is_ack = d->ack;
+		r.thread_keys = w.keys;
+		r.n_thread_keys = w.n_keys;
+		r.escalated = d->escalate;
+		r.items = w.items;
+		r.n_items = w.n_items;
+		in_txn = 0;
+		if (jm_store_commit(store, &r) == -1)
+			goto fail_committed;
+		if (w.n_items > 0)
+			jm_outbox_wake();
+	}
+
+	add_header(out, "X-Journey-Category", out->category);
+	snprintf(why, sizeof(why), "%d", out->score);
+	add_header(out, "X-Journey-Score", why);
+	if (out->rules[0] != '\0')
+		add_header(out, "X-Journey-Rules", out->rules);
+	add_header(out, "X-Journey-Language", out->language);
+	snprintf(why, sizeof(why), "%s%s", jm_stage_name(d->next.stage),
+	    d->next.at_risk ? "; at-risk" : "");
+	add_header(out, "X-Journey-Stage", why);
+	add_header(out, "X-Journey-Ticket", out->ticket);
+	summarise(out, env_from);
+	work_free(&w);
+	return 0;
+
+fail:
+	if (in_txn)
+		jm_store_rollback(store);
+fail_committed:
+	work_free(&w);
+	return -1;
 }

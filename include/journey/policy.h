@@ -12,12 +12,14 @@
 #include "journey/diag.h"
 
 struct jm_ruleset;
+struct jm_templates;
 struct jm_chat_target;
 
 struct jm_policy {
 	int			 refs;
 	struct jm_conf		*conf;
-	struct jm_ruleset	*rules;		/* NULL: no rules loaded */
+	struct jm_ruleset	*rules;
+	struct jm_templates	*templates;	/* rules_dir/replies */
 	struct jm_chat_target	*chat;		/* parsed chat_target lines */
 	size_t			 n_chat;
 };

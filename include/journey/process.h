@@ -1,18 +1,24 @@
 /*
- * process.h: one message through the whole pure core.
+ * process.h: one message through the whole core.
  *
  * Raw message and envelope in; verdict, decision and the X-Journey-*
  * headers out.  The milter and "journeyctl classify" call this same
  * function, so what the operator tries offline is what the daemon does.
- * With a store, the journey transition and the outbox rows are committed in
- * one transaction; without one (a dry run) nothing is written anywhere.
+ * With a store, the journey transition and the outbox rows (CRM event,
+ * acknowledgement, escalations) are committed in one transaction before
+ * this returns; without one (a dry run) nothing is written anywhere and an
+ * unknown customer is assumed.
  */
 #ifndef JOURNEY_PROCESS_H
 #define JOURNEY_PROCESS_H
 
 #include <stddef.h>
+#include <time.h>
 
+#include "journey/decide.h"
 #include "journey/policy.h"
+#include "journey/store.h"
+#include "journey/util.h"
 
 #define JM_OUT_HEADERS	6
 
@@ -22,18 +28,33 @@ struct jm_out_header {
 };
 
 struct jm_outcome {
+	int		 own_ack;	/* our own acknowledgement: left alone */
 	struct jm_out_header headers[JM_OUT_HEADERS];
 	size_t		 n_headers;
+
+	char		 customer[256];
 	char		 category[64];	/* "none" when nothing matched */
+	int		 score;
+	char		 language[16];
+	char		 rules[512];	/* fired rules, comma-separated, cut to fit */
+	char		 ticket[JM_TICKET_LEN + 1];
+	char		 subject[256];	/* decoded, cut at a character boundary */
+	int		 limited;	/* a rule hit the PCRE2 match limit */
+	unsigned	 msg_flags;	/* JM_MSG_* */
+	struct jm_decision decision;
+	size_t		 webhooks;	/* CRM deliveries queued */
+	size_t		 escalations;	/* chat deliveries queued */
 	char		 summary[1024];	/* the log line after the queue id */
 };
 
 /*
- * Processes RAW (LEN bytes: header block, empty line, body).  Returns 0 and
- * fills OUT, or -1 on an internal error (the caller fails open).
+ * Processes RAW (LEN bytes: header block, empty line, body) received at
+ * NOW.  STORE may be NULL (dry run).  Returns 0 and fills OUT, or -1 on an
+ * internal error (the caller fails open; nothing was committed).
  */
-int	jm_process(const struct jm_policy *p, const char *raw, size_t len,
-	    const char *env_from, char *const *rcpt, size_t n_rcpt,
+int	jm_process(const struct jm_policy *p, struct jm_store *store,
+	    const char *raw, size_t len, const char *env_from,
+	    char *const *rcpt, size_t n_rcpt, time_t now,
 	    struct jm_outcome *out);
 
 #endif

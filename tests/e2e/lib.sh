@@ -124,12 +124,14 @@ milter_start() {
 milter_stop() {
 	[ -n "$MILTER_PID" ] || return 0
 	kill -TERM "$MILTER_PID" 2>/dev/null
+	stop_t0=$(date +%s)
 	i=0
-	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	if kill -0 "$MILTER_PID" 2>/dev/null; then
+		diag "journey-milter did not stop within 30 s; killed"
 		kill -KILL "$MILTER_PID" 2>/dev/null
 		wait "$MILTER_PID" 2>/dev/null
 		MILTER_PID=
@@ -137,6 +139,7 @@ milter_stop() {
 	fi
 	wait "$MILTER_PID" 2>/dev/null
 	MILTER_STATUS=$?
+	diag "journey-milter stopped in $(($(date +%s) - stop_t0)) s, status $MILTER_STATUS"
 	MILTER_PID=
 	return 0
 }

@@ -1,0 +1,52 @@
+/*
+ * decide.h: what to do about one classified message.
+ *
+ * Pure: the configuration, the category, the facts the store read inside
+ * its transaction and what the acknowledgement policy said about the
+ * message go in; the journey transition and whether to acknowledge and to
+ * escalate, each with its reason, come out.  No I/O, no clock, no
+ * allocation: the milter, journeyctl classify and the tests get the same
+ * answer for the same input.
+ */
+#ifndef JOURNEY_DECIDE_H
+#define JOURNEY_DECIDE_H
+
+#include <stddef.h>
+
+#include "journey/conf.h"
+#include "journey/journey.h"
+#include "journey/rules.h"
+#include "journey/store.h"
+
+struct jm_decide_input {
+	const struct jm_category *category;	/* NULL: no category */
+	const struct jm_facts	 *facts;	/* the customer's, from the store */
+	const char		 *ack_policy;	/* jm_ack_policy(): NULL or why not */
+	int			  have_template; /* a reply template exists for it */
+	size_t			  chat_targets;	/* targets that take this category */
+	int			  own_ack;	/* the message is our own acknowledgement */
+};
+
+struct jm_decision {
+	struct jm_state	 prev;
+	struct jm_state	 next;
+	int		 changed;	/* next differs from prev */
+	int		 ack;		/* queue an acknowledgement */
+	const char	*ack_reason;	/* "queued", or why not; static */
+	int		 escalate;	/* queue an escalation per target */
+	const char	*escalate_reason; /* "queued", or why not; static */
+};
+
+/*
+ * Fills D.  Reasons for no acknowledgement, in the order they are tried:
+ * "own-acknowledgement", "no-category", "reply-off" (the category says
+ * reply no), the policy's reason (see ack.h), "no-template", then the
+ * limits of jm_ack_limits() ("already-answered", "daily-limit",
+ * "global-limit").  For no escalation: "own-acknowledgement",
+ * "no-category", "not-escalated" (the category does not escalate),
+ * "no-chat-target", "thread-already-escalated".
+ */
+void	jm_decide(const struct jm_conf *c, const struct jm_decide_input *in,
+	    struct jm_decision *d);
+
+#endif

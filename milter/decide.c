@@ -1,0 +1,86 @@
+/*
+ * decide.c: the decision about one message, as a pure function.
+ *
+ * Everything that needs the outside world has been read before this runs:
+ * the store's facts inside its transaction, the acknowledgement policy
+ * from the headers, the templates and chat targets from the policy.  What
+ * is left is a handful of rules that a support lead can read in one go,
+ * kept here so that the daemon and "journeyctl classify" cannot disagree.
+ */
+#include "config.h"
+
+#include "journey/ack.h"
+#include "journey/decide.h"
+
+static void
+decide_ack(const struct jm_conf *c, const struct jm_decide_input *in,
+    struct jm_decision *d)
+{
+	const char	*why;
+
+	d->ack = 0;
+	if (in->own_ack) {
+		d->ack_reason = "own-acknowledgement";
+		return;
+	}
+	if (in->category == NULL) {
+		d->ack_reason = "no-category";
+		return;
+	}
+	if (in->category->reply == NULL) {
+		d->ack_reason = "reply-off";
+		return;
+	}
+	if (in->ack_policy != NULL) {
+		d->ack_reason = in->ack_policy;
+		return;
+	}
+	if (!in->have_template) {
+		d->ack_reason = "no-template";
+		return;
+	}
+	why = jm_ack_limits(c, in->facts->acks_same_category,
+	    in->facts->acks_day, in->facts->acks_minute);
+	if (why != NULL) {
+		d->ack_reason = why;
+		return;
+	}
+	d->ack = 1;
+	d->ack_reason = "queued";
+}
+
+static void
+decide_escalation(const struct jm_decide_input *in, struct jm_decision *d)
+{
+	d->escalate = 0;
+	if (in->own_ack)
+		d->escalate_reason = "own-acknowledgement";
+	else if (in->category == NULL)
+		d->escalate_reason = "no-category";
+	else if (!in->category->escalate)
+		d->escalate_reason = "not-escalated";
+	else if (in->chat_targets == 0)
+		d->escalate_reason = "no-chat-target";
+	else if (in->facts->thread_escalated)
+		d->escalate_reason = "thread-already-escalated";
+	else {
+		d->escalate = 1;
+		d->escalate_reason = "queued";
+	}
+}
+
+void
+jm_decide(const struct jm_conf *c, const struct jm_decide_input *in,
+    struct jm_decision *d)
+{
+	static const struct jm_effect none = { JM_EFFECT_NONE, JM_STAGE_ASSESS };
+	const struct jm_effect *e;
+
+	d->prev = in->facts->state;
+	e = in->category != NULL && !in->own_ack ? &in->category->effect : &none;
+	jm_journey_apply(&d->prev, e, &d->next);
+	d->changed = d->prev.stage != d->next.stage ||
+	    d->prev.at_risk != d->next.at_risk;
+	decide_ack(c, in, d);
+	decide_escalation(in, d);
+}
