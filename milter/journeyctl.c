@@ -13,6 +13,8 @@
 #include "journey/conf.h"
 #include "journey/ctl.h"
 #include "journey/diag.h"
+#include "journey/message.h"
+#include "journey/policy.h"
 
 #ifndef JM_SYSCONFDIR
 #define JM_SYSCONFDIR	"/etc"
@@ -29,6 +31,36 @@ static const struct {
 	{ "stats", jm_ctl_stats },
 };
 
+/* Commands over the whole policy (rules and templates too), not just the file. */
+static const struct {
+	const char	*name;
+	int		(*run)(const struct jm_policy *, int, char **);
+} policy_commands[] = {
+	{ "classify", jm_ctl_classify },
+	{ "eval", jm_ctl_eval },
+};
+
+static int
+run_policy_command(const char *conf_path, size_t i, int argc, char **argv)
+{
+	struct jm_diag	 d;
+	struct jm_policy *p;
+	size_t		 k;
+	int		 rc;
+
+	jm_diag_init(&d);
+	if (jm_policy_load(conf_path, &d, &p) == -1) {
+		for (k = 0; k < d.n; k++)
+			fprintf(stderr, "%s\n", jm_diag_line(&d, k));
+		jm_diag_free(&d);
+		return 1;
+	}
+	jm_diag_free(&d);
+	rc = policy_commands[i].run(p, argc, argv);
+	jm_policy_unref(p);
+	return rc;
+}
+
 static int
 usage(void)
 {
@@ -36,7 +68,10 @@ usage(void)
 	    "  queue [--dead]            pending and dead outbox rows\n"
 	    "  retry ID | --dead         send a row, or every dead row, again\n"
 	    "  customer ADDRESS [-n N]   a customer's stage and history\n"
-	    "  stats                     counts\n");
+	    "  stats                     counts\n"
+	    "  classify FILE.eml...      verdict and decision as JSON, no side effects\n"
+	    "  eval [-q] DIR...          precision and recall over a labelled corpus\n"
+	    "  bench [--no-jit] FILE|DIR...  classification speed\n");
 	return 2;
 }
 
@@ -65,6 +100,12 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		return usage();
+	jm_message_init();
+	for (i = 0; i < sizeof(policy_commands) / sizeof(policy_commands[0]); i++)
+		if (strcmp(argv[0], policy_commands[i].name) == 0)
+			return run_policy_command(conf_path, i, argc, argv);
+	if (strcmp(argv[0], "bench") == 0)
+		return jm_ctl_bench(conf_path, argc, argv);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].name) == 0)
 			break;

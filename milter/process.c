@@ -250,6 +250,9 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 		snprintf(out->language, sizeof(out->language), "%s",
 		    w.v.language);
 		join_rules(&w.v, out->rules, sizeof(out->rules));
+		for (i = 0; i < w.v.n_scores && i < JM_OUT_SCORES; i++)
+			out->scores[i] = w.v.scores[i];
+		out->n_scores = i;
 	} else
 		snprintf(out->language, sizeof(out->language), "%s",
 		    c->default_language);

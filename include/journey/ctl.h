@@ -13,6 +13,7 @@
 #define JOURNEY_CTL_H
 
 #include "journey/conf.h"
+#include "journey/policy.h"
 
 /*
  * "queue [--dead]": the pending and dead outbox rows, oldest first: id,
@@ -38,5 +39,27 @@ int	jm_ctl_customer(const struct jm_conf *c, int argc, char **argv);
 
 /* "stats": customers per stage, at risk, events, outbox rows per state. */
 int	jm_ctl_stats(const struct jm_conf *c, int argc, char **argv);
+
+/*
+ * "classify FILE...": each file through the same core as the milter, with
+ * no store and no side effects; the verdict and the decision as JSON on
+ * stdout.  0, or 1 if a file could not be read or processed.
+ */
+int	jm_ctl_classify(const struct jm_policy *p, int argc, char **argv);
+
+/*
+ * "eval [-q] [--min-precision P] [--min-recall R] DIR...": each DIR holds
+ * .eml files and an EXPECTED file of "FILE CATEGORY" lines; its name is
+ * the language.  Prints precision and recall per language and category
+ * (and each miss, unless -q); 1 if any is below its threshold (defaults
+ * 0.95 and 0.85).
+ */
+int	jm_ctl_eval(const struct jm_policy *p, int argc, char **argv);
+
+/*
+ * "bench [--no-jit] [-s SECONDS] FILE|DIR...": classification speed over
+ * the messages given, per core: messages/s and MB/s.
+ */
+int	jm_ctl_bench(const char *conf_path, int argc, char **argv);
 
 #endif

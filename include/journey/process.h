@@ -21,6 +21,7 @@
 #include "journey/util.h"
 
 #define JM_OUT_HEADERS	6
+#define JM_OUT_SCORES	32	/* categories whose scores are reported */
 
 struct jm_out_header {
 	const char	*name;		/* static */
@@ -35,6 +36,8 @@ struct jm_outcome {
 	char		 customer[256];
 	char		 category[64];	/* "none" when nothing matched */
 	int		 score;
+	int		 scores[JM_OUT_SCORES];	/* per category, in declaration order */
+	size_t		 n_scores;
 	char		 language[16];
 	char		 rules[512];	/* fired rules, comma-separated, cut to fit */
 	char		 ticket[JM_TICKET_LEN + 1];

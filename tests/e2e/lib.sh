@@ -257,9 +257,13 @@ mail_count() {
 	find "$(mailbox "$1")" -type f 2>/dev/null | wc -l
 }
 
-# wait_mail DOMAIN COUNT SECONDS
+mail_count_ge() {
+	[ "$(mail_count "$1")" -ge "$2" ]
+}
+
+# wait_mail DOMAIN COUNT SECONDS: until DOMAIN's maildir holds COUNT messages.
 wait_mail() {
-	wait_for "$3" test "$(mail_count "$1")" -ge "$2"
+	wait_for "$3" mail_count_ge "$1" "$2"
 }
 
 # mail_with DOMAIN PATTERN: the delivered file whose text matches PATTERN.
@@ -288,7 +292,7 @@ send() {
 	file=$3
 	shift 3
 	"$SWAKS" --server "127.0.0.1:$PF_PORT" --from "$from" --to "$to" \
-	    --data "$file" --silent 2 --timeout 20 "$@"
+	    --data "@$file" --silent 2 --timeout 20 "$@"
 }
 
 e2e_cleanup() {
