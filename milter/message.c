@@ -281,7 +281,7 @@ iconv_to_utf8(const char *in, size_t len, const char *charset,
 		}
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
-		/* EILSEQ: skip the byte; EINVAL: the text ends mid-character. */
+		/* EILSEQ: skip the byte; EINVAL: it ends mid-character. */
 		if (jm_buf_append(out, "\xef\xbf\xbd", 3) == -1)
 			rc = -1;
 		if (errno != EILSEQ)
@@ -324,7 +324,7 @@ to_utf8(const char *in, size_t len, const char *charset, struct jm_buf *out,
 			return jm_text_sanitize(in, len, out);
 		canon = charset = FALLBACK_CHARSET;
 	} else if (g_ascii_strcasecmp(canon, "iso-8859-1") == 0)
-		charset = "windows-1252";	/* its superset, as browsers do */
+		charset = "windows-1252";	/* a superset, as in browsers */
 	else if (g_ascii_strcasecmp(canon, "iso-8859-9") == 0)
 		charset = "windows-1254";
 
@@ -667,8 +667,8 @@ walk(struct walk *w, GMimeObject *obj, int depth)
 	if (GMIME_IS_MULTIPART(obj)) {
 		mp = GMIME_MULTIPART(obj);
 		ct = g_mime_object_get_content_type(obj);
-		if (ct != NULL &&
-		    g_mime_content_type_is_type(ct, "multipart", "alternative")) {
+		if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
+		    "alternative")) {
 			walk_alternative(w, mp, depth);
 			return;
 		}

@@ -180,7 +180,7 @@ jm_text_cut(const char *s, size_t len, size_t max)
 
 	if (len <= max)
 		return len;
-	/* s[max] starts the first character left out, unless it continues one. */
+	/* s[max] starts the first character left out, unless inside one. */
 	lead = max;
 	while (lead > 0 && max - lead < 3 && (p[lead] & 0xc0) == 0x80)
 		lead--;
@@ -288,6 +288,11 @@ struct line {
 	size_t		 n;		/* without the line ending */
 };
 
+/*
+ * The tables are in folded form: lower case, "ı" and "İ" written "i",
+ * Persian yeh and keheh, no zero-width non-joiner.
+ */
+
 /* Lines that open a history block on their own. */
 static const char *const separators[] = {
 	"original message", "özgün ileti", "orijinal mesaj", "orjinal mesaj",
@@ -299,7 +304,7 @@ static const char *const separators[] = {
 
 static const char *const forward_lines[] = {
 	"begin forwarded message:", "forwarded message:",
-	"iletilen ileti başlangıcı:", "yönlendirilen ileti başlangıcı:",
+	"iletilen ileti başlangici:", "yönlendirilen ileti başlangici:",
 	"شروع پیام هدایتشده:", "آغاز پیام هدایتشده:", NULL
 };
 
@@ -312,7 +317,7 @@ static const char *const date_labels[] = {
 	"ارسال شده:", "ارسال:", "تاریخ:", "زمان ارسال:", NULL
 };
 static const char *const to_labels[] = {
-	"to:", "subject:", "cc:", "kime:", "konu:", "bilgi:", "به:",
+	"to:", "subject:", "cc:", "kime:", "konu:", "bilgi:", "alici:", "به:",
 	"گیرنده:", "موضوع:", "رونوشت:", NULL
 };
 
@@ -628,7 +633,7 @@ classify_line(const struct line *lines, size_t nlines, size_t i,
 			return MARK_CUT;
 		return MARK_NONE;
 	}
-	/* "On Mon, 3 Mar 2025 at 10:00, Ann Smith <ann@" / "example.com> wrote:" */
+	/* "On Mon, 3 Mar 2025 at 10:00, Ann <ann@" / "example.com> wrote:" */
 	if (i + 1 < nlines && !is_blank(&lines[i + 1]) &&
 	    (has_prefix(f->data, "on ") || strstr(f->data, "tarihinde") ||
 	    has_prefix(f->data, "در تاریخ"))) {

@@ -16,7 +16,8 @@
 #define FFFD	"\xef\xbf\xbd"
 #define SCAN	65536
 
-#define HDR	"From: Ann Lee <ann@example.com>\r\nTo: support@example.com\r\n" \
+#define HDR	"From: Ann Lee <ann@example.com>\r\n" \
+		"To: support@example.com\r\n" \
 		"Subject: hello\r\nMIME-Version: 1.0\r\n"
 #define PLAIN(cs) "Content-Type: text/plain; charset=" cs "\r\n"
 
@@ -81,14 +82,15 @@ static const struct msg_case msg_cases[] = {
 	{ "html only",
 	    HDR "Content-Type: text/html; charset=utf-8\r\n\r\n"
 	    "<html><head><style>p{}</style></head><body><p>Please "
-	    "<b>cancel</b> &amp; refund</p><script>x()</script></body></html>\r\n",
+	    "<b>cancel</b> &amp; refund</p><script>x()</script></body>"
+	    "</html>\r\n",
 	    0, SCAN, "Please cancel & refund", NULL, NULL, NULL, NULL,
 	    JM_MSG_HTML, JM_MSG_MALFORMED },
 	{ "html only, quoted history dropped",
 	    HDR "Content-Type: text/html; charset=utf-8\r\n\r\n"
-	    "<div>Thanks!</div><div class=\"gmail_quote\">On Mon, 3 Mar 2025 at "
-	    "10:00, Care &lt;c@example.com&gt; wrote:<blockquote>We are sorry"
-	    "</blockquote></div>\r\n",
+	    "<div>Thanks!</div><div class=\"gmail_quote\">"
+	    "On Mon, 3 Mar 2025 at 10:00, Care &lt;c@example.com&gt; wrote:"
+	    "<blockquote>We are sorry</blockquote></div>\r\n",
 	    0, SCAN, "Thanks!", NULL, NULL, NULL, NULL, JM_MSG_HTML, 0 },
 	{ "mixed with a text attachment",
 	    HDR "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
@@ -108,7 +110,8 @@ static const struct msg_case msg_cases[] = {
 	    HDR "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
 	    "--m\r\n" PLAIN("utf-8") "\r\nPhoto attached.\r\n"
 	    "--m\r\nContent-Type: image/png\r\n"
-	    "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--m--\r\n",
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "iVBORw0KGgo=\r\n--m--\r\n",
 	    0, SCAN, "Photo attached.", NULL, NULL, NULL, NULL, 0, 0 },
 	{ "two text parts joined by a blank line",
 	    HDR "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
@@ -150,8 +153,8 @@ static const struct msg_case msg_cases[] = {
 	{ "iso-8859-1",
 	    HDR PLAIN("iso-8859-1") "Content-Transfer-Encoding: 8bit\r\n\r\n"
 	    "caf\xe9 cr\xe8me \x80" "5\r\n",
-	    0, SCAN, "caf\xc3\xa9 cr\xc3\xa8me \xe2\x82\xac" "5", NULL, NULL, NULL,
-	    NULL, 0, JM_MSG_MALFORMED },
+	    0, SCAN, "caf\xc3\xa9 cr\xc3\xa8me \xe2\x82\xac" "5", NULL, NULL,
+	    NULL, NULL, 0, JM_MSG_MALFORMED },
 	{ "iso-8859-9",
 	    HDR PLAIN("ISO-8859-9") "Content-Transfer-Encoding: 8bit\r\n\r\n"
 	    "\xdeikayet \xfd\xe7in \xd0\xf0 \xdd" "ade\r\n",
@@ -168,12 +171,14 @@ static const struct msg_case msg_cases[] = {
 	    HDR PLAIN("windows-1254")
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
 	    "=DDptal ediyorum, =E7ok k=F6t=FC hizmet=2E\r\n",
-	    0, SCAN, "\xc4\xb0ptal ediyorum, \xc3\xa7ok k\xc3\xb6t\xc3\xbc hizmet.",
+	    0, SCAN,
+	    "\xc4\xb0ptal ediyorum, \xc3\xa7ok k\xc3\xb6t\xc3\xbc hizmet.",
 	    "iptal ediyorum, \xc3\xa7ok k\xc3\xb6t\xc3\xbc hizmet.", NULL, NULL,
 	    NULL, 0, JM_MSG_MALFORMED },
 	{ "windows-1256",
 	    HDR PLAIN("windows-1256") "Content-Transfer-Encoding: 8bit\r\n\r\n"
-	    "\xd3\xe1\xc7\xe3 \xe1\xdb\xe6 \xc7\xd4\xca\xd1\xc7\xdf \xdf\xed\r\n",
+	    "\xd3\xe1\xc7\xe3 \xe1\xdb\xe6 \xc7\xd4\xca\xd1\xc7\xdf "
+	    "\xdf\xed\r\n",
 	    0, SCAN,
 	    "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 \xd9\x84\xd8\xba\xd9\x88 \xd8\xa7"
 	    "\xd8\xb4\xd8\xaa\xd8\xb1\xd8\xa7\xd9\x83 \xd9\x83\xd9\x8a",
@@ -223,8 +228,9 @@ static const struct msg_case msg_cases[] = {
 	    "Subject: =?utf-8?B?Y2Fmww==?= =?utf-8?B?qSE=?=\n\nx\n",
 	    0, SCAN, NULL, NULL, "caf\xc3\xa9!", NULL, NULL, 0, 0 },
 	{ "raw 8-bit UTF-8 subject",
-	    "Subject: cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e\n\nx\n", 0, SCAN, NULL,
-	    NULL, "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e", NULL, NULL, 0, 0 },
+	    "Subject: cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e\n\nx\n", 0, SCAN,
+	    NULL, NULL, "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e", NULL, NULL, 0,
+	    0 },
 	{ "raw 8-bit latin-1 subject",
 	    "Subject: caf\xe9\n\nx\n", 0, SCAN, NULL, NULL, "caf\xc3\xa9",
 	    NULL, NULL, 0, 0 },
@@ -265,11 +271,10 @@ static const struct msg_case msg_cases[] = {
 	{ "NULs in the body",
 	    HDR PLAIN("utf-8") "\r\na\0b\0\r\n",
 	    sizeof(HDR PLAIN("utf-8") "\r\na\0b\0\r\n") - 1, SCAN,
-	    "a" FFFD "b" FFFD,
-	    NULL, NULL, NULL, NULL, 0, 0 },
+	    "a" FFFD "b" FFFD, NULL, NULL, NULL, NULL, 0, 0 },
 	{ "NUL in a header",
-	    "Subject: a\0b\n\nx\n", sizeof("Subject: a\0b\n\nx\n") - 1, SCAN, "x", NULL, "ab", NULL, NULL,
-	    JM_MSG_MALFORMED, 0 },
+	    "Subject: a\0b\n\nx\n", sizeof("Subject: a\0b\n\nx\n") - 1, SCAN,
+	    "x", NULL, "ab", NULL, NULL, JM_MSG_MALFORMED, 0 },
 	{ "a stray line in the header",
 	    "Subject: s\nthis is not a header\nmore\n", 0, SCAN,
 	    "this is not a header\nmore", NULL,
@@ -364,12 +369,14 @@ START_TEST(test_headers)
 	ck_assert_str_eq(m->headers[8].value, "second");
 	ck_assert_str_eq(m->headers[9].name, "X-Empty");
 	ck_assert_str_eq(m->headers[9].value, "");
-	ck_assert_str_eq(jm_message_header(m, "received"), "from a\tby b; Mon, 3 Mar 2025");
+	ck_assert_str_eq(jm_message_header(m, "received"),
+	    "from a\tby b; Mon, 3 Mar 2025");
 	ck_assert_str_eq(jm_message_header(m, "AUTO-SUBMITTED"), "no");
 	ck_assert_ptr_null(jm_message_header(m, "Precedence"));
 	ck_assert_str_eq(m->message_id, "<id-1@example.com>");
 	ck_assert_str_eq(m->in_reply_to, "<id-0@example.com>");
-	ck_assert_str_eq(m->references, "<id-a@example.com> <id-0@example.com>");
+	ck_assert_str_eq(m->references,
+	    "<id-a@example.com> <id-0@example.com>");
 	ck_assert_str_eq(m->content_language, "tr-TR");
 	ck_assert_str_eq(m->subject, "\xc4\xb0ptal istiyorum");
 	ck_assert_str_eq(m->norm_subject, "iptal istiyorum");
@@ -419,12 +426,16 @@ START_TEST(test_header_limits)
 	jm_buf_reset(&b);
 	jm_buf_puts(&b, "Subject: ");
 	for (i = 0; i < 300 * 1024; i++)
-		jm_buf_append(&b, i % 70 == 69 ? "\n " : "a", i % 70 == 69 ? 2 : 1);
+		if (i % 70 == 69)
+			jm_buf_append(&b, "\n ", 2);
+		else
+			jm_buf_append(&b, "a", 1);
 	jm_buf_puts(&b, "\nX-After: 1\n\nbody\n");
 	ck_assert_int_eq(jm_message_parse(b.data, b.len, SCAN, &m), 0);
 	ck_assert(m->flags & JM_MSG_TRUNCATED);
 	for (i = 0; i < m->n_headers; i++)
-		total += strlen(m->headers[i].name) + strlen(m->headers[i].value);
+		total += strlen(m->headers[i].name) +
+		    strlen(m->headers[i].value);
 	ck_assert_uint_le(total, 256 * 1024);
 	ck_assert_str_eq(m->text, "body");
 	jm_message_free(m);
@@ -440,8 +451,8 @@ nested(struct jm_buf *b, int levels)
 
 	jm_buf_puts(b, "Subject: deep\n");
 	for (i = 0; i < levels; i++) {
-		jm_buf_printf(b, "Content-Type: multipart/mixed; boundary=\"b%d\""
-		    "\n\n--b%d\n", i, i);
+		jm_buf_printf(b, "Content-Type: multipart/mixed; "
+		    "boundary=\"b%d\"\n\n--b%d\n", i, i);
 		if (i == 0)
 			jm_buf_puts(b, "Content-Type: text/plain\n\ntop text\n"
 			    "--b0\n");
@@ -485,7 +496,8 @@ END_TEST
 
 START_TEST(test_envelope)
 {
-	char		*rcpt[] = { "<Support@Example.COM>", "help@example.org" };
+	char		*rcpt[] = { "<Support@Example.COM>",
+	    "help@example.org" };
 	char		*rcpt2[] = { "x@example.com" };
 	struct jm_message *m;
 

@@ -28,15 +28,17 @@ static const struct norm_case norm_cases[] = {
 	{ "dotted capital I", "\xc4\xb0ptal \xc4\xb0STANBUL", 0, 0,
 	    "iptal iSTANBUL" },
 	{ "combining dot above dropped", "I\xcc\x87ptal", 0, 0, "Iptal" },
-	{ "other Turkish letters kept", "\xc5\x9fikayet \xc3\xa7\xc3\xb6z\xc3\xbcm "
-	    "\xc4\x9f", 0, 0, "\xc5\x9fikayet \xc3\xa7\xc3\xb6z\xc3\xbcm \xc4\x9f" },
+	{ "other Turkish letters kept",
+	    "\xc5\x9fikayet \xc3\xa7\xc3\xb6z\xc3\xbcm \xc4\x9f", 0, 0,
+	    "\xc5\x9fikayet \xc3\xa7\xc3\xb6z\xc3\xbcm \xc4\x9f" },
 	{ "arabic yeh to farsi yeh", "\xd9\x84\xd8\xba\xd9\x88 \xd9\x83\xd9\x86"
 	    "\xd9\x8a\xd8\xaf", 0, 0,
 	    "\xd9\x84\xd8\xba\xd9\x88 \xda\xa9\xd9\x86\xdb\x8c\xd8\xaf" },
 	{ "alef maksura to farsi yeh", "\xd9\x85\xd9\x88\xd8\xb3\xd9\x89", 0, 0,
 	    "\xd9\x85\xd9\x88\xd8\xb3\xdb\x8c" },
 	{ "arabic kaf to keheh", "\xd9\x83", 0, 0, "\xda\xa9" },
-	{ "farsi yeh and keheh kept", "\xdb\x8c\xda\xa9", 0, 0, "\xdb\x8c\xda\xa9" },
+	{ "farsi yeh and keheh kept", "\xdb\x8c\xda\xa9", 0, 0,
+	    "\xdb\x8c\xda\xa9" },
 	{ "zwnj removed", "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7"
 	    "\xd9\x87\xd9\x85", 0, 0,
 	    "\xd9\x85\xdb\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85" },
@@ -51,14 +53,15 @@ static const struct norm_case norm_cases[] = {
 	{ "U+0660 kept out of the diacritic range", "\xd9\xa0", 0, 0, "0" },
 	{ "persian digits", "\xdb\xb0\xdb\xb1\xdb\xb2\xdb\xb9", 0, 0, "0129" },
 	{ "arabic-indic digits", "\xd9\xa3\xd9\xa4\xd9\xa9", 0, 0, "349" },
-	{ "soft hyphen and bom removed", "\xef\xbb\xbf" "can\xc2\xad" "cel", 0, 0,
-	    "cancel" },
-	{ "bidi marks removed", "\xe2\x80\x8f" "a\xe2\x80\x8e\xe2\x81\xa7" "b", 0,
-	    0, "ab" },
+	{ "soft hyphen and bom removed", "\xef\xbb\xbf" "can\xc2\xad" "cel",
+	    0, 0, "cancel" },
+	{ "bidi marks removed",
+	    "\xe2\x80\x8f" "a\xe2\x80\x8e\xe2\x81\xa7" "b", 0, 0, "ab" },
 	{ "spaces kept without the flag", " a\xc2\xa0\xc2\xa0" "b\n", 0, 0,
 	    " a\xc2\xa0\xc2\xa0" "b\n" },
 	{ "space runs collapse", "  a \t\r\n b  \n", 0, JM_NORM_SPACE, "a b" },
-	{ "nbsp is white space", "a\xc2\xa0\xc2\xa0" "b", 0, JM_NORM_SPACE, "a b" },
+	{ "nbsp is white space", "a\xc2\xa0\xc2\xa0" "b", 0, JM_NORM_SPACE,
+	    "a b" },
 	{ "unicode spaces", "\xe3\x80\x80" "a\xe2\x80\x83" "b\xe2\x80\xaf" "c"
 	    "\xe2\x80\xa8", 0, JM_NORM_SPACE, "a b c" },
 	{ "removed characters do not split words", "a\xe2\x80\x8c \xe2\x80\x8c"
@@ -145,7 +148,8 @@ END_TEST
 START_TEST(test_valid_utf8)
 {
 	ck_assert(jm_text_valid_utf8("", 0));
-	ck_assert(jm_text_valid_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
+	ck_assert(jm_text_valid_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	    10));
 	ck_assert(!jm_text_valid_utf8("\xc3", 1));
 	ck_assert(!jm_text_valid_utf8("\xe9t\xe9", 3));		/* Latin-1 */
 	ck_assert(!jm_text_valid_utf8("\xed\xa0\x80", 3));
@@ -219,7 +223,8 @@ static const struct strip_case strip_cases[] = {
 	/* Outlook. */
 	{ "original message separator",
 	    "Nobody replied.\n\n-----Original Message-----\n"
-	    "From: Grace <g@example.org>\nSent: Monday, March 3, 2025 10:02 AM\n"
+	    "From: Grace <g@example.org>\n"
+	    "Sent: Monday, March 3, 2025 10:02 AM\n"
 	    "To: Support <s@example.com>\nSubject: Damaged\n\nOld complaint.\n",
 	    "Nobody replied." },
 	{ "original message, upper case",
@@ -243,7 +248,8 @@ static const struct strip_case strip_cases[] = {
 	    "Subject: Broken\nTo: <s@example.com>\n\nold\n",
 	    "See below, this is the third time." },
 	{ "forwarded, apple",
-	    "FYI\n\nBegin forwarded message:\n\nFrom: Me <me@example.com>\nold\n",
+	    "FYI\n\nBegin forwarded message:\n\n"
+	    "From: Me <me@example.com>\nold\n",
 	    "FYI" },
 	{ "From and Date block",
 	    "Again.\n\nFrom: Me <me@example.com>\nDate: Mon, 3 Mar 2025\n"
@@ -260,7 +266,8 @@ static const struct strip_case strip_cases[] = {
 	    "volkan@example.net> şunu yazdı:\n\neski metin\n",
 	    "Teşekkürler." },
 	{ "turkish short attribution before quoted lines",
-	    "Evet.\n\nAli Veli <ali@example.com> yazdı:\n> Onaylıyor musunuz?\n",
+	    "Evet.\n\nAli Veli <ali@example.com> yazdı:\n"
+	    "> Onaylıyor musunuz?\n",
 	    "Evet." },
 	{ "özgün ileti",
 	    "Yanıt yok.\n\n-----Özgün İleti-----\nKimden: Merve\n"
@@ -268,6 +275,14 @@ static const struct strip_case strip_cases[] = {
 	    "Yanıt yok." },
 	{ "özgün ileti, upper case",
 	    "Yanıt yok.\n-----ÖZGÜN İLETİ-----\neski\n", "Yanıt yok." },
+	{ "turkish gmail forward",
+	    "Bakar mısınız?\n\n---------- Yönlendirilen ileti ---------\n"
+	    "Gönderen: Ali <ali@example.com>\nDate: 3 Mar 2025\n"
+	    "Subject: x\nTo: <d@example.com>\n\neski\n",
+	    "Bakar mısınız?" },
+	{ "turkish apple forward",
+	    "Bilginize.\n\nİletilen ileti başlangıcı:\n\nKimden: Ali\neski\n",
+	    "Bilginize." },
 	{ "orijinal mesaj",
 	    "Yanıt yok.\n-----Orijinal Mesaj-----\neski\n", "Yanıt yok." },
 	{ "kimden block",
@@ -285,10 +300,15 @@ static const struct strip_case strip_cases[] = {
 	    "بله.\n\nپشتیبانی نوشت:\n> تایید می‌کنید؟\n", "بله." },
 	{ "payam-e asli",
 	    "خیلی ممنون.\n\n-----پیام اصلی-----\nاز: رویا <r@example.com>\n"
-	    "ارسال شده: جمعه ۴ آوریل ۲۰۲۵\nبه: پشتیبانی\nموضوع: چمدان\n\nقدیمی\n",
+	    "ارسال شده: جمعه ۴ آوریل ۲۰۲۵\nبه: پشتیبانی\n"
+	    "موضوع: چمدان\n\nقدیمی\n",
 	    "خیلی ممنون." },
 	{ "payam-e asli with arabic yeh",
 	    "خیلی ممنون.\n-----پيام اصلي-----\nقدیمی\n", "خیلی ممنون." },
+	{ "persian gmail forward",
+	    "لطفا بررسی کنید.\n\n---------- پیام هدایت‌شده ---------\n"
+	    "از: علی <ali@example.ir>\nDate: 3 Mar 2025\nSubject: x\n\nقدیمی\n",
+	    "لطفا بررسی کنید." },
 	{ "persian header block",
 	    "باشه.\n\nاز: پشتیبانی <p@example.ir>\nارسال شده: ۴ آوریل ۲۰۲۵\n"
 	    "به: رویا\nموضوع: پاسخ\n\nقدیمی\n",
@@ -298,7 +318,8 @@ static const struct strip_case strip_cases[] = {
 	    "گیرنده: رویا\nموضوع: پاسخ\n\nقدیمی\n",
 	    "باشه." },
 	/* Signatures. */
-	{ "dash dash space", "Refund me.\n\n-- \nAli\n+90 555\n", "Refund me." },
+	{ "dash dash space", "Refund me.\n\n-- \nAli\n+90 555\n",
+	    "Refund me." },
 	{ "dash dash", "Refund me.\n--\nAli\n", "Refund me." },
 	{ "dash dash in CRLF text", "Refund me.\r\n-- \r\nAli\r\n",
 	    "Refund me." },
@@ -352,7 +373,8 @@ static const struct strip_case strip_cases[] = {
 	    "I saw -----Original Message----- in your reply, weird.", NULL },
 	{ "three dashes are not a signature", "a\n---\nb", NULL },
 	{ "sent from my long sentence",
-	    "Sent from my iPhone while waiting for the delivery that never came "
+	    "Sent from my iPhone while waiting for the delivery that never "
+	    "came "
 	    "for the third time", NULL },
 	{ "everything quoted is kept", "> old\n> text\n", NULL },
 	{ "only an attribution and a quote is kept",
@@ -411,7 +433,8 @@ static const struct html_case html_cases[] = {
 	    "<table><tr><td>x</td><td>y</td></tr><tr><td>z</td></tr></table>"
 	    "<h6>end</h6>",
 	    "Title\none\ntwo\na\nb\nx y\nz\nend" },
-	{ "white space collapses", "<p>  a \n\t b  </p>\n\n<p>c</p>", "a b\nc" },
+	{ "white space collapses", "<p>  a \n\t b  </p>\n\n<p>c</p>",
+	    "a b\nc" },
 	{ "br makes one blank line at most", "a<br><br><br><br>b", "a\n\nb" },
 	{ "blockquote is quoted",
 	    "<div>New text</div><div class=\"gmail_quote\">On Mon, 3 Mar 2025 "
@@ -419,7 +442,8 @@ static const struct html_case html_cases[] = {
 	    "old <b>complaint</b><br>second</blockquote></div>",
 	    "New text\nOn Mon, 3 Mar 2025 at 10:00 A <a@x.com> wrote:\n"
 	    "> old complaint\n> second" },
-	{ "nested blockquote", "<blockquote>a<blockquote>b</blockquote></blockquote>",
+	{ "nested blockquote",
+	    "<blockquote>a<blockquote>b</blockquote></blockquote>",
 	    "> a\n>> b" },
 	{ "pre keeps white space", "<pre>a  b\nc</pre>", "a  b\nc" },
 	{ "invalid UTF-8 replaced", "<p>a\xff" "b \xc3\xa9</p>",
@@ -454,7 +478,8 @@ START_TEST(test_html_then_strip)
 	const char	*html = "<div dir=\"ltr\">Please cancel.</div><br>"
 	    "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On Tue, 11 "
 	    "Mar 2025 at 09:14, Care &lt;care@example.com&gt; wrote:<br></div>"
-	    "<blockquote class=\"gmail_quote\">Stay with us!</blockquote></div>";
+	    "<blockquote class=\"gmail_quote\">Stay with us!</blockquote>"
+	    "</div>";
 	struct jm_buf	 t, s;
 
 	jm_buf_init(&t, 65536);
