@@ -36,6 +36,7 @@
 #include <pcre2.h>
 
 #include "journey/buf.h"
+#include "journey/prefilter.h"
 #include "journey/rules.h"
 #include "journey/text.h"
 #include "journey/util.h"
@@ -78,6 +79,8 @@ struct rule {
 	char		*header;	/* WHERE_HEADER: the header's name */
 	pcre2_code	*code;
 	int		 jit;		/* JIT-compiled */
+	int		 filtered;	/* runs only where its literals occur */
+	size_t		 set;		/* its set in the prefilter */
 	int		 weight;
 	char		 language[JM_LANG_MAX];	/* "" when none was set */
 	const char	*file;		/* borrowed from the ruleset's files */
@@ -96,6 +99,8 @@ struct jm_ruleset {
 	size_t		 cap_files;
 	pcre2_compile_context *ccontext;
 	pcre2_match_context *mcontext;
+	struct jm_prefilter *pf;	/* subject, body and text rules */
+	size_t		 n_filtered;
 	int		 uses_from;
 	int		 uses_headers;
 };
@@ -184,6 +189,7 @@ jm_rules_free(struct jm_ruleset *rs)
 	free(rs->files);
 	pcre2_compile_context_free(rs->ccontext);
 	pcre2_match_context_free(rs->mcontext);
+	jm_prefilter_free(rs->pf);
 	free(rs);
 }
 
@@ -264,7 +270,8 @@ ruleset_new(void)
 		return NULL;
 	rs->ccontext = pcre2_compile_context_create(NULL);
 	rs->mcontext = pcre2_match_context_create(NULL);
-	if (rs->ccontext == NULL || rs->mcontext == NULL) {
+	rs->pf = jm_prefilter_new();
+	if (rs->ccontext == NULL || rs->mcontext == NULL || rs->pf == NULL) {
 		jm_rules_free(rs);
 		return NULL;
 	}
@@ -784,6 +791,16 @@ parse_rule(struct loader *ld, char *p)
 	}
 	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
 	    opts, &errcode, &erroff, rs->ccontext);
+	if (r.code != NULL && r.where != WHERE_FROM &&
+	    r.where != WHERE_HEADER) {
+		r.filtered = jm_prefilter_add(rs->pf, jm_buf_cstr(&folded),
+		    folded.len, (opts & PCRE2_EXTENDED) != 0, &r.set);
+		if (r.filtered == -1) {
+			jm_buf_free(&folded);
+			r.filtered = 0;
+			goto nomem;
+		}
+	}
 	jm_buf_free(&folded);
 	if (r.code == NULL) {
 		if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
@@ -813,6 +830,8 @@ parse_rule(struct loader *ld, char *p)
 	r.file = ld->file;
 	r.line = ld->line;
 	rs->rules[rs->n_rules++] = r;
+	if (r.filtered)
+		rs->n_filtered++;
 	return;
 nomem:
 	free(r.name);
@@ -936,6 +955,11 @@ nomem:
 static int
 finish(struct loader *ld, struct jm_ruleset **out)
 {
+	if (ld->errors == 0 && jm_prefilter_compile(ld->rs->pf) == -1) {
+		if (ld->d != NULL)
+			jm_diag_add(ld->d, NULL, 0, "out of memory");
+		ld->errors++;
+	}
 	if (ld->errors > 0) {
 		jm_rules_free(ld->rs);
 		return -1;
@@ -1098,6 +1122,12 @@ size_t
 jm_rules_count(const struct jm_ruleset *rs)
 {
 	return rs != NULL ? rs->n_rules : 0;
+}
+
+size_t
+jm_rules_prefiltered(const struct jm_ruleset *rs)
+{
+	return rs != NULL ? rs->n_filtered : 0;
 }
 
 size_t
@@ -1415,7 +1445,8 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 {
 	struct thread_state	*ts;
 	struct field		 subject, body, from, *hdr = NULL;
-	size_t			*fired_idx = NULL, i, j, best;
+	size_t			*fired_idx = NULL, i, j, best, nsets;
+	unsigned char		*pass = NULL, *pass_s, *pass_b;
 	const struct rule	*r;
 	int			 hit, rc = -1;
 
@@ -1439,6 +1470,17 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		goto done;
 	if (rs->uses_from && build_from(m, &from) == -1)
 		goto done;
+	/* One pass over each text says which patterns are worth running. */
+	nsets = jm_prefilter_nsets(rs->pf);
+	pass = malloc(2 * nsets + 2);
+	if (pass == NULL)
+		goto done;
+	pass_s = pass;
+	pass_b = pass + nsets + 1;
+	if (nsets > 0) {
+		jm_prefilter_scan(rs->pf, subject.s, subject.len, pass_s);
+		jm_prefilter_scan(rs->pf, body.s, body.len, pass_b);
+	}
 	if (rs->uses_headers && m->n_headers > 0) {
 		hdr = calloc(m->n_headers, sizeof(*hdr));
 		if (hdr == NULL)
@@ -1450,14 +1492,18 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		hit = 0;
 		switch (r->where) {
 		case WHERE_SUBJECT:
-			hit = fired(match(rs, r, ts, &subject), out);
+			if (!r->filtered || pass_s[r->set])
+				hit = fired(match(rs, r, ts, &subject), out);
 			break;
 		case WHERE_BODY:
-			hit = fired(match(rs, r, ts, &body), out);
+			if (!r->filtered || pass_b[r->set])
+				hit = fired(match(rs, r, ts, &body), out);
 			break;
 		case WHERE_TEXT:
-			hit = fired(match(rs, r, ts, &subject), out) ||
-			    fired(match(rs, r, ts, &body), out);
+			if (!r->filtered || pass_s[r->set])
+				hit = fired(match(rs, r, ts, &subject), out);
+			if (!hit && (!r->filtered || pass_b[r->set]))
+				hit = fired(match(rs, r, ts, &body), out);
 			break;
 		case WHERE_FROM:
 			hit = fired(match(rs, r, ts, &from), out);
@@ -1518,6 +1564,7 @@ done:
 		free(hdr);
 	}
 	free(fired_idx);
+	free(pass);
 	if (rc == -1)
 		jm_verdict_clear(out);
 	return rc;

@@ -57,6 +57,11 @@ int	jm_rules_load_string(const char *name, const char *text, struct jm_diag *d,
 void	jm_rules_free(struct jm_ruleset *rs);
 
 size_t	jm_rules_count(const struct jm_ruleset *rs);
+/*
+ * How many rules run only on texts holding one of their literals (see
+ * prefilter.h); the others run on every message.  For "-n" and tests.
+ */
+size_t	jm_rules_prefiltered(const struct jm_ruleset *rs);
 size_t	jm_rules_ncategories(const struct jm_ruleset *rs);
 /* Borrowed; valid while RS lives. */
 const struct jm_category *jm_rules_category(const struct jm_ruleset *rs, size_t i);

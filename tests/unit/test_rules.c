@@ -506,11 +506,13 @@ START_TEST(test_flags)
 	    "rule LINE c body /^two/ 1\n"
 	    "rule MULTILINE c body /^two/m 1\n"
 	    "rule EXTENDED c body /r e f u n d # spaced/xi 1\n"
-	    "rule UNICODE c body /\\bçok\\b/i 1\n", &d, &rs), 0);
-	msg_init(&m, "", "refund one\ntwo ÇOK");
+	    "rule UNICODE c body /\\bçok\\b/i 1\n"
+	    "rule KELVIN c body /kiss/i 1\n", &d, &rs), 0);
+	/* Caseless UCP: KELVIN SIGN is a "k", LONG S an "s". */
+	msg_init(&m, "", "refund one\ntwo ÇOK \xe2\x84\xaaI\xc5\xbfS");
 	ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &v), 0);
 	ck_assert_str_eq(fired_list(&v), "NOCASE,DOTALL,MULTILINE,EXTENDED,"
-	    "UNICODE");
+	    "UNICODE,KELVIN");
 	jm_verdict_clear(&v);
 	jm_rules_free(rs);
 	jm_diag_free(&d);
@@ -617,6 +619,8 @@ START_TEST(test_where)
 	    "rule MAILER c header:X-Mailer /^BulkMailer/i 1\n"
 	    "rule PRIO c header:x-priority /^1/ 1\n"
 	    "rule NOHDR c header:X-Absent /./ 1\n", &d, &rs), 0);
+	/* Subject, body and text rules with a word skip texts without it. */
+	ck_assert_uint_eq(jm_rules_prefiltered(rs), 3);
 
 	msg_init(&m, "alpha", "beta");
 	ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &v), 0);

@@ -1,0 +1,51 @@
+/*
+ * prefilter.h: which rules can possibly match, from one pass over a text.
+ *
+ * Most rules name a word: a pattern like /\b(refund|money back)\b/i can
+ * only match a text that contains "refund" or "money back".  The
+ * prefilter takes such required literals out of each pattern, and one
+ * Aho-Corasick pass over a text tells which patterns are worth running.
+ * It is an optimisation of rules.c and never changes a verdict: a pattern
+ * it cannot read with certainty is simply always run.
+ */
+#ifndef JOURNEY_PREFILTER_H
+#define JOURNEY_PREFILTER_H
+
+#include <stddef.h>
+
+struct jm_prefilter;
+
+/* Returns a new, empty prefilter, or NULL when memory runs out. */
+struct jm_prefilter *jm_prefilter_new(void);
+
+/*
+ * Reads PATTERN (LEN bytes of PCRE2 syntax, UTF-8, as it is compiled;
+ * EXTENDED when it is compiled with PCRE2_EXTENDED).  Returns 1 and *ID,
+ * the pattern's set for jm_prefilter_scan(), when every match must
+ * contain one of the literals found; 0 when the pattern must always be
+ * run; -1 when memory runs out.
+ */
+int	jm_prefilter_add(struct jm_prefilter *pf, const char *pattern,
+	    size_t len, int extended, size_t *id);
+
+/*
+ * Builds the automaton after the last jm_prefilter_add().  0, or -1 when
+ * memory runs out.  A set of literals too large for the automaton's cap
+ * leaves every set passing, which is slower, never wrong.
+ */
+int	jm_prefilter_compile(struct jm_prefilter *pf);
+
+/* The number of sets handed out by jm_prefilter_add(). */
+size_t	jm_prefilter_nsets(const struct jm_prefilter *pf);
+
+/*
+ * Sets PASS[id] to 1 for every set one of whose literals occurs in TEXT
+ * (LEN bytes) and to 0 for the others; PASS holds jm_prefilter_nsets()
+ * bytes.  Read-only on PF: threads may scan at once.
+ */
+void	jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
+	    size_t len, unsigned char *pass);
+
+void	jm_prefilter_free(struct jm_prefilter *pf);
+
+#endif

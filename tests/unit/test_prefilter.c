@@ -1,0 +1,445 @@
+/*
+ * test_prefilter.c: the literal prefilter never hides a match.
+ *
+ * Every claim is checked against PCRE2 itself: for each pattern and text,
+ * a match by PCRE2 (UTF, UCP, with and without caseless) must pass the
+ * prefilter.  Fixed tables cover the syntax; a seeded random grammar
+ * covers the combinations; and the case-folding facts the prefilter rests
+ * on are checked against the linked PCRE2 library.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "journey/prefilter.h"
+
+/* Whether each pattern gets literals (1) or must always run (0). */
+static const struct extract_case {
+	const char	*pattern;
+	int		 filtered;
+} extract_cases[] = {
+	{ "refund", 1 },
+	{ "\\brefund\\b", 1 },
+	{ "\\b(?:refund|money back)\\b", 1 },
+	{ "(refund|ab)", 0 },			/* "ab" is too short */
+	{ "(refund|)", 0 },			/* an empty branch */
+	{ "(refund)?", 0 },
+	{ "(refund)*x", 0 },
+	{ "(refund){0,2}", 0 },
+	{ "(refund){1,2}", 1 },
+	{ "(refund)+", 1 },
+	{ "colou?r", 1 },			/* "colo", then "r" */
+	{ "colou?rful", 1 },			/* "rful" */
+	{ "\\d+ days late", 1 },
+	{ "[a-z]+ly", 0 },
+	{ "(?i)refund", 0 },			/* inline options */
+	{ "(?i:refund)", 0 },
+	{ "\\Qrefund\\E", 0 },
+	{ "\\x41bcd", 0 },
+	{ "(re)fund\\1", 0 },
+	{ "(*UCP)refund", 0 },
+	{ "(?=refund)", 0 },
+	{ "(?!refund)abc", 1 },
+	{ "(?<=refund)abc", 1 },
+	{ "ab{,3}cdef", 0 },			/* a brace PCRE2 versions read apart */
+	{ "ab{2}cdef", 1 },
+	{ "(?<word>refund)", 1 },
+	{ "(?#comment)refund", 1 },
+	{ "şikayet", 1 },			/* "şikayet" */
+	{ "ŞİKAYET", 1 },			/* "kayet" */
+	{ "değişim", 1 },
+	{ "ıı", 0 },
+	{ "لغو اشتراک", 1 },
+	{ "\\bkötü\\b", 1 },
+	{ "a.b.c.d", 0 },
+	{ "", 0 },
+};
+
+START_TEST(test_extract)
+{
+	const struct extract_case *c = &extract_cases[_i];
+	struct jm_prefilter	*pf = jm_prefilter_new();
+	size_t			 id = 99;
+	int			 rc;
+
+	rc = jm_prefilter_add(pf, c->pattern, strlen(c->pattern), 0, &id);
+	ck_assert_msg(rc == c->filtered, "/%s/: got %d, want %d", c->pattern,
+	    rc, c->filtered);
+	if (rc == 1)
+		ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(jm_prefilter_add(pf, "refund", 6, 1, &id), 0);
+	jm_prefilter_free(pf);
+}
+END_TEST
+
+static int
+pcre_matches(const char *pat, const char *text, uint32_t opts)
+{
+	pcre2_code		*re;
+	pcre2_match_data	*md;
+	int			 err, rc;
+	PCRE2_SIZE		 off;
+
+	re = pcre2_compile((PCRE2_SPTR)pat, strlen(pat),
+	    PCRE2_UTF | PCRE2_UCP | opts, &err, &off, NULL);
+	if (re == NULL)
+		return -1;
+	md = pcre2_match_data_create(1, NULL);
+	rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	return rc >= 0;
+}
+
+/*
+ * Checks every pattern against every text: a PCRE2 match must pass.
+ * Returns how many pairs the prefilter rejected, so that callers can
+ * tell a filter that works from one that lets everything through.
+ */
+static size_t
+check_sound(const char *const *pats, size_t n_pats,
+    const char *const *texts, size_t n_texts)
+{
+	struct jm_prefilter	*pf = jm_prefilter_new();
+	size_t			*ids, i, j, rejected = 0;
+	int			*filtered, m, k;
+	unsigned char		*pass;
+	static const uint32_t	 modes[] = { 0, PCRE2_CASELESS };
+
+	ids = calloc(n_pats, sizeof(*ids));
+	filtered = calloc(n_pats, sizeof(*filtered));
+	for (i = 0; i < n_pats; i++) {
+		filtered[i] = jm_prefilter_add(pf, pats[i], strlen(pats[i]),
+		    0, &ids[i]);
+		ck_assert_int_ge(filtered[i], 0);
+	}
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	pass = malloc(jm_prefilter_nsets(pf) + 1);
+	for (j = 0; j < n_texts; j++) {
+		jm_prefilter_scan(pf, texts[j], strlen(texts[j]), pass);
+		for (i = 0; i < n_pats; i++) {
+			if (filtered[i] != 1)
+				continue;
+			if (!pass[ids[i]])
+				rejected++;
+			for (k = 0; k < 2; k++) {
+				m = pcre_matches(pats[i], texts[j], modes[k]);
+				ck_assert_msg(m != 1 || pass[ids[i]],
+				    "/%s/%s matches \"%s\" but was filtered out",
+				    pats[i], k ? "i" : "", texts[j]);
+			}
+		}
+	}
+	free(pass);
+	free(ids);
+	free(filtered);
+	jm_prefilter_free(pf);
+	return rejected;
+}
+
+START_TEST(test_sound_table)
+{
+	static const char *const pats[] = {
+		"refund", "\\brefund\\b", "money back|refund", "kiss",
+		"KISS", "stop", "(refund|kelvin)s?", "colou?rful",
+		"\\bçok kötü\\b", "ŞİKAYET", "şikayet", "değişim", "ücret",
+		"لغو اشتراک", "(?:never){1,} again", "ab+cde", "x\\.com",
+		"a\\/b c", "(?<n>broken) (?:phone|screen)", "[]x]yz abc",
+		"[[:alpha:]]+ report", "(?=.*urgent)asap",
+		"not (really|very) happy", "\\p{L}+ delayed",
+	};
+	static const char *const texts[] = {
+		"I want a REFUND now", "Money Back!", "\xe2\x84\xaaISS me",
+		"\xc5\xbftop it", "STOP", "Colorful", "colourful", "ÇOK KÖTÜ",
+		"çok kötü", "şikayet", "ŞİKAYET", "Şikayet", "DEĞİŞİM", "ÜCRET",
+		"لغو اشتراک", "never never again", "abbbcde", "x.com",
+		"a/b c", "BROKEN Screen", "]yz abc", "Accident report",
+		"asap, urgent", "not REALLY happy", "Parcel delayed",
+		"nothing relevant here", "",
+	};
+	size_t	rejected;
+
+	rejected = check_sound(pats, sizeof(pats) / sizeof(pats[0]), texts,
+	    sizeof(texts) / sizeof(texts[0]));
+	ck_assert_uint_gt(rejected, 300);
+}
+END_TEST
+
+/* A small random grammar over an alphabet rich in case traps. */
+static unsigned long rng_state = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((rng_state >> 33) % n);
+}
+
+static void
+gen_pattern(char *out, size_t outlen, int depth)
+{
+	static const char *const atoms[] = {
+		"a", "b", "k", "K", "s", "S", "ç", "Ç", "ş", "\\.", ".",
+		"[ab]", "\\b", "\\s", "\\w", " ", "ab", "ka", "sak", "bas",
+	};
+	static const char *const quants[] = { "", "", "", "?", "*", "+",
+	    "{2}", "{0,1}", "{1,3}", "+?" };
+	size_t	n = 0, i, parts = 1 + rnd(5);
+	char	sub[256];
+
+	out[0] = '\0';
+	for (i = 0; i < parts; i++) {
+		if (depth < 2 && rnd(5) == 0) {
+			gen_pattern(sub, sizeof(sub), depth + 1);
+			n += (size_t)snprintf(out + n, outlen - n, "(%s%s%s)",
+			    rnd(3) == 0 ? "?:" : "", sub,
+			    rnd(2) ? "" : "|sab");
+		} else
+			n += (size_t)snprintf(out + n, outlen - n, "%s",
+			    atoms[rnd(sizeof(atoms) / sizeof(atoms[0]))]);
+		if (n >= outlen)
+			break;
+		n += (size_t)snprintf(out + n, outlen - n, "%s",
+		    quants[rnd(sizeof(quants) / sizeof(quants[0]))]);
+		if (n >= outlen)
+			break;
+	}
+	if (n < outlen && depth == 0 && rnd(4) == 0)
+		snprintf(out + n, outlen - n, "|%s", "kas");
+}
+
+static void
+gen_text(char *out, size_t outlen)
+{
+	static const char *const bits[] = {
+		"a", "b", "k", "K", "s", "S", " ", ".", "ç", "Ç", "ş", "Ş",
+		"\xe2\x84\xaa", "\xc5\xbf", "x",
+	};
+	size_t	n = 0, i, len = rnd(14);
+
+	out[0] = '\0';
+	for (i = 0; i < len && n < outlen; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "%s",
+		    bits[rnd(sizeof(bits) / sizeof(bits[0]))]);
+}
+
+START_TEST(test_sound_random)
+{
+	enum { N_PATS = 400, N_TEXTS = 150 };
+	char		**pats, **texts;
+	size_t		  i, n_ok = 0, rejected;
+
+	pats = calloc(N_PATS, sizeof(*pats));
+	texts = calloc(N_TEXTS, sizeof(*texts));
+	for (i = 0; i < N_PATS; i++) {
+		pats[i] = malloc(256);
+		do
+			gen_pattern(pats[i], 256, 0);
+		while (pcre_matches(pats[i], "", 0) == -1);
+	}
+	for (i = 0; i < N_TEXTS; i++) {
+		texts[i] = malloc(128);
+		gen_text(texts[i], 128);
+	}
+	rejected = check_sound((const char *const *)pats, N_PATS,
+	    (const char *const *)texts, N_TEXTS);
+	ck_assert_uint_gt(rejected, 1000);
+	for (i = 0; i < N_PATS; i++) {
+		struct jm_prefilter *pf = jm_prefilter_new();
+		size_t id;
+
+		if (jm_prefilter_add(pf, pats[i], strlen(pats[i]), 0, &id))
+			n_ok++;
+		jm_prefilter_free(pf);
+		free(pats[i]);
+	}
+	for (i = 0; i < N_TEXTS; i++)
+		free(texts[i]);
+	free(pats);
+	free(texts);
+	ck_assert_uint_gt(n_ok, N_PATS / 10);
+}
+END_TEST
+
+static size_t
+utf8_put(unsigned cp, unsigned char *b)
+{
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | cp >> 6);
+		b[1] = (unsigned char)(0x80 | (cp & 63));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | cp >> 12);
+		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+		b[2] = (unsigned char)(0x80 | (cp & 63));
+		return 3;
+	}
+	b[0] = (unsigned char)(0xf0 | cp >> 18);
+	b[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+	b[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+	b[3] = (unsigned char)(0x80 | (cp & 63));
+	return 4;
+}
+
+/* Every code point PCRE2 matches caselessly to CP, in a string. */
+static void
+partners(unsigned cp, char *out, size_t outlen)
+{
+	pcre2_code		*re;
+	pcre2_match_data	*md;
+	unsigned char		 pat[4], b[4];
+	unsigned		 c;
+	size_t			 n, used = 0;
+	int			 err;
+	PCRE2_SIZE		 off;
+
+	n = utf8_put(cp, pat);
+	re = pcre2_compile(pat, n, PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS,
+	    &err, &off, NULL);
+	ck_assert_ptr_nonnull(re);
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	md = pcre2_match_data_create(1, NULL);
+	out[0] = '\0';
+	for (c = 0; c < 0x110000; c++) {
+		if (c == cp || (c >= 0xd800 && c < 0xe000))
+			continue;
+		n = utf8_put(c, b);
+		if (pcre2_match(re, b, n, 0, 0, md, NULL) >= 0 &&
+		    used < outlen)
+			used += (size_t)snprintf(out + used, outlen - used,
+			    "%sU+%04X", used > 0 ? " " : "", c);
+	}
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+}
+
+/*
+ * The folding facts prefilter.c rests on, asked of the linked PCRE2: an
+ * ASCII letter's only non-ASCII partners are KELVIN SIGN and LONG S, each
+ * Turkish letter kept in literals has exactly its other case, and Arabic
+ * letters have none.
+ */
+START_TEST(test_fold_facts)
+{
+	static const struct {
+		unsigned	 cp;
+		const char	*want;
+	} facts[] = {
+		{ 'a', "U+0041" }, { 'i', "U+0049" }, { 'k', "U+004B U+212A" },
+		{ 's', "U+0053 U+017F" }, { 'z', "U+005A" },
+		{ 0xe7, "U+00C7" }, { 0xf6, "U+00D6" }, { 0xfc, "U+00DC" },
+		{ 0x11f, "U+011E" }, { 0x15f, "U+015E" },
+		{ 0xc7, "U+00E7" }, { 0x15e, "U+015F" },
+		{ 0x627, "" }, { 0x6a9, "" }, { 0x6cc, "" }, { 0xfefb, "" },
+	};
+	char	got[256];
+	size_t	i;
+	unsigned c;
+
+	for (i = 0; i < sizeof(facts) / sizeof(facts[0]); i++) {
+		partners(facts[i].cp, got, sizeof(got));
+		ck_assert_msg(strcmp(got, facts[i].want) == 0,
+		    "U+%04X: PCRE2 says \"%s\", prefilter assumes \"%s\"",
+		    facts[i].cp, got, facts[i].want);
+	}
+	/* Every other ASCII letter: its other case only. */
+	for (c = 'a'; c <= 'z'; c++) {
+		char want[16];
+
+		if (c == 'k' || c == 's')
+			continue;
+		partners(c, got, sizeof(got));
+		snprintf(want, sizeof(want), "U+%04X", c - 'a' + 'A');
+		ck_assert_msg(strcmp(got, want) == 0, "%c: %s", c, got);
+	}
+}
+END_TEST
+
+/* Past its size cap the automaton is dropped and everything passes. */
+START_TEST(test_cap)
+{
+	struct jm_prefilter	*pf = jm_prefilter_new();
+	char			 pat[40];
+	unsigned char		 pass[4000];
+	size_t			 i, j, id;
+
+	for (i = 0; i < 4000; i++) {
+		for (j = 0; j < 30; j++)
+			pat[j] = (char)('!' + rnd(90));
+		for (j = 0; j < 30; j++)
+			if (strchr("\\^$.[]|()?*+{}/#", pat[j]) != NULL ||
+			    (pat[j] >= 'A' && pat[j] <= 'Z'))
+				pat[j] = 'q';
+		pat[30] = '\0';
+		ck_assert_int_eq(jm_prefilter_add(pf, pat, 30, 0, &id), 1);
+	}
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	ck_assert_uint_eq(jm_prefilter_nsets(pf), 4000);
+	jm_prefilter_scan(pf, "nothing", 7, pass);
+	for (i = 0; i < 4000; i++)
+		ck_assert_int_eq(pass[i], 1);
+	jm_prefilter_free(pf);
+}
+END_TEST
+
+/* No sets, empty text, a literal at the very end: all well-behaved. */
+START_TEST(test_edges)
+{
+	struct jm_prefilter	*pf = jm_prefilter_new();
+	unsigned char		 pass[3];
+	size_t			 a, b;
+
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	jm_prefilter_scan(pf, "text", 4, pass);
+	ck_assert_int_eq(jm_prefilter_add(pf, "abc", 3, 0, &a), 1);
+	ck_assert_int_eq(jm_prefilter_add(pf, "xbcd|abc", 8, 0, &b), 1);
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	jm_prefilter_scan(pf, "", 0, pass);
+	ck_assert_int_eq(pass[a] + pass[b], 0);
+	jm_prefilter_scan(pf, "zzABC", 5, pass);
+	ck_assert_int_eq(pass[a], 1);
+	ck_assert_int_eq(pass[b], 1);
+	jm_prefilter_scan(pf, "XBCD", 4, pass);
+	ck_assert_int_eq(pass[a], 0);
+	ck_assert_int_eq(pass[b], 1);
+	jm_prefilter_scan(pf, "ab\xc3", 3, pass);	/* cut UTF-8 */
+	ck_assert_int_eq(pass[a] + pass[b], 0);
+	jm_prefilter_free(pf);
+	jm_prefilter_free(NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("prefilter");
+	TCase	*tc = tcase_create("prefilter");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_extract, 0,
+	    sizeof(extract_cases) / sizeof(extract_cases[0]));
+	tcase_add_test(tc, test_sound_table);
+	tcase_add_test(tc, test_sound_random);
+	tcase_add_test(tc, test_fold_facts);
+	tcase_add_test(tc, test_cap);
+	tcase_add_test(tc, test_edges);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
