@@ -508,7 +508,8 @@ write_record(struct sqlite_store *ss, const struct jm_store_record *r)
 		s = stmt(ss, ST_OUTBOX_PUT);
 		bind_text(s, 1, it->kind);
 		bind_text(s, 2, it->target);
-		sqlite3_bind_blob64(s, 3, it->payload != NULL ? it->payload : "",
+		sqlite3_bind_blob64(s, 3,
+		    it->payload != NULL ? it->payload : "",
 		    (sqlite3_uint64)it->payload_len, SQLITE_STATIC);
 		bind_text(s, 4, it->event_id);
 		bind_text(s, 5, r->customer);
