@@ -110,7 +110,8 @@ main(int argc, char *argv[])
 		if (strcmp(argv[0], commands[i].name) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "journeyctl: unknown command \"%s\"\n", argv[0]);
+		fprintf(stderr, "journeyctl: unknown command \"%s\"\n",
+		    argv[0]);
 		return usage();
 	}
 	jm_diag_init(&d);

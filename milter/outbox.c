@@ -67,7 +67,7 @@ struct xfer {
 	struct curl_slist *headers;
 	struct curl_slist *rcpt;
 	char		 errbuf[CURL_ERROR_SIZE];
-	char		 what[320];	/* "webhook https://host/path" for logs */
+	char		 what[320];	/* "webhook https://host/path" */
 	size_t		 body_bytes;
 	int		 body_capped;
 	long		 retry_after;	/* seconds, or -1 */

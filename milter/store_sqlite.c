@@ -312,6 +312,7 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 	struct sqlite_store *ss;
 	const char	*base;
 	struct stat	 sb;
+	size_t		 n;
 	int		 created, i;
 
 	*impl = NULL;
@@ -326,8 +327,10 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 		return -1;
 	}
 	base = strrchr(path, '/');
-	snprintf(ss->name, sizeof(ss->name), "%s",
-	    base != NULL ? base + 1 : path);
+	base = base != NULL ? base + 1 : path;
+	n = strnlen(base, sizeof(ss->name) - 1);
+	memcpy(ss->name, base, n);
+	ss->name[n] = '\0';
 	created = stat(path, &sb) == -1 && errno == ENOENT;
 
 	/* Our own mutex serialises the connection: SQLite's is not needed. */
@@ -505,7 +508,8 @@ write_record(struct sqlite_store *ss, const struct jm_store_record *r)
 		s = stmt(ss, ST_OUTBOX_PUT);
 		bind_text(s, 1, it->kind);
 		bind_text(s, 2, it->target);
-		sqlite3_bind_blob64(s, 3, it->payload != NULL ? it->payload : "",
+		sqlite3_bind_blob64(s, 3,
+		    it->payload != NULL ? it->payload : "",
 		    (sqlite3_uint64)it->payload_len, SQLITE_STATIC);
 		bind_text(s, 4, it->event_id);
 		bind_text(s, 5, r->customer);

@@ -315,8 +315,8 @@ jm_webhook_load_secret(const char *path, unsigned char **key, size_t *keylen,
 			jm_webhook_secret_free(*key, *keylen);
 			*key = NULL;
 			*keylen = 0;
-			snprintf(err, errlen, "%s: the text after whsec_ is not "
-			    "base64", path);
+			snprintf(err, errlen, "%s: the text after whsec_ is "
+			    "not base64", path);
 			goto out;
 		}
 	} else {

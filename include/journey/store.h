@@ -24,12 +24,12 @@
 /* What the decision needs to know, read inside the transaction. */
 struct jm_facts {
 	int		known;		/* customer seen before */
-	struct jm_state	state;		/* theirs, or the initial one when unknown */
+	struct jm_state	state;		/* theirs, or the initial one */
 	long		acks_same_category; /* acks to this customer for this
 					   category created within ack_interval,
 					   queued or sent, not dead */
-	long		acks_day;	/* acks to this customer within 24h, not dead */
-	long		acks_minute;	/* acks to anyone within 60s, not dead */
+	long		acks_day;	/* to this customer in 24h, not dead */
+	long		acks_minute;	/* to anyone within 60s, not dead */
 	int		thread_escalated; /* a thread key escalated within
 					     escalation_window */
 };
@@ -37,7 +37,8 @@ struct jm_facts {
 struct jm_store_query {
 	const char	*customer;	/* lower-cased address */
 	const char	*category;	/* NULL for none */
-	const char *const *thread_keys;	/* Message-ID, In-Reply-To, References */
+	const char *const *thread_keys;	/* Message-ID, In-Reply-To, References
+					   ids */
 	size_t		 n_thread_keys;
 	time_t		 now;
 	long		 ack_interval;
@@ -49,9 +50,9 @@ struct jm_store_query {
 struct jm_outbox_new {
 	const char	*kind;		/* "webhook", "chat" or "smtp" */
 	const char	*target;	/* URL, or for smtp the rcpt address */
-	const char	*payload;	/* body, or the whole RFC 5322 message */
+	const char	*payload;	/* body, or a whole RFC 5322 message */
 	size_t		 payload_len;
-	const char	*event_id;	/* webhook-id; the same on every attempt */
+	const char	*event_id;	/* webhook-id, the same every attempt */
 	const char	*category;	/* for counting acks; may be NULL */
 };
 
@@ -66,10 +67,10 @@ struct jm_store_record {
 	const char	*language;	/* may be NULL */
 	int		 score;
 	time_t		 now;
-	int		 is_ack;	/* the "smtp" items are acknowledgements */
+	int		 is_ack;	/* the "smtp" items are acks */
 	const char *const *thread_keys;
 	size_t		 n_thread_keys;
-	int		 escalated;	/* remember these thread keys as escalated */
+	int		 escalated;	/* remember the thread keys */
 	const struct jm_outbox_new *items;
 	size_t		 n_items;
 };
@@ -142,7 +143,8 @@ struct jm_store_ops {
 	int	(*claim)(void *impl, time_t now, time_t lease_until, size_t max,
 		    struct jm_outbox_row **rows, size_t *n);
 	int	(*delivered)(void *impl, long long id, time_t now);
-	int	(*retry)(void *impl, long long id, time_t next, const char *err);
+	int	(*retry)(void *impl, long long id, time_t next,
+		    const char *err);
 	int	(*defer)(void *impl, long long id, time_t next);
 	int	(*dead)(void *impl, long long id, const char *err);
 	int	(*list)(void *impl, int which, struct jm_outbox_row **rows,
@@ -217,8 +219,8 @@ int	jm_store_dead(struct jm_store *s, long long id, const char *err);
  * JM_STORE_LIST_DEAD), oldest first, without payloads.  Returns 0 and
  * sets *ROWS and *N; caller frees with jm_outbox_rows_free().
  */
-int	jm_store_list(struct jm_store *s, int which, struct jm_outbox_row **rows,
-	    size_t *n);
+int	jm_store_list(struct jm_store *s, int which,
+	    struct jm_outbox_row **rows, size_t *n);
 
 /*
  * Makes row ID (pending or dead), or with ID 0 every dead row, pending and

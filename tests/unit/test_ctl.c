@@ -153,7 +153,8 @@ END_TEST
 
 START_TEST(test_retry)
 {
-	char	 id[32], *argv[] = { "retry", id }, *all[] = { "retry", "--dead" };
+	char	 id[32], *argv[] = { "retry", id };
+	char	*all[] = { "retry", "--dead" };
 	char	*junk[] = { "retry", "12x" }, *out;
 
 	snprintf(id, sizeof(id), "%lld", ack_id);
