@@ -591,6 +591,13 @@ auth_failed(const struct jm_conf *c, const struct jm_message *m)
 	return a.spf_fail || a.dmarc_fail || (a.dkim_fail && !a.dkim_pass);
 }
 
+/*
+ * The order is the one documented in ack.h: configuration first, then the
+ * envelope, then single headers, then what needs parsing (addresses,
+ * Authentication-Results).  The first reason found is the one logged, so
+ * the most decisive (a bounce is a bounce before it is a list message)
+ * comes first.
+ */
 const char *
 jm_ack_policy(const struct jm_conf *c, const struct jm_message *m)
 {

@@ -32,7 +32,6 @@
 
 #include "journey/buf.h"
 #include "journey/template.h"
-#include "journey/util.h"
 
 enum var {
 	V_CUSTOMER_NAME,

@@ -484,6 +484,60 @@ START_TEST(test_load_dir_big_file)
 }
 END_TEST
 
+/* The example in the manual (milter/templates.5.frag) must load. */
+START_TEST(test_man_example)
+{
+	const struct jm_template *t;
+	struct jm_template_vars vars;
+	struct jm_templates *ts;
+	struct jm_diag	 d;
+	GString		*text = g_string_new(NULL);
+	const char	*top = getenv("top_srcdir");
+	char		 path[1024], line[1024], name[64] = "", *subject, *body;
+	FILE		*fp;
+	int		 state = 0;
+
+	snprintf(path, sizeof(path), "%s/milter/templates.5.frag",
+	    top != NULL ? top : ".");
+	fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s", path);
+	while (fgets(line, sizeof(line), fp) != NULL && state < 3) {
+		if (state == 0 && sscanf(line, ".I replies/%63[a-z.]:",
+		    name) == 1)
+			state = 1;
+		else if (state == 1 && strcmp(line, ".nf\n") == 0)
+			state = 2;
+		else if (state == 2 && strcmp(line, ".fi\n") == 0)
+			state = 3;
+		else if (state == 2)
+			g_string_append(text, line);
+	}
+	fclose(fp);
+	ck_assert_int_eq(state, 3);
+
+	jm_diag_init(&d);
+	ck_assert_msg(jm_templates_load_string(name, text->str, text->len,
+	    &d, &ts) == 0, "%s", d.n > 0 ? jm_diag_line(&d, 0) : "?");
+	t = jm_templates_find(ts, "cancellation", "en", NULL);
+	ck_assert_ptr_nonnull(t);
+	memset(&vars, 0, sizeof(vars));
+	vars.subject = "Please cancel";
+	vars.ticket = "JM-7QK2M4XA";
+	vars.support_name = "Example Support";
+	ck_assert_int_eq(jm_template_render(t, &vars, &subject, &body), 0);
+	ck_assert_str_eq(subject, "Re: Please cancel [JM-7QK2M4XA]");
+	ck_assert_ptr_nonnull(strstr(body, "Your ticket number is "
+	    "JM-7QK2M4XA;"));
+	ck_assert_ptr_null(strstr(body, "Dear"));
+	ck_assert_ptr_null(strstr(body, "Before you go"));
+	free(subject);
+	free(body);
+	jm_templates_free(ts);
+	jm_diag_free(&d);
+	g_string_free(text, TRUE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -502,6 +556,7 @@ main(void)
 	tcase_add_test(tc, test_load_dir);
 	tcase_add_test(tc, test_load_dir_missing);
 	tcase_add_test(tc, test_load_dir_big_file);
+	tcase_add_test(tc, test_man_example);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
