@@ -55,10 +55,12 @@ struct jm_message {
  * Parses RAW (LEN bytes: header block, empty line, body) and fills a new
  * message.
  *
- * The text is that of the text/plain parts, or of text/html where a
- * multipart/alternative has no plain version (JM_MSG_HTML), in order and
- * joined by a blank line; attachments, non-text parts and attached
- * messages are not read, nor is MIME nested deeper than 32 levels.  Each
+ * The text is that of the text/plain and text/html parts (JM_MSG_HTML),
+ * in order and joined by a blank line; of a multipart/alternative only
+ * the plain version is read, or the first other one that gives text when
+ * the plain one is missing or empty.  Attachments (and named text
+ * parts), non-text parts and attached messages are not read, nor is MIME
+ * nested deeper than 32 levels.  Each
  * part is converted to UTF-8 from its charset; an unknown charset is read
  * as UTF-8 when the bytes are valid UTF-8 and as windows-1252 otherwise.
  * Quoted history and signatures are removed (jm_text_strip_quotes()).
