@@ -61,22 +61,6 @@ open_store(const struct jm_conf *c)
 	return s;
 }
 
-/* "40s", "5m", "3h", "2d". */
-static void
-duration(long s, char *out, size_t outlen)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(out, outlen, "%lds", s);
-	else if (s < 2 * 3600)
-		snprintf(out, outlen, "%ldm", s / 60);
-	else if (s < 2 * 86400)
-		snprintf(out, outlen, "%ldh", s / 3600);
-	else
-		snprintf(out, outlen, "%ldd", s / 86400);
-}
-
 static void
 utc(time_t t, char *out, size_t outlen)
 {
@@ -141,14 +125,14 @@ jm_ctl_queue(const struct jm_conf *c, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		const struct jm_outbox_row *r = &rows[i];
 
-		duration((long)(now - r->created), age, sizeof(age));
+		jm_duration((long)(now - r->created), age, sizeof(age));
 		if (r->state == JM_OUTBOX_DEAD)
 			snprintf(next, sizeof(next), "-");
 		else if (r->next_attempt <= now)
 			snprintf(next, sizeof(next), "now");
 		else {
 			snprintf(next, sizeof(next), "in ");
-			duration((long)(r->next_attempt - now), next + 3,
+			jm_duration((long)(r->next_attempt - now), next + 3,
 			    sizeof(next) - 3);
 		}
 		show_target(r, target, sizeof(target));

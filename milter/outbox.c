@@ -159,20 +159,6 @@ jitter(void)
 	return (double)r / 4294967296.0;
 }
 
-/* "40s", "5m", "3h", "2d": how long, for a log line. */
-static void
-duration(long s, char *out, size_t outlen)
-{
-	if (s < 120)
-		snprintf(out, outlen, "%lds", s);
-	else if (s < 2 * 3600)
-		snprintf(out, outlen, "%ldm", s / 60);
-	else if (s < 2 * 86400)
-		snprintf(out, outlen, "%ldh", s / 3600);
-	else
-		snprintf(out, outlen, "%ldd", s / 86400);
-}
-
 /*
  * Names a row for the log without its secrets: webhook URLs lose their
  * user, password and query; chat URLs (Slack, Discord and Teams put the
@@ -417,7 +403,7 @@ finish_dead(struct xfer *x, const char *reason, int aged)
 	if (jm_store_dead(ob.store, x->row->id, reason) == -1)
 		store_trouble("cannot dead-letter a row");
 	if (aged) {
-		duration((long)(time(NULL) - x->row->retry_from), age,
+		jm_duration((long)(time(NULL) - x->row->retry_from), age,
 		    sizeof(age));
 		jm_log(LOG_ERR, "outbox %lld: %s: dead-lettered after %s and "
 		    "%ld attempt%s: %s; \"journeyctl retry %lld\" requeues it",
@@ -452,7 +438,7 @@ finish_retry(struct xfer *x, const char *reason)
 		next = deadline > now ? deadline : now + 1;
 	if (jm_store_retry(ob.store, x->row->id, next, reason) == -1)
 		store_trouble("cannot schedule a retry");
-	duration((long)(next - now), when, sizeof(when));
+	jm_duration((long)(next - now), when, sizeof(when));
 	jm_log(LOG_WARNING, "outbox %lld: %s: %s, retry %ld in %s",
 	    x->row->id, x->what, reason, attempt, when);
 }

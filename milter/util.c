@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,19 @@ jm_random(void *p, size_t size)
 		size -= (size_t)n;
 	}
 	return 0;
+}
+
+void
+jm_duration(long s, char *out, size_t outlen)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, outlen, "%lds", s);
+	else if (s < 2 * 3600)
+		snprintf(out, outlen, "%ldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, outlen, "%ldh", s / 3600);
+	else
+		snprintf(out, outlen, "%ldd", s / 86400);
 }

@@ -29,6 +29,9 @@ int	jm_strcaseeq(const char *a, const char *b);
 /* Whether S starts with PREFIX, ignoring ASCII case. */
 int	jm_strcaseprefix(const char *s, const char *prefix);
 
+/* A duration for people: "40s", "5m", "3h", "2d"; negative is "0s". */
+void	jm_duration(long seconds, char *out, size_t outlen);
+
 /* Writes SIZE random bytes from the kernel; 0 or -1. */
 int	jm_random(void *p, size_t size);
 
