@@ -65,6 +65,7 @@ EOR
 
 site "$A" "$MPORT_A" "$SPORT_A" example.com support@example.com \
     "Example Support" customer.example "$SPORT_B"
+MILTER_A=$MILTER_PID
 site "$B" "$MPORT_B" "$SPORT_B" customer.example help@customer.example \
     "Customer Help Desk" example.com "$SPORT_A"
 
@@ -167,5 +168,11 @@ check "A's outbox delivered one" \
     test "$(grep -c 'outbox .*: delivered' "$A/milter.log")" -eq 1
 check "B's outbox sent nothing" \
     test "$(grep -c 'outbox ' "$B/milter.log")" -eq 0
+
+check "B's daemon stops on SIGTERM" milter_stop
+check "with status 0" test "${MILTER_STATUS:-1}" -eq 0
+MILTER_PID=$MILTER_A
+check "A's daemon stops on SIGTERM" milter_stop
+check "with status 0" test "${MILTER_STATUS:-1}" -eq 0
 
 e2e_done
