@@ -333,16 +333,21 @@ mlfi_eom(SMFICTX *ctx)
 	if (rc == -1)
 		return fail(c, "internal error while classifying");
 
-	if (out.own_ack) {
-		jm_log(LOG_INFO, "%s: %s", qid(m), out.summary);
-		msg_reset(m);
-		return SMFIS_ACCEPT;
-	}
-	/* Remove from the last to the first so the indexes stay right. */
+	/*
+	 * Remove from the last to the first so the indexes stay right.  Our
+	 * own acknowledgement too: what marks it as ours are headers anyone
+	 * can write, so it may carry forged X-Journey headers as well.
+	 */
 	for (i = m->n_xj; i > 0; i--) {
 		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
 		    NULL) != MI_SUCCESS)
 			return fail(c, "cannot remove a forged X-Journey header");
+	}
+	if (out.own_ack) {
+		jm_log(LOG_INFO, "%s: %s%s", qid(m), out.summary,
+		    m->n_xj > 0 ? " removed-forged-headers=yes" : "");
+		msg_reset(m);
+		return SMFIS_ACCEPT;
 	}
 	for (i = 0; i < out.n_headers; i++) {
 		if (smfi_addheader(ctx, (char *)out.headers[i].name,

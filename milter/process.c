@@ -196,6 +196,31 @@ summarise(struct jm_outcome *out, const char *env_from)
 		out->summary[0] = '\0';
 }
 
+/*
+ * The ticket that our acknowledgement M answered, from the Message-ID
+ * jm_ack_compose() gave it, <jm.TICKET.RANDOM@domain>, into OUT; OUT is
+ * left alone when the id is not of that form.  Logging the ticket of the
+ * acknowledgement's own id instead would name a ticket nobody has.
+ */
+static void
+own_ack_ticket(const struct jm_message *m, char out[JM_TICKET_LEN + 1])
+{
+	const char	*p = m->message_id;
+	size_t		 n;
+
+	if (p == NULL)
+		return;
+	p += strspn(p, " \t");
+	if (strncmp(p, "<jm.JM-", 7) != 0)
+		return;
+	p += 4;
+	n = 3 + strspn(p + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+	if (n != JM_TICKET_LEN || p[n] != '.')
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 int
 jm_process(const struct jm_policy *p, struct jm_store *store,
     const char *raw, size_t len, const char *env_from, char *const *rcpt,
@@ -232,6 +257,7 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	if (jm_ack_is_own(c, w.m)) {
 		/* Our own acknowledgement coming back: neither classified nor answered. */
 		out->own_ack = 1;
+		own_ack_ticket(w.m, out->ticket);
 		snprintf(out->category, sizeof(out->category), "none");
 		snprintf(out->summary, sizeof(out->summary),
 		    "from=<%s> own acknowledgement %s, left alone",

@@ -19,6 +19,10 @@ T_FAILED=0
 PF_DIR=
 MILTER_PID=
 BG_PIDS=
+# Every Postfix and daemon started, for e2e_cleanup: a test may run several
+# instances, each in a run directory of its own (see pf_start, milter_start).
+PF_ALL=
+MILTER_ALL=
 
 e2e_init() {
 	RUN="$top_builddir/tests/e2e/run/$1"
@@ -92,16 +96,21 @@ s.settimeout(0.5)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon.
+# milter_conf FILE LINES...: a configuration for a test daemon, in $RUN.
+# A line for user, pid_file, state_dir or rules_dir replaces the default.
 milter_conf() {
 	f=$1
 	shift
 	{
 		echo "# written by $(basename "$0")"
-		echo "user ="
-		echo "pid_file = $RUN/journey-milter.pid"
-		echo "state_dir = $RUN/state"
-		echo "rules_dir = $top_srcdir/rules"
+		for kv in "user =" "pid_file = $RUN/journey-milter.pid" \
+		    "state_dir = $RUN/state" "rules_dir = $top_srcdir/rules"; do
+			given=
+			for line in "$@"; do
+				case $line in "${kv%% *} "*|"${kv%% *}="*) given=1 ;; esac
+			done
+			[ -n "$given" ] || echo "$kv"
+		done
 		for line in "$@"; do
 			echo "$line"
 		done
@@ -111,9 +120,11 @@ milter_conf() {
 
 # milter_start CONF PORT: starts the built daemon in the foreground on
 # inet:PORT@127.0.0.1 (the socket key in CONF must say so) and waits for it.
+# It logs to $RUN/milter.log; MILTER_PID is the latest daemon started.
 milter_start() {
 	"$top_builddir/journey-milter" -f -c "$1" >>"$RUN/milter.log" 2>&1 &
 	MILTER_PID=$!
+	MILTER_ALL="$MILTER_ALL $MILTER_PID"
 	if ! wait_for 10 port_open "$2"; then
 		diag "journey-milter did not start:"
 		sed 's/^/#   /' "$RUN/milter.log"
@@ -144,10 +155,19 @@ milter_stop() {
 	return 0
 }
 
-# pf_start SMTP_PORT MILTER_SOCKET [main.cf lines...]: a private Postfix.
-# Mail to example.com, example.com.tr, example.ir and customer.example is
+# pf_start [-d DOMAINS] SMTP_PORT MILTER_SOCKET [main.cf lines...]: a
+# private Postfix in $RUN/postfix.  Mail to example.com, example.com.tr,
+# example.ir and customer.example (or to the space-separated DOMAINS) is
 # delivered to one maildir per domain under $RUN/postfix/mail/DOMAIN/.
+# A main.cf line given here overrides the harness's line for that key.
+# PF_DIR and PF_PORT are those of the latest Postfix started: to run a
+# second one, set RUN to another directory first.
 pf_start() {
+	domains="example.com example.com.tr example.ir customer.example"
+	if [ "$1" = -d ]; then
+		domains=$2
+		shift 2
+	fi
 	PF_DIR="$RUN/postfix"
 	PF_PORT=$1
 	pf_milter=$2
@@ -156,7 +176,6 @@ pf_start() {
 	chown postfix "$PF_DIR/data"
 	chown postfix:postfix "$PF_DIR/mail"
 	chmod 755 "$PF_DIR"
-	domains="example.com example.com.tr example.ir customer.example"
 	: >"$PF_DIR/etc/vmailbox"
 	for d in $domains; do
 		echo "@$d $d/" >>"$PF_DIR/etc/vmailbox"
@@ -233,13 +252,17 @@ EOC
 		PF_DIR=
 		return 1
 	fi
+	PF_ALL="$PF_ALL $PF_DIR"
 	wait_for 10 port_open "$PF_PORT"
 }
 
+# pf_stop [DIR]: stops the Postfix of DIR (a PF_DIR), else the latest one.
 pf_stop() {
-	[ -n "$PF_DIR" ] || return 0
-	"$POSTFIX" -c "$PF_DIR/etc" stop >/dev/null 2>&1
-	PF_DIR=
+	pf_dir=${1:-$PF_DIR}
+	[ -n "$pf_dir" ] || return 0
+	"$POSTFIX" -c "$pf_dir/etc" stop >/dev/null 2>&1
+	[ "$pf_dir" = "$PF_DIR" ] && PF_DIR=
+	return 0
 }
 
 # pf_queue_empty: whether the private Postfix has nothing queued.
@@ -257,13 +280,14 @@ mail_count() {
 	find "$(mailbox "$1")" -type f 2>/dev/null | wc -l
 }
 
-mail_count_ge() {
+# mail_at_least DOMAIN COUNT: whether DOMAIN has COUNT messages or more.
+mail_at_least() {
 	[ "$(mail_count "$1")" -ge "$2" ]
 }
 
-# wait_mail DOMAIN COUNT SECONDS: until DOMAIN's maildir holds COUNT messages.
+# wait_mail DOMAIN COUNT SECONDS (the count is taken anew at each poll)
 wait_mail() {
-	wait_for "$3" mail_count_ge "$1" "$2"
+	wait_for "$3" mail_at_least "$1" "$2"
 }
 
 # mail_with DOMAIN PATTERN: the delivered file whose text matches PATTERN.
@@ -285,6 +309,29 @@ header() {
 		END { if (cur) print "" }' "$1"
 }
 
+# dheader FILE NAME: the first value of header NAME in FILE, RFC 2047
+# decoded and unfolded, as a mail reader shows it; nothing if it is absent.
+dheader() {
+	"$PYTHON3" -c 'import email, sys
+from email import policy
+with open(sys.argv[1], "rb") as f:
+    m = email.message_from_binary_file(f, policy=policy.default)
+v = m.get(sys.argv[2])
+if v is not None:
+    print(str(v))' "$1" "$2"
+}
+
+# dbody FILE: the text of the first text/plain part of FILE, decoded.
+dbody() {
+	"$PYTHON3" -c 'import email, sys
+from email import policy
+with open(sys.argv[1], "rb") as f:
+    m = email.message_from_binary_file(f, policy=policy.default)
+p = m.get_body(preferencelist=("plain",))
+if p is not None:
+    sys.stdout.write(p.get_content())' "$1"
+}
+
 # send FROM TO FILE [swaks options...]: one message through the private Postfix.
 send() {
 	from=$1
@@ -297,7 +344,15 @@ send() {
 
 e2e_cleanup() {
 	milter_stop
-	pf_stop
+	for p in $MILTER_ALL; do
+		MILTER_PID=$p
+		kill -0 "$p" 2>/dev/null && milter_stop >/dev/null
+	done
+	MILTER_ALL=
+	for d in $PF_ALL; do
+		pf_stop "$d"
+	done
+	PF_ALL=
 	for p in $BG_PIDS; do
 		kill "$p" 2>/dev/null
 	done
