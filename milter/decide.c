@@ -9,8 +9,27 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "journey/ack.h"
 #include "journey/decide.h"
+
+/* The policy's reasons that say a robot, not the customer, wrote this. */
+static int
+automated(const char *policy_reason)
+{
+	static const char *const robots[] = { "null-sender", "delivery-report",
+	    "auto-submitted", "auto-reply-header", "suppress-header", "list",
+	    "precedence", "role-sender", "auth-failed" };
+	size_t	i;
+
+	if (policy_reason == NULL)
+		return 0;
+	for (i = 0; i < sizeof(robots) / sizeof(robots[0]); i++)
+		if (strcmp(policy_reason, robots[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 decide_ack(const struct jm_conf *c, const struct jm_decide_input *in,
@@ -57,6 +76,8 @@ decide_escalation(const struct jm_decide_input *in, struct jm_decision *d)
 		d->escalate_reason = "own-acknowledgement";
 	else if (in->category == NULL)
 		d->escalate_reason = "no-category";
+	else if (d->automated)
+		d->escalate_reason = "automated";
 	else if (!in->category->escalate)
 		d->escalate_reason = "not-escalated";
 	else if (in->chat_targets == 0)
@@ -77,7 +98,9 @@ jm_decide(const struct jm_conf *c, const struct jm_decide_input *in,
 	const struct jm_effect *e;
 
 	d->prev = in->facts->state;
-	e = in->category != NULL && !in->own_ack ? &in->category->effect : &none;
+	d->automated = automated(in->ack_policy);
+	e = in->category != NULL && !in->own_ack && !d->automated ?
+	    &in->category->effect : &none;
 	jm_journey_apply(&d->prev, e, &d->next);
 	d->changed = d->prev.stage != d->next.stage ||
 	    d->prev.at_risk != d->next.at_risk;

@@ -185,12 +185,13 @@ summarise(struct jm_outcome *out, const char *env_from)
 	if (snprintf(out->summary, sizeof(out->summary),
 	    "from=<%s> customer=<%s> category=%s score=%d language=%s "
 	    "rules=%s stage=%s%s->%s%s ack=%s webhook=%zu escalate=%s "
-	    "ticket=%s%s%s",
+	    "ticket=%s%s%s%s",
 	    env_from != NULL ? env_from : "", out->customer, out->category,
 	    out->score, out->language, out->rules[0] != '\0' ? out->rules : "-",
 	    jm_stage_name(d->prev.stage), d->prev.at_risk ? "(at-risk)" : "",
 	    jm_stage_name(d->next.stage), d->next.at_risk ? "(at-risk)" : "",
 	    d->ack_reason, out->webhooks, esc, out->ticket,
+	    d->automated ? " automated=yes" : "",
 	    (out->msg_flags & JM_MSG_MALFORMED) ? " malformed=yes" : "",
 	    out->limited ? " match-limit=yes" : "") < 0)
 		out->summary[0] = '\0';
@@ -308,8 +309,7 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	memset(&in, 0, sizeof(in));
 	in.category = cat;
 	in.facts = &facts;
-	in.ack_policy = cat != NULL && cat->reply != NULL ?
-	    jm_ack_policy(c, w.m) : NULL;
+	in.ack_policy = cat != NULL ? jm_ack_policy(c, w.m) : NULL;
 	in.have_template = cat != NULL && cat->reply != NULL &&
 	    jm_templates_find(p->templates, cat->reply, out->language,
 	    c->default_language) != NULL;
@@ -317,7 +317,7 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	jm_decide(c, &in, d);
 
 	/* The rows to queue: they are only built when they will be stored. */
-	if (store != NULL && cat != NULL) {
+	if (store != NULL && cat != NULL && !d->automated) {
 		struct jm_event	ev;
 
 		if (jm_webhook_event_id(event_id) == -1)
@@ -404,7 +404,7 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 		r.customer = customer;
 		r.prev = d->prev;
 		r.next = d->next;
-		r.write_state = 1;
+		r.write_state = !d->automated;
 		r.category = cat != NULL ? cat->name : NULL;
 		r.message_id = w.m->message_id;
 		r.subject = w.m->subject;

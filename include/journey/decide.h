@@ -31,6 +31,7 @@ struct jm_decision {
 	struct jm_state	 prev;
 	struct jm_state	 next;
 	int		 changed;	/* next differs from prev */
+	int		 automated;	/* sent by a robot: the journey stays */
 	int		 ack;		/* queue an acknowledgement */
 	const char	*ack_reason;	/* "queued", or why not; static */
 	int		 escalate;	/* queue an escalation per target */
@@ -43,8 +44,13 @@ struct jm_decision {
  * reply no), the policy's reason (see ack.h), "no-template", then the
  * limits of jm_ack_limits() ("already-answered", "daily-limit",
  * "global-limit").  For no escalation: "own-acknowledgement",
- * "no-category", "not-escalated" (the category does not escalate),
- * "no-chat-target", "thread-already-escalated".
+ * "no-category", "automated", "not-escalated" (the category does not
+ * escalate), "no-chat-target", "thread-already-escalated".
+ *
+ * A message the acknowledgement policy shows to come from a robot or a
+ * forger (a bounce, a list, an auto-reply, a role address, failed
+ * authentication) is still classified and tagged, but moves no journey
+ * and escalates nothing: a customer's state is what the customer did.
  */
 void	jm_decide(const struct jm_conf *c, const struct jm_decide_input *in,
 	    struct jm_decision *d);

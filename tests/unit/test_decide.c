@@ -1,0 +1,142 @@
+/*
+ * test_decide.c: the decision, case by case.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journey/conf.h"
+#include "journey/decide.h"
+
+static struct jm_conf *conf;
+
+static const struct jm_category complaint = {
+	"complaint", 4, 20, { JM_EFFECT_AT_RISK, JM_STAGE_ASSESS }, "complaint",
+	1, "00.rules", 1
+};
+static const struct jm_category praise = {
+	"praise", 4, 10, { JM_EFFECT_ADVANCE, JM_STAGE_ASSESS }, "praise", 0,
+	"00.rules", 2
+};
+static const struct jm_category silent = {
+	"spam", 4, 5, { JM_EFFECT_NONE, JM_STAGE_ASSESS }, NULL, 0, "00.rules", 3
+};
+
+static const struct case_ {
+	const char		*label;
+	const struct jm_category *cat;
+	enum jm_stage		 stage;
+	int			 at_risk;
+	const char		*policy;
+	int			 have_template;
+	size_t			 targets;
+	long			 same, day, minute;
+	int			 thread;
+	int			 own;
+	/* want */
+	enum jm_stage		 next_stage;
+	int			 next_risk;
+	int			 ack;
+	const char		*ack_reason;
+	int			 esc;
+	const char		*esc_reason;
+} cases[] = {
+	{ "complaint, all on", &complaint, JM_STAGE_ACTIVATE, 0, NULL, 1, 1,
+	    0, 0, 0, 0, 0, JM_STAGE_ACTIVATE, 1, 1, "queued", 1, "queued" },
+	{ "no category", NULL, JM_STAGE_ACTIVATE, 1, NULL, 1, 1, 0, 0, 0, 0, 0,
+	    JM_STAGE_ACTIVATE, 1, 0, "no-category", 0, "no-category" },
+	{ "reply off", &silent, JM_STAGE_ADMIT, 0, NULL, 1, 1, 0, 0, 0, 0, 0,
+	    JM_STAGE_ADMIT, 0, 0, "reply-off", 0, "not-escalated" },
+	{ "list message: tagged, no journey move", &complaint,
+	    JM_STAGE_ACTIVATE, 0, "list", 1, 1, 0, 0, 0, 0, 0,
+	    JM_STAGE_ACTIVATE, 0, 0, "list", 0, "automated" },
+	{ "bounce", &complaint, JM_STAGE_ADOPT, 0, "null-sender", 1, 1, 0, 0,
+	    0, 0, 0, JM_STAGE_ADOPT, 0, 0, "null-sender", 0, "automated" },
+	{ "forged sender", &praise, JM_STAGE_ADOPT, 0, "auth-failed", 1, 1, 0,
+	    0, 0, 0, 0, JM_STAGE_ADOPT, 0, 0, "auth-failed", 0, "automated" },
+	{ "not to support: a person, journey moves", &praise, JM_STAGE_ADOPT,
+	    1, "not-to-support", 1, 0, 0, 0, 0, 0, 0, JM_STAGE_ADVOCATE, 0, 0,
+	    "not-to-support", 0, "not-escalated" },
+	{ "no template", &complaint, JM_STAGE_ASSESS, 0, NULL, 0, 1, 0, 0, 0,
+	    0, 0, JM_STAGE_ASSESS, 1, 0, "no-template", 1, "queued" },
+	{ "already answered", &complaint, JM_STAGE_ASSESS, 1, NULL, 1, 1, 1, 1,
+	    1, 0, 0, JM_STAGE_ASSESS, 1, 0, "already-answered", 1, "queued" },
+	{ "daily limit", &complaint, JM_STAGE_ASSESS, 0, NULL, 1, 1, 0, 3, 3,
+	    0, 0, JM_STAGE_ASSESS, 1, 0, "daily-limit", 1, "queued" },
+	{ "global limit", &complaint, JM_STAGE_ASSESS, 0, NULL, 1, 1, 0, 0, 60,
+	    0, 0, JM_STAGE_ASSESS, 1, 0, "global-limit", 1, "queued" },
+	{ "thread escalated before", &complaint, JM_STAGE_ASSESS, 1, NULL, 1,
+	    2, 1, 1, 1, 1, 0, JM_STAGE_ASSESS, 1, 0, "already-answered", 0,
+	    "thread-already-escalated" },
+	{ "no chat target", &complaint, JM_STAGE_ASSESS, 0, NULL, 1, 0, 0, 0,
+	    0, 0, 0, JM_STAGE_ASSESS, 1, 1, "queued", 0, "no-chat-target" },
+	{ "praise after complaint", &praise, JM_STAGE_ACTIVATE, 1, NULL, 1, 1,
+	    0, 0, 0, 0, 0, JM_STAGE_ACCLIMATE, 0, 1, "queued", 0,
+	    "not-escalated" },
+	{ "own acknowledgement", &complaint, JM_STAGE_ACTIVATE, 0, NULL, 1, 1,
+	    0, 0, 0, 0, 1, JM_STAGE_ACTIVATE, 0, 0, "own-acknowledgement", 0,
+	    "own-acknowledgement" },
+};
+
+START_TEST(test_case)
+{
+	const struct case_	*c = &cases[_i];
+	struct jm_facts		 f;
+	struct jm_decide_input	 in;
+	struct jm_decision	 d;
+
+	memset(&f, 0, sizeof(f));
+	f.known = 1;
+	f.state.stage = c->stage;
+	f.state.at_risk = c->at_risk;
+	f.acks_same_category = c->same;
+	f.acks_day = c->day;
+	f.acks_minute = c->minute;
+	f.thread_escalated = c->thread;
+	memset(&in, 0, sizeof(in));
+	in.category = c->cat;
+	in.facts = &f;
+	in.ack_policy = c->policy;
+	in.have_template = c->have_template;
+	in.chat_targets = c->targets;
+	in.own_ack = c->own;
+	jm_decide(conf, &in, &d);
+	ck_assert_msg(d.next.stage == c->next_stage, "%s: stage %s", c->label,
+	    jm_stage_name(d.next.stage));
+	ck_assert_msg(d.next.at_risk == c->next_risk, "%s: at_risk", c->label);
+	ck_assert_msg(d.prev.stage == c->stage, "%s: prev", c->label);
+	ck_assert_msg(d.ack == c->ack, "%s: ack %d", c->label, d.ack);
+	ck_assert_msg(strcmp(d.ack_reason, c->ack_reason) == 0,
+	    "%s: ack reason %s", c->label, d.ack_reason);
+	ck_assert_msg(d.escalate == c->esc, "%s: escalate", c->label);
+	ck_assert_msg(strcmp(d.escalate_reason, c->esc_reason) == 0,
+	    "%s: escalate reason %s", c->label, d.escalate_reason);
+	ck_assert_msg(d.changed == (d.prev.stage != d.next.stage ||
+	    d.prev.at_risk != d.next.at_risk), "%s: changed", c->label);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite		*s = suite_create("decide");
+	TCase		*tc = tcase_create("decide");
+	SRunner		*sr;
+	struct jm_diag	 d;
+	int		 failed;
+
+	jm_diag_init(&d);
+	if (jm_conf_load(NULL, &d, &conf) == -1)
+		return EXIT_FAILURE;
+	tcase_add_loop_test(tc, test_case, 0, sizeof(cases) / sizeof(cases[0]));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	jm_conf_unref(conf);
+	jm_diag_free(&d);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
