@@ -257,9 +257,13 @@ mail_count() {
 	find "$(mailbox "$1")" -type f 2>/dev/null | wc -l
 }
 
-# wait_mail DOMAIN COUNT SECONDS
+mail_at_least() {
+	[ "$(mail_count "$1")" -ge "$2" ]
+}
+
+# wait_mail DOMAIN COUNT SECONDS: the count is taken at each poll, not once.
 wait_mail() {
-	wait_for "$3" test "$(mail_count "$1")" -ge "$2"
+	wait_for "$3" mail_at_least "$1" "$2"
 }
 
 # mail_with DOMAIN PATTERN: the delivered file whose text matches PATTERN.
