@@ -13,6 +13,11 @@
         every request as "N NAME VALUE" lines, N from 1: "@request" (method
         and path), "@time", "@h:NAME" per header (lower case) and each leaf
         of the JSON body by its dotted name; one call instead of many
+    recvlog.py LOG attempts [--path P]
+        one line per webhook-id, in order of first arrival: the id, how
+        many requests carried it, their statuses joined by commas, the
+        shortest gap between two of them in seconds (- for one request),
+        and "same" or "differ" for their bodies
     recvlog.py LOG verify SECRET_FILE [--path P] [--status S]
         exit 0 when every matching request (and at least one) carries a
         Standard Webhooks signature that verifies under the secret, a
@@ -127,7 +132,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
     ap.add_argument("what", choices=["count", "ids", "get", "header", "time",
-                                     "request", "dump", "verify"])
+                                     "request", "dump", "attempts",
+                                     "verify"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--path")
     ap.add_argument("--status", type=int)
@@ -173,6 +179,16 @@ def main():
                 continue
             for k, v in leaves(doc):
                 print(i, k, show(v).replace("\n", "\\n"))
+    elif a.what == "attempts":
+        by_id = {}
+        for r in rs:
+            by_id.setdefault(header(r, "webhook-id") or "-", []).append(r)
+        for wid, group in by_id.items():
+            gaps = [b["time"] - a_["time"] for a_, b in zip(group, group[1:])]
+            bodies = {r["body_b64"] for r in group}
+            print(wid, len(group), ",".join(str(r["status"]) for r in group),
+                  "%.3f" % min(gaps) if gaps else "-",
+                  "same" if len(bodies) == 1 else "differ")
     elif a.what == "verify":
         key = secret_key(a.args[0])
         bad = 0
