@@ -16,6 +16,8 @@ Control (not recorded):
         503 for 3 seconds from now, then 200
     POST /_control {"status": 429, "retry_after": 2, "times": 1}
         one 429 with "Retry-After: 2"
+    POST /_control {"status": 200, "delay": 1.5, "times": 1}
+        the next request is answered 1.5 s late
     POST /_control {"status": 400}
         400 until told otherwise
     POST /_control {"status": 200, "path": "/slack"}
@@ -57,25 +59,26 @@ class State:
             return dict(self.rule) if self.rule else None
 
     def answer(self, path):
-        """The status and extra headers for a request to PATH."""
+        """The status, extra headers and delay for a request to PATH."""
         with self.lock:
             r = self.rule
             if r is None:
-                return 200, {}
+                return 200, {}, 0
             if r.get("path") and not path.startswith(r["path"]):
-                return 200, {}
+                return 200, {}, 0
             if r.get("until") is not None and time.time() >= r["until"]:
                 self.rule = None
-                return 200, {}
+                return 200, {}, 0
             if r.get("times") is not None:
                 if r["times"] <= 0:
                     self.rule = None
-                    return 200, {}
+                    return 200, {}, 0
                 r["times"] -= 1
             headers = {}
             if r.get("retry_after") is not None:
                 headers["Retry-After"] = str(r["retry_after"])
-            return int(r.get("status", 200)), headers
+            return (int(r.get("status", 200)), headers,
+                    float(r.get("delay", 0)))
 
     def record(self, entry):
         line = json.dumps(entry, ensure_ascii=True)
@@ -149,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
             self.control(body)
             return
         st = self.server.state
-        status, extra = st.answer(self.path)
+        status, extra, delay = st.answer(self.path)
         entry = {
             "time": t,
             "method": self.command,
@@ -164,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
         # Recorded before the answer, so a test that sees the answer's
         # effect also sees the record.
         st.record(entry)
+        if delay > 0:
+            time.sleep(delay)
         self.reply(status, b'{"ok":%s}' % (b"true" if status < 300
                                               else b"false"), extra)
 
