@@ -4,7 +4,8 @@
 # Two chat targets, a Slack and a Teams stand-in on 127.0.0.1, take
 # complaints.  A complaint reaches both with a payload of their format
 # that names the ticket; praise does not escalate; a reply in the same
-# thread does not escalate twice; a Slack that answers 429 with
+# thread does not escalate twice; a cancellation goes only to the target
+# that takes cancellations; a Slack that answers 429 with
 # Retry-After: 2 gets the message again no sooner than 2 s later.  The
 # CRM webhook (a third receiver) says when a message's rows have been
 # sent, so that "nothing was posted" is checked after the fact.
@@ -73,6 +74,15 @@ Message-ID: <late-1@customer.example>
 
 My order arrived damaged and the box is broken. This is unacceptable and
 I am very disappointed.
+EOM
+
+cat >"$RUN/cancel.eml" <<'EOM'
+From: Frank Ortiz <frank@customer.example>
+To: support@example.com
+Subject: Cancel my subscription
+Message-ID: <cancel-1@customer.example>
+
+Please cancel my subscription and close my account.
 EOM
 
 # step N NAME CATEGORY FROM: sends NAME.eml, checks its tag and waits for
@@ -178,5 +188,18 @@ check "429: the retried post is the same message, with ticket $t4" sh -c \
 check "the log: the 429 is retried" \
     grep -q 'chat http://127.0.0.1:[0-9]*/...: HTTP 429, retry 1 in' \
     "$RUN/milter.log"
+
+# --- a cancellation: only the target that takes cancellations ---------------
+step 5 cancel cancellation frank@customer.example
+t5=$ticket
+check "cancellation: Teams (complaint,cancellation) gets it" \
+    wait_recv teams 3 10
+sleep 1
+check "cancellation: Slack (complaint only) does not" \
+    test "$(recv_count slack)" -eq 3
+recv_dump teams
+check "cancellation: the Teams card names ticket $t5" \
+    sh -c "awk '\$1 == 3 && \$2 ~ /^attachments\\.0\\.content\\./' \
+    '$RUN/recv-teams.dump' | grep -q '$t5'"
 
 e2e_done

@@ -119,6 +119,10 @@ for n in 1 2 3; do
 	field $n @h:content-type application/json
 	field $n type journey.updated
 	field $n customer.email dana@customer.example
+	field $n classification.language en
+	at=$(dumped crm $n occurred_at)
+	check "event $n: occurred_at is UTC ISO 8601 ($at)" sh -c \
+	    "echo '$at' | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'"
 done
 
 field 1 message.message_id "<complaint-1@customer.example>"
