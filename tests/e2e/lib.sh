@@ -358,3 +358,122 @@ e2e_cleanup() {
 	done
 	BG_PIDS=
 }
+
+# ---------------------------------------------------------------------------
+# HTTP receiver
+#
+# receiver.py stands in for the CRM and the chat services on 127.0.0.1: it
+# records every request as a JSON line in $RUN/recv-NAME.jsonl and answers
+# as recv_set last told it (200 by default).  recvlog.py answers questions
+# about that log; the tests decide what is right.  Several receivers may
+# run at once under different names; each is stopped at exit.
+# ---------------------------------------------------------------------------
+
+# recv_start NAME PORT: starts receiver NAME on 127.0.0.1:PORT, appending
+# to its log (so a restarted receiver keeps what it recorded), and waits
+# until it listens.
+recv_start() {
+	rm -f "$RUN/recv-$1.ready"
+	echo "$2" >"$RUN/recv-$1.port"
+	"$PYTHON3" "$top_srcdir/tests/e2e/receiver.py" --port "$2" \
+	    --log "$RUN/recv-$1.jsonl" --ready "$RUN/recv-$1.ready" \
+	    >>"$RUN/recv-$1.out" 2>&1 &
+	echo $! >"$RUN/recv-$1.pid"
+	BG_PIDS="$BG_PIDS $!"
+	if ! wait_for 10 test -s "$RUN/recv-$1.ready"; then
+		diag "receiver $1 did not start:"
+		sed 's/^/#   /' "$RUN/recv-$1.out"
+		return 1
+	fi
+}
+
+# recv_stop NAME: stops receiver NAME; its port refuses connections after.
+recv_stop() {
+	[ -s "$RUN/recv-$1.pid" ] || return 0
+	rs_pid=$(cat "$RUN/recv-$1.pid")
+	rm -f "$RUN/recv-$1.pid" "$RUN/recv-$1.ready"
+	kill "$rs_pid" 2>/dev/null
+	wait "$rs_pid" 2>/dev/null
+	rs_left=
+	for p in $BG_PIDS; do
+		[ "$p" = "$rs_pid" ] || rs_left="$rs_left $p"
+	done
+	BG_PIDS=$rs_left
+}
+
+# recv_url NAME PATH: the URL of PATH on receiver NAME.
+recv_url() {
+	echo "http://127.0.0.1:$(cat "$RUN/recv-$1.port")$2"
+}
+
+# recv_q NAME QUESTION [ARGS] [--path P] [--status S]: recvlog.py on NAME's log.
+recv_q() {
+	rq_name=$1
+	shift
+	"$PYTHON3" "$top_srcdir/tests/e2e/recvlog.py" "$RUN/recv-$rq_name.jsonl" "$@"
+}
+
+# recv_count NAME [--path P] [--status S]: requests recorded.
+recv_count() {
+	rc_name=$1
+	shift
+	recv_q "$rc_name" count "$@"
+}
+
+# wait_recv NAME COUNT SECONDS [--path P] [--status S]: until NAME has
+# recorded at least COUNT such requests.
+wait_recv() {
+	wr_name=$1
+	wr_count=$2
+	wr_secs=$3
+	shift 3
+	wait_for "$wr_secs" recv_at_least "$wr_name" "$wr_count" "$@"
+}
+
+recv_at_least() {
+	ra_name=$1
+	ra_count=$2
+	shift 2
+	[ "$(recv_count "$ra_name" "$@")" -ge "$ra_count" ]
+}
+
+# recv_set NAME KEY=VALUE...: how NAME answers from now on, e.g.
+# "recv_set crm status=503 times=3" (3 answers of 503, then 200),
+# "status=429 retry_after=2 times=1", "status=503 seconds=3",
+# "status=400" (until told otherwise), "path=/slack" limits the rule.
+recv_set() {
+	rs_url=$(recv_url "$1" /_control)
+	shift
+	"$PYTHON3" - "$rs_url" "$@" <<'EOP'
+import json, sys, urllib.request
+rule = {}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    try:
+        rule[k] = int(v)
+    except ValueError:
+        try:
+            rule[k] = float(v)
+        except ValueError:
+            rule[k] = v
+req = urllib.request.Request(sys.argv[1], data=json.dumps(rule).encode(),
+                             method="POST")
+with urllib.request.urlopen(req, timeout=5) as r:
+    sys.exit(0 if r.status == 200 else 1)
+EOP
+}
+
+# recv_dump NAME [--path P] [--status S]: what NAME recorded, as "N KEY
+# VALUE" lines in $RUN/recv-NAME.dump (see recvlog.py), for dumped.
+recv_dump() {
+	rd_name=$1
+	shift
+	recv_q "$rd_name" dump "$@" >"$RUN/recv-$rd_name.dump"
+}
+
+# dumped NAME N KEY: KEY of request N in NAME's last recv_dump, e.g.
+# "dumped crm 2 journey.current.stage" or "dumped crm 1 @h:webhook-id".
+dumped() {
+	awk -v n="$2" -v k="$3" '$1 == n && $2 == k {
+		sub(/^[^ ]+ [^ ]+ /, ""); print; exit }' "$RUN/recv-$1.dump"
+}
