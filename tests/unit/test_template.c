@@ -484,7 +484,7 @@ START_TEST(test_load_dir_big_file)
 }
 END_TEST
 
-/* The example in the manual (milter/templates.5.frag) must load. */
+/* The example in journey-rules(5), REPLY TEMPLATES, must load. */
 START_TEST(test_man_example)
 {
 	const struct jm_template *t;
@@ -497,7 +497,7 @@ START_TEST(test_man_example)
 	FILE		*fp;
 	int		 state = 0;
 
-	snprintf(path, sizeof(path), "%s/milter/templates.5.frag",
+	snprintf(path, sizeof(path), "%s/milter/journey-rules.5",
 	    top != NULL ? top : ".");
 	fp = fopen(path, "r");
 	ck_assert_msg(fp != NULL, "%s", path);
