@@ -347,9 +347,11 @@ START_TEST(test_stats_prometheus)
 		"journey_outbox_rows{state=\"dead\"} 1\n",
 		"journey_messages{category=\"complaint\",window=\"1h\"} 1\n",
 		"journey_messages{category=\"praise\",window=\"7d\"} 1\n",
-		"journey_messages{category=\"we\\\"ird\\\\cat\",window=\"1h\"} 1\n",
+		"journey_messages{category=\"we\\\"ird\\\\cat\","
+		    "window=\"1h\"} 1\n",
 		"journey_acks_queued{window=\"24h\"} 1\n",
-		"journey_acks_suppressed{reason=\"daily-limit\",window=\"7d\"} 1\n",
+		"journey_acks_suppressed{reason=\"daily-limit\","
+		    "window=\"7d\"} 1\n",
 		"journey_escalations{window=\"1h\"} 0\n",
 		"journey_escalations_skipped{reason=\"no-chat-target\","
 		    "window=\"1h\"} 1\n",
@@ -451,7 +453,8 @@ START_TEST(test_report)
 	free(out);
 	html = slurp("report.html");
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ck_assert_msg(strstr(html, want[i]) != NULL, "want %s", want[i]);
+		ck_assert_msg(strstr(html, want[i]) != NULL, "want %s",
+		    want[i]);
 	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
 		ck_assert_msg(strstr(html, never[i]) == NULL, "unwanted %s",
 		    never[i]);
