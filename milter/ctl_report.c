@@ -54,6 +54,37 @@ static const char *const palette[] = {
 	"#4a5d78", "#b58a12",
 };
 
+/* The reasons of decide.h and ack.h, as a support lead would say them. */
+static const struct {
+	const char	*code;
+	const char	*words;
+} reason_words[] = {
+	{ "own-acknowledgement", "our own acknowledgement coming back" },
+	{ "no-category", "no category matched" },
+	{ "reply-off", "the category does not reply" },
+	{ "no-template", "no reply template for the language" },
+	{ "compose-failed", "the reply could not be composed" },
+	{ "no-from-config", "acknowledgements are off (no ack_from)" },
+	{ "null-sender", "a bounce (null sender)" },
+	{ "delivery-report", "a delivery report" },
+	{ "auto-submitted", "an automatic message" },
+	{ "auto-reply-header", "an auto-reply" },
+	{ "suppress-header", "the sender asked for no auto-replies" },
+	{ "list", "mailing list mail" },
+	{ "precedence", "bulk or list mail" },
+	{ "loop", "a mail loop" },
+	{ "own-address", "from one of our own addresses" },
+	{ "role-sender", "a role or robot sender" },
+	{ "not-to-support", "not addressed to support" },
+	{ "auth-failed", "failed sender authentication" },
+	{ "already-answered", "already answered recently" },
+	{ "daily-limit", "the customer's daily limit" },
+	{ "global-limit", "the per-minute limit" },
+	{ "not-escalated", "the category does not escalate" },
+	{ "no-chat-target", "no chat target takes the category" },
+	{ "thread-already-escalated", "the thread was escalated already" },
+};
+
 struct report {
 	time_t			 now;
 	time_t			 first_day;	/* 00:00 UTC, DAYS - 1 ago */
@@ -305,8 +336,9 @@ static const char style[] =
 "box-shadow:0 1px 3px rgba(16,42,67,.12);border-top:4px solid #2f7ab7}"
 ".card .n{display:block;font-size:30px;font-weight:700;color:#102a43;"
 "font-variant-numeric:tabular-nums}"
-".card .l{display:block;font-size:12px;color:#52606d;text-transform:uppercase;"
-"letter-spacing:.04em}"
+".card .l{display:block;font-size:12px;color:#334e68;font-weight:600;"
+"text-transform:uppercase;letter-spacing:.04em}"
+".card .s{display:block;font-size:12px;color:#7b8794}"
 ".card.warn{border-top-color:#d9534f}.card.warn .n{color:#b33a36}"
 ".card.good{border-top-color:#3c9d5d}.card.amber{border-top-color:#f0ad4e}"
 "section{background:#fff;border-radius:10px;padding:18px 22px 16px;"
@@ -334,8 +366,11 @@ static const char style[] =
 "th,td{padding:6px 8px;border-bottom:1px solid #e4e7eb;text-align:left}"
 "th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;"
 "color:#616e7c;font-weight:600;background:#f7f9fb}"
-"td.n,th.n{text-align:right}"
+"td.n,th.n{text-align:right;white-space:nowrap}"
+".counts td.n,.counts th.n{width:96px}"
 "tr.sub td:first-child{padding-left:22px;color:#52606d}"
+"span.code{font:11px ui-monospace,\"DejaVu Sans Mono\",monospace;"
+"color:#9aa5b1;margin-left:4px;white-space:nowrap}"
 "tr.head td{font-weight:600}"
 "td.t{max-width:360px;overflow-wrap:anywhere;font-family:ui-monospace,"
 "\"DejaVu Sans Mono\",monospace;font-size:12.5px}"
@@ -357,11 +392,13 @@ static const char style[] =
 "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 static void
-card(FILE *fp, const char *id, long n, const char *label, const char *kind)
+card(FILE *fp, const char *id, long n, const char *label, const char *sub,
+    const char *kind)
 {
 	fprintf(fp, "<div class=\"card%s%s\"><span class=\"n\" id=\"%s\" "
-	    "data-count=\"%ld\">%ld</span><span class=\"l\">%s</span></div>\n",
-	    kind[0] != '\0' ? " " : "", kind, id, n, n, label);
+	    "data-count=\"%ld\">%ld</span><span class=\"l\">%s</span>"
+	    "<span class=\"s\">%s</span></div>\n", kind[0] != '\0' ? " " : "",
+	    kind, id, n, n, label, sub);
 }
 
 static void
@@ -369,8 +406,10 @@ cards(FILE *fp, const struct report *r)
 {
 	long	 acks, esc, dead = 0, waiting = 0;
 	int	 k;
+	char	 sub[64];
 
-	acks = r->week.deliveries[JM_KIND_ACK][JM_DELIVERY_DELIVERED];
+	acks = list_count(r->week.ack_reasons, r->week.n_ack_reasons,
+	    "queued");
 	esc = list_count(r->week.escalate_reasons,
 	    r->week.n_escalate_reasons, "queued");
 	for (k = 0; k < JM_KIND_COUNT; k++) {
@@ -379,14 +418,21 @@ cards(FILE *fp, const struct report *r)
 		    r->week.deliveries[k][JM_DELIVERY_RETRYING];
 	}
 	fputs("<div class=\"cards\">\n", fp);
-	card(fp, "card-messages", r->week.messages, "messages, 7 days", "");
-	card(fp, "card-customers", r->total.customers, "customers", "");
-	card(fp, "card-at-risk", r->total.at_risk, "at risk",
+	card(fp, "card-messages", r->week.messages, "messages",
+	    "last 7 days", "");
+	card(fp, "card-customers", r->total.customers, "customers",
+	    "in the journey store", "");
+	card(fp, "card-at-risk", r->total.at_risk, "at risk", "customers now",
 	    r->total.at_risk > 0 ? "warn" : "good");
-	card(fp, "card-acks", acks, "acks sent, 7 days", "good");
-	card(fp, "card-escalations", esc, "escalations, 7 days", "amber");
-	card(fp, "card-dead", dead, waiting > 0 ? "dead, 7 days (more "
-	    "waiting)" : "dead deliveries, 7 days", dead > 0 ? "warn" : "good");
+	card(fp, "card-acks", acks, "acknowledged", "last 7 days", "good");
+	card(fp, "card-escalations", esc, "escalated", "last 7 days",
+	    "amber");
+	if (waiting > 0)
+		snprintf(sub, sizeof(sub), "last 7 days; %ld waiting", waiting);
+	else
+		snprintf(sub, sizeof(sub), "last 7 days");
+	card(fp, "card-dead", dead, "dead deliveries", sub,
+	    dead > 0 ? "warn" : "good");
 	fputs("</div>\n", fp);
 }
 
@@ -572,6 +618,29 @@ row2(FILE *fp, const char *cls, const char *id, const char *label, long day,
 	    week);
 }
 
+/* A reason's row: the words, and the code as the log and stats print it. */
+static void
+reason_row(FILE *fp, const char *id, const char *code, long day, long week)
+{
+	const char	*words = NULL;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(reason_words) / sizeof(reason_words[0]); i++)
+		if (strcmp(reason_words[i].code, code) == 0)
+			words = reason_words[i].words;
+	fputs("<tr class=\"sub\"><td>", fp);
+	if (words != NULL) {
+		esc(fp, words);
+		fputs(" <span class=\"code\">", fp);
+		esc(fp, code);
+		fputs("</span>", fp);
+	} else
+		esc(fp, code);
+	fprintf(fp, "</td><td class=\"n\">%ld</td><td class=\"n\" "
+	    "id=\"%s\" data-count=\"%ld\">%ld</td></tr>\n", day, id, week,
+	    week);
+}
+
 static void
 reasons(FILE *fp, const struct report *r, int ack)
 {
@@ -579,15 +648,14 @@ reasons(FILE *fp, const struct report *r, int ack)
 	    r->week.escalate_reasons;
 	size_t	 n = ack ? r->week.n_ack_reasons : r->week.n_escalate_reasons;
 	size_t	 i;
-	char	 id[160], label[160];
+	char	 id[160];
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i].name, "queued") == 0)
 			continue;
 		snprintf(id, sizeof(id), "%s-reason-%zu", ack ? "ack" : "esc",
 		    i);
-		snprintf(label, sizeof(label), "%s", v[i].name);
-		row2(fp, "sub", id, label, ack ?
+		reason_row(fp, id, v[i].name, ack ?
 		    list_count(r->day.ack_reasons, r->day.n_ack_reasons,
 		    v[i].name) : list_count(r->day.escalate_reasons,
 		    r->day.n_escalate_reasons, v[i].name), v[i].n);
@@ -608,8 +676,8 @@ deliveries(FILE *fp, const struct report *r, enum jm_delivery_kind k)
 	}
 }
 
-static const char thead[] = "<table><thead><tr><th></th>"
-    "<th class=\"n\">last 24 hours</th><th class=\"n\">last 7 days</th>"
+static const char thead[] = "<table class=\"counts\"><thead><tr><th></th>"
+    "<th class=\"n\">last 24 h</th><th class=\"n\">last 7 days</th>"
     "</tr></thead><tbody>\n";
 
 static void
