@@ -27,6 +27,7 @@ static const struct {
 } commands[] = {
 	{ "customer", jm_ctl_customer },
 	{ "queue", jm_ctl_queue },
+	{ "report", jm_ctl_report },
 	{ "retry", jm_ctl_retry },
 	{ "stats", jm_ctl_stats },
 };
@@ -68,7 +69,8 @@ usage(void)
 	    "  queue [--dead]            pending and dead outbox rows\n"
 	    "  retry ID | --dead         send a row, or every dead row, again\n"
 	    "  customer ADDRESS [-n N]   a customer's stage and history\n"
-	    "  stats                     counts\n"
+	    "  stats [--prometheus]      counts: last hour, day, week\n"
+	    "  report --html FILE        the same as one HTML page\n"
 	    "  classify FILE.eml...      verdict and decision as JSON, no side effects\n"
 	    "  eval [-q] DIR...          precision and recall over a labelled corpus\n"
 	    "  bench [--no-jit] FILE|DIR...  classification speed\n");

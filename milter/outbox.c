@@ -870,8 +870,12 @@ settings_load(const struct jm_conf *c, struct settings *st)
 	st->tls_verify = c->tls_verify;
 	st->chat_rate = c->chat_rate_limit;
 	st->escalation_window = c->escalation_window;
-	/* Delivered acks are counted for ack_interval and a day: keep them. */
-	keep = c->ack_interval > 86400 ? c->ack_interval : 86400;
+	/*
+	 * Delivered acks are counted for ack_interval and a day, and
+	 * journeyctl stats and report count deliveries over a week: keep
+	 * delivered rows for the longer of the two, and a day more.
+	 */
+	keep = c->ack_interval > 7 * 86400 ? c->ack_interval : 7 * 86400;
 	st->keep_done = keep + 86400;
 	st->smtp_url = strdup(c->ack_smtp_url != NULL ? c->ack_smtp_url : "");
 	st->smtp_user = strdup(c->ack_smtp_user != NULL ? c->ack_smtp_user :

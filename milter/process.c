@@ -413,6 +413,8 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 		r.score = out->score;
 		r.now = now;
 		r.is_ack = d->ack;
+		r.ack_reason = d->ack_reason;
+		r.escalate_reason = d->escalate_reason;
 		r.thread_keys = w.keys;
 		r.n_thread_keys = w.n_keys;
 		r.escalated = d->escalate;

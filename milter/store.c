@@ -149,6 +149,26 @@ jm_store_stats(struct jm_store *s, struct jm_store_stats *st)
 }
 
 int
+jm_store_window(struct jm_store *s, time_t since, struct jm_store_window *w)
+{
+	return s->ops->window(s->impl, since, w);
+}
+
+int
+jm_store_daily(struct jm_store *s, time_t since, struct jm_store_day **days,
+    size_t *n)
+{
+	return s->ops->daily(s->impl, since, days, n);
+}
+
+int
+jm_store_slowest(struct jm_store *s, time_t since, size_t max,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	return s->ops->slowest(s->impl, since, max, rows, n);
+}
+
+int
 jm_store_prune(struct jm_store *s, time_t threads_before, time_t done_before)
 {
 	return s->ops->prune(s->impl, threads_before, done_before);
@@ -211,4 +231,62 @@ jm_outbox_state_name(enum jm_outbox_state st)
 		return "dead";
 	}
 	return "unknown";
+}
+
+static void
+counts_free(struct jm_store_count *c, size_t n)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(c[i].name);
+	free(c);
+}
+
+void
+jm_store_window_clear(struct jm_store_window *w)
+{
+	counts_free(w->categories, w->n_categories);
+	counts_free(w->ack_reasons, w->n_ack_reasons);
+	counts_free(w->escalate_reasons, w->n_escalate_reasons);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+jm_store_days_free(struct jm_store_day *days, size_t n)
+{
+	size_t	i;
+
+	if (days == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(days[i].category);
+	free(days);
+}
+
+const char *
+jm_delivery_kind_name(enum jm_delivery_kind k)
+{
+	static const char *const names[JM_KIND_COUNT] = {
+		[JM_KIND_ACK] = "ack",
+		[JM_KIND_WEBHOOK] = "webhook",
+		[JM_KIND_CHAT] = "chat",
+	};
+
+	return (unsigned)k < JM_KIND_COUNT ? names[k] : "?";
+}
+
+const char *
+jm_delivery_name(enum jm_delivery d)
+{
+	static const char *const names[JM_DELIVERY_COUNT] = {
+		[JM_DELIVERY_DELIVERED] = "delivered",
+		[JM_DELIVERY_PENDING] = "pending",
+		[JM_DELIVERY_RETRYING] = "retrying",
+		[JM_DELIVERY_DEAD] = "dead",
+	};
+
+	return (unsigned)d < JM_DELIVERY_COUNT ? names[d] : "?";
 }

@@ -73,6 +73,14 @@ static const char *const migrations[] = {
 	"CREATE INDEX outbox_ack_customer ON outbox (customer, created)"
 	"  WHERE is_ack;"
 	"CREATE INDEX outbox_ack_created ON outbox (created) WHERE is_ack;",
+	/*
+	 * 2: why each message was or was not acknowledged and escalated, and
+	 * indexes for counting by time (journeyctl stats and report).
+	 */
+	"ALTER TABLE events ADD COLUMN ack_reason TEXT;"
+	"ALTER TABLE events ADD COLUMN escalate_reason TEXT;"
+	"CREATE INDEX events_at ON events (at);"
+	"CREATE INDEX outbox_created ON outbox (created);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -119,8 +127,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENT_PUT] =
 	    "INSERT INTO events (customer, at, category, message_id, subject,"
 	    " ticket, language, score, prev_stage, prev_at_risk, next_stage,"
-	    " next_at_risk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	    " ?11, ?12)",
+	    " next_at_risk, ack_reason, escalate_reason) VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[ST_THREAD_PUT] =
 	    "INSERT INTO threads (key, created) VALUES (?1, ?2)"
 	    " ON CONFLICT (key) DO UPDATE SET created = excluded.created",
@@ -485,6 +493,8 @@ write_record(struct sqlite_store *ss, const struct jm_store_record *r)
 	sqlite3_bind_int(s, 10, r->prev.at_risk != 0);
 	bind_text(s, 11, jm_stage_name(r->next.stage));
 	sqlite3_bind_int(s, 12, r->next.at_risk != 0);
+	bind_text(s, 13, r->ack_reason);
+	bind_text(s, 14, r->escalate_reason);
 	if (step_done(ss, s, "writing the event") == -1)
 		return -1;
 
@@ -980,6 +990,264 @@ unlock:
 	return rc;
 }
 
+/*
+ * Runs SQL, which binds ?1 to SINCE and returns (name, count) rows, into
+ * *OUT; 0 or -1.
+ */
+static int
+group_counts(struct sqlite_store *ss, const char *sql, time_t since,
+    struct jm_store_count **out, size_t *n)
+{
+	struct jm_store_count *v;
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(ss->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting");
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (*n == cap) {
+			size_t	ncap = cap == 0 ? 8 : cap * 2;
+
+			v = realloc(*out, ncap * sizeof(*v));
+			if (v == NULL)
+				goto oom;
+			*out = v;
+			cap = ncap;
+		}
+		v = &(*out)[*n];
+		v->name = col_dup(s, 0);
+		if (v->name == NULL)
+			goto oom;
+		v->n = (long)sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "counting");
+		return -1;
+	}
+	return 0;
+oom:
+	sqlite3_finalize(s);
+	jm_store_set_error("out of memory");
+	return -1;
+}
+
+/* Outbox rows created from ?1 on, by kind and where they stand. */
+static int
+count_deliveries(struct sqlite_store *ss, time_t since,
+    struct jm_store_window *w)
+{
+	static const char *const kinds[JM_KIND_COUNT] = {
+		[JM_KIND_ACK] = "smtp",
+		[JM_KIND_WEBHOOK] = "webhook",
+		[JM_KIND_CHAT] = "chat",
+	};
+	sqlite3_stmt	*s;
+	const char	*kind, *state;
+	long		 attempts, n;
+	int		 rc, k, d;
+
+	if (sqlite3_prepare_v2(ss->db, "SELECT kind, state, attempts > 0,"
+	    " count(*) FROM outbox WHERE created >= ?1"
+	    " GROUP BY kind, state, attempts > 0", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting deliveries");
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		kind = (const char *)sqlite3_column_text(s, 0);
+		state = (const char *)sqlite3_column_text(s, 1);
+		attempts = (long)sqlite3_column_int64(s, 2);
+		n = (long)sqlite3_column_int64(s, 3);
+		for (k = 0; k < JM_KIND_COUNT; k++)
+			if (kind != NULL && strcmp(kind, kinds[k]) == 0)
+				break;
+		if (k == JM_KIND_COUNT || state == NULL)
+			continue;
+		switch (state_parse((const unsigned char *)state)) {
+		case JM_OUTBOX_DONE:
+			d = JM_DELIVERY_DELIVERED;
+			break;
+		case JM_OUTBOX_DEAD:
+			d = JM_DELIVERY_DEAD;
+			break;
+		default:
+			d = attempts ? JM_DELIVERY_RETRYING :
+			    JM_DELIVERY_PENDING;
+			break;
+		}
+		w->deliveries[k][d] += n;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "counting deliveries");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlite_window(void *impl, time_t since, struct jm_store_window *w)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc = -1;
+
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_lock(&ss->lock);
+	/* One read transaction: every count sees the same moment. */
+	if (exec(ss, "BEGIN") == -1)
+		goto unlock;
+	if (sqlite3_prepare_v2(ss->db, "SELECT count(*) FROM events"
+	    " WHERE at >= ?1", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting messages");
+		goto end;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	rc = step_count(ss, s, "counting messages", &w->messages);
+	sqlite3_finalize(s);
+	if (rc == -1 ||
+	    group_counts(ss, "SELECT coalesce(category, 'none') AS c,"
+	    " count(*) AS n FROM events WHERE at >= ?1"
+	    " GROUP BY c ORDER BY n DESC, c", since, &w->categories,
+	    &w->n_categories) == -1 ||
+	    group_counts(ss, "SELECT ack_reason, count(*) AS n FROM events"
+	    " WHERE at >= ?1 AND ack_reason IS NOT NULL"
+	    " GROUP BY ack_reason ORDER BY n DESC, ack_reason", since,
+	    &w->ack_reasons, &w->n_ack_reasons) == -1 ||
+	    group_counts(ss, "SELECT escalate_reason, count(*) AS n"
+	    " FROM events WHERE at >= ?1 AND escalate_reason IS NOT NULL"
+	    " GROUP BY escalate_reason ORDER BY n DESC, escalate_reason",
+	    since, &w->escalate_reasons, &w->n_escalate_reasons) == -1 ||
+	    count_deliveries(ss, since, w) == -1)
+		rc = -1;
+end:
+	sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL);
+unlock:
+	pthread_mutex_unlock(&ss->lock);
+	if (rc == -1)
+		jm_store_window_clear(w);
+	return rc;
+}
+
+static int
+sqlite_daily(void *impl, time_t since, struct jm_store_day **days,
+    size_t *n)
+{
+	struct sqlite_store *ss = impl;
+	struct jm_store_day *v;
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*days = NULL;
+	*n = 0;
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT at - at % 86400 AS day,"
+	    " coalesce(category, 'none') AS c, count(*) FROM events"
+	    " WHERE at >= ?1 GROUP BY day, c ORDER BY day, c", -1, &s,
+	    NULL) != SQLITE_OK) {
+		set_db_error(ss, "counting messages per day");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (*n == cap) {
+			size_t	ncap = cap == 0 ? 32 : cap * 2;
+
+			v = realloc(*days, ncap * sizeof(*v));
+			if (v == NULL)
+				goto oom;
+			*days = v;
+			cap = ncap;
+		}
+		v = &(*days)[*n];
+		v->day = (time_t)sqlite3_column_int64(s, 0);
+		v->category = col_dup(s, 1);
+		if (v->category == NULL)
+			goto oom;
+		v->n = (long)sqlite3_column_int64(s, 2);
+		(*n)++;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	if (rc != SQLITE_DONE) {
+		set_db_error(ss, "counting messages per day");
+		goto fail;
+	}
+	return 0;
+oom:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	jm_store_set_error("out of memory");
+fail:
+	jm_store_days_free(*days, *n);
+	*days = NULL;
+	*n = 0;
+	return -1;
+}
+
+static int
+sqlite_slowest(void *impl, time_t since, size_t max,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT id, kind, target, event_id,"
+	    " customer, category, state, attempts, created, retry_from,"
+	    " next_attempt, delivered, last_error FROM outbox"
+	    " WHERE state = 'done' AND created >= ?1"
+	    " ORDER BY delivered - created DESC, id LIMIT ?2", -1, &s,
+	    NULL) != SQLITE_OK) {
+		set_db_error(ss, "reading deliveries");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (rows_append(s, 0, rows, n, &cap) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "reading deliveries");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	if (rc != SQLITE_DONE) {
+		jm_outbox_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 sqlite_prune(void *impl, time_t threads_before, time_t done_before)
 {
@@ -1013,6 +1281,9 @@ const struct jm_store_ops jm_store_sqlite_ops = {
 	.requeue = sqlite_requeue,
 	.customer = sqlite_customer,
 	.stats = sqlite_stats,
+	.window = sqlite_window,
+	.daily = sqlite_daily,
+	.slowest = sqlite_slowest,
 	.prune = sqlite_prune,
 	.close = sqlite_close,
 };

@@ -14,6 +14,7 @@
 
 #include "journey/conf.h"
 #include "journey/policy.h"
+#include "journey/store.h"
 
 /*
  * "queue [--dead]": the pending and dead outbox rows, oldest first: id,
@@ -37,8 +38,41 @@ int	jm_ctl_retry(const struct jm_conf *c, int argc, char **argv);
  */
 int	jm_ctl_customer(const struct jm_conf *c, int argc, char **argv);
 
-/* "stats": customers per stage, at risk, events, outbox rows per state. */
+/*
+ * "stats [--prometheus]": customers per stage, at risk, events, outbox rows
+ * per state; then over the last hour, day and week: messages watched and
+ * per category, acknowledgements queued and not sent per reason,
+ * escalations and not escalated per reason, and acknowledgement, chat and
+ * webhook deliveries delivered, pending, retrying and dead.  With
+ * --prometheus the same as gauges in the Prometheus text exposition
+ * format, a window="1h", "24h" or "7d" label on each windowed sample.
+ */
 int	jm_ctl_stats(const struct jm_conf *c, int argc, char **argv);
+
+/*
+ * "report --html FILE": one self-contained HTML page (inline CSS and SVG,
+ * no script, no external asset): the journey funnel, messages per
+ * category per day over the last 14 days, acknowledgement, escalation and
+ * delivery counts over the last day and week, and the ten slowest
+ * deliveries.  FILE is written through a temporary file and renamed, or
+ * "-" for stdout.
+ */
+int	jm_ctl_report(const struct jm_conf *c, int argc, char **argv);
+
+/*
+ * For the subcommands: opens the store of C that the daemon created (as
+ * root, first taking the database owner's uid and gid).  Returns it, to be
+ * closed with jm_store_close(), or NULL after printing why to stderr.
+ */
+struct jm_store *jm_ctl_open_store(const struct jm_conf *c);
+
+/*
+ * Writes row R's target to OUT as an operator may paste it into a
+ * ticket: chat URLs without their path (it holds the token), webhook URLs
+ * without their query, control characters replaced by "?".
+ */
+void	jm_ctl_show_target(const struct jm_outbox_row *r, char *out,
+	    size_t outlen);
 
 /*
  * "classify FILE...": each file through the same core as the milter, with

@@ -68,6 +68,8 @@ struct jm_store_record {
 	int		 score;
 	time_t		 now;
 	int		 is_ack;	/* the "smtp" items are acks */
+	const char	*ack_reason;	/* "queued", or why not; may be NULL */
+	const char	*escalate_reason; /* the same for escalating */
 	const char *const *thread_keys;
 	size_t		 n_thread_keys;
 	int		 escalated;	/* remember the thread keys */
@@ -126,6 +128,55 @@ struct jm_store_stats {
 	long		 dead;
 };
 
+/* A name and how many times: a category, a reason. */
+struct jm_store_count {
+	char		*name;
+	long		 n;
+};
+
+/* Where an outbox row stands, for counting. */
+enum jm_delivery {
+	JM_DELIVERY_DELIVERED = 0,
+	JM_DELIVERY_PENDING,		/* not tried yet */
+	JM_DELIVERY_RETRYING,		/* pending after a failed attempt */
+	JM_DELIVERY_DEAD,
+	JM_DELIVERY_COUNT
+};
+
+/* What an outbox row carries, for counting. */
+enum jm_delivery_kind {
+	JM_KIND_ACK = 0,		/* "smtp": acknowledgements */
+	JM_KIND_WEBHOOK,		/* the CRM */
+	JM_KIND_CHAT,			/* escalations */
+	JM_KIND_COUNT
+};
+
+/*
+ * What happened since a moment, from jm_store_window().  Messages are the
+ * events recorded (one per watched message with a customer); deliveries
+ * are the outbox rows created since then, by where they stand now.  Each
+ * list is sorted by count, largest first, then by name; messages without
+ * a category count as "none".  Events written before the store kept
+ * reasons are in messages and categories but in no reason list.
+ */
+struct jm_store_window {
+	long		 messages;
+	struct jm_store_count *categories;
+	size_t		 n_categories;
+	struct jm_store_count *ack_reasons;	/* "queued" or why not */
+	size_t		 n_ack_reasons;
+	struct jm_store_count *escalate_reasons; /* "queued" or why not */
+	size_t		 n_escalate_reasons;
+	long		 deliveries[JM_KIND_COUNT][JM_DELIVERY_COUNT];
+};
+
+/* Messages of one category on one UTC day, from jm_store_daily(). */
+struct jm_store_day {
+	time_t		 day;		/* 00:00 UTC */
+	char		*category;	/* "none" when none */
+	long		 n;
+};
+
 /* What jm_store_list() returns. */
 #define JM_STORE_LIST_PENDING	0x1
 #define JM_STORE_LIST_DEAD	0x2
@@ -153,6 +204,11 @@ struct jm_store_ops {
 	int	(*customer)(void *impl, const char *address, size_t max_events,
 		    struct jm_customer **out);
 	int	(*stats)(void *impl, struct jm_store_stats *st);
+	int	(*window)(void *impl, time_t since, struct jm_store_window *w);
+	int	(*daily)(void *impl, time_t since, struct jm_store_day **days,
+		    size_t *n);
+	int	(*slowest)(void *impl, time_t since, size_t max,
+		    struct jm_outbox_row **rows, size_t *n);
 	int	(*prune)(void *impl, time_t threads_before, time_t done_before);
 	void	(*close)(void *impl);
 };
@@ -239,8 +295,37 @@ int	jm_store_requeue(struct jm_store *s, long long id, time_t now,
 int	jm_store_customer(struct jm_store *s, const char *address,
 	    size_t max_events, struct jm_customer **out);
 
-/* Counts customers per stage, events and outbox rows per state; 0 or -1. */
+/*
+ * Counts customers per stage (exited counted as a stage), at risk, events
+ * and outbox rows per state; 0 or -1.
+ */
 int	jm_store_stats(struct jm_store *s, struct jm_store_stats *st);
+
+/*
+ * Counts what happened from SINCE on (see struct jm_store_window).
+ * Returns 0 and fills *W, which the caller clears with
+ * jm_store_window_clear(); or -1 with *W empty.
+ */
+int	jm_store_window(struct jm_store *s, time_t since,
+	    struct jm_store_window *w);
+
+/*
+ * Counts messages per UTC day and category from SINCE on, oldest day
+ * first, days without messages left out.  Returns 0 and sets *DAYS and *N
+ * (caller frees with jm_store_days_free()), or -1.
+ */
+int	jm_store_daily(struct jm_store *s, time_t since,
+	    struct jm_store_day **days, size_t *n);
+
+/*
+ * The MAX delivered outbox rows created from SINCE on that took longest
+ * from created to delivered, slowest first, without payloads.  Only rows
+ * still kept count (delivered rows are pruned after a while, see the
+ * outbox).  Returns 0 and sets *ROWS and *N (caller frees with
+ * jm_outbox_rows_free()), or -1.
+ */
+int	jm_store_slowest(struct jm_store *s, time_t since, size_t max,
+	    struct jm_outbox_row **rows, size_t *n);
 
 /*
  * Deletes thread keys escalated before THREADS_BEFORE and delivered rows
@@ -257,6 +342,18 @@ void	jm_outbox_rows_free(struct jm_outbox_row *rows, size_t n);
 
 /* Frees a customer from jm_store_customer(); accepts NULL. */
 void	jm_customer_free(struct jm_customer *c);
+
+/* Frees what *W holds and empties it; accepts an empty one. */
+void	jm_store_window_clear(struct jm_store_window *w);
+
+/* Frees N days from jm_store_daily(); accepts NULL. */
+void	jm_store_days_free(struct jm_store_day *days, size_t n);
+
+/* "ack", "webhook", "chat"; static. */
+const char *jm_delivery_kind_name(enum jm_delivery_kind k);
+
+/* "delivered", "pending", "retrying", "dead"; static. */
+const char *jm_delivery_name(enum jm_delivery d);
 
 /*
  * What the calling thread's last failed store call ran into, e.g.

@@ -4,14 +4,17 @@
 It plays the MTA's side exactly as Postfix does for the parts journey-milter
 uses: option negotiation, macros, MAIL FROM, RCPT TO, DATA, headers, body,
 end-of-message, abort and quit, honouring the steps and replies the milter
-asked to skip.  Used to time the end-of-message round trip and to drive the
-daemon through several messages per connection and aborts.
+asked to skip.  Used to time the end-of-message round trip, to drive the
+daemon through several messages per connection and aborts, and to hold a
+message open across a reload ("start", then "finish" after a "wait" for a
+file the test creates).
 
 Usage:
   milterclient.py HOST PORT eomtime N       median/max of N round trips, ms
   milterclient.py HOST PORT session FILE    runs the JSON session in FILE
 """
 import json
+import os
 import socket
 import struct
 import sys
@@ -121,8 +124,8 @@ class Milter:
         self.s.close()
 
 
-def message(m, sender, rcpts, headers, body, qid):
-    """One message; returns (reply at the step that ended it, mods)."""
+def start(m, sender, rcpts, headers, body, qid):
+    """A message up to its body; returns the reply that ended it, or None."""
     r = m.mail(sender, {"i": qid})
     if r is not None and r[0] != b"c":
         return r[0].decode(), []
@@ -144,6 +147,14 @@ def message(m, sender, rcpts, headers, body, qid):
         r = m.body(body.encode())
         if r is not None and r[0] not in (b"c", b"s"):
             return r[0].decode(), []
+    return None
+
+
+def message(m, sender, rcpts, headers, body, qid):
+    """One message; returns (reply at the step that ended it, mods)."""
+    early = start(m, sender, rcpts, headers, body, qid)
+    if early is not None:
+        return early
     mods, final, _ = m.eom(qid)
     return final, mods
 
@@ -190,12 +201,32 @@ def session(host, port, path):
     with open(path) as f:
         steps = json.load(f)
     m = Milter(host, port).negotiate()
+    started = None
     for st in steps:
         if st["do"] == "message":
             final, mods = message(m, st["from"], st["rcpt"], st["headers"],
                                   st.get("body", ""), st.get("qid", "Q1"))
             print(json.dumps({"final": final,
                               "mods": [describe(c, d) for c, d in mods]}))
+        elif st["do"] == "start":
+            # Everything but end-of-message; "finish" sends it.
+            started = st.get("qid", "Q1")
+            early = start(m, st["from"], st["rcpt"], st["headers"],
+                          st.get("body", ""), started)
+            if early is not None:
+                raise SystemExit("message ended early: %r" % (early,))
+        elif st["do"] == "finish":
+            mods, final, _ = m.eom(started)
+            print(json.dumps({"final": final,
+                              "mods": [describe(c, d) for c, d in mods]}))
+        elif st["do"] == "signal":
+            open(st["path"], "w").close()
+        elif st["do"] == "wait":
+            deadline = time.monotonic() + st.get("timeout", 30)
+            while not os.path.exists(st["path"]):
+                if time.monotonic() > deadline:
+                    raise SystemExit("timed out waiting for " + st["path"])
+                time.sleep(0.05)
         elif st["do"] == "abort_after_headers":
             m.mail(st["from"], {"i": "AB1"})
             m.rcpt(st["rcpt"][0])

@@ -1,7 +1,9 @@
 /*
  * test_store.c: the SQLite store: facts read in the transaction, ack
  * counting windows, thread escalation, the outbox row life cycle, many
- * threads on one customer, and a reopened store keeping its data.
+ * threads on one customer, a reopened store keeping its data, the
+ * migration of a version 1 database, and the counts over time windows that
+ * journeyctl stats and report show.
  */
 #include "config.h"
 
@@ -523,7 +525,8 @@ START_TEST(test_reopen)
 	    "SELECT max(version) FROM schema_version", -1, &st, NULL),
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	/* One version per migration. */
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
@@ -551,6 +554,244 @@ START_TEST(test_newer_schema_refused)
 	ck_assert_ptr_null(s);
 	ck_assert_msg(strstr(err, "schema version 99 is newer") != NULL, "%s",
 	    err);
+}
+END_TEST
+
+/* One message with its reasons, and what it queued. */
+static void
+record_why(struct jm_store *s, const char *customer, const char *category,
+    time_t now, const char *ack_reason, const char *escalate_reason,
+    const struct jm_outbox_new *items, size_t n)
+{
+	struct jm_store_query	q = query(customer, category, now);
+	struct jm_store_record	r;
+	struct jm_facts		f;
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	memset(&r, 0, sizeof(r));
+	r.customer = customer;
+	r.prev = f.state;
+	r.next = f.state;
+	r.write_state = 1;
+	r.category = category;
+	r.now = now;
+	r.is_ack = ack_reason != NULL && strcmp(ack_reason, "queued") == 0;
+	r.ack_reason = ack_reason;
+	r.escalate_reason = escalate_reason;
+	r.items = items;
+	r.n_items = n;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+}
+
+/* A version 1 database (no reasons) is migrated on open, its events kept. */
+START_TEST(test_migration_v1)
+{
+	struct jm_store		*s = open_store();
+	struct jm_store_window	 w;
+	sqlite3			*db;
+	sqlite3_stmt		*st;
+	char			 path[128];
+
+	jm_store_close(s);
+	snprintf(path, sizeof(path), "%s/journey.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP INDEX events_at;"
+	    "DROP INDEX outbox_created;"
+	    "ALTER TABLE events DROP COLUMN ack_reason;"
+	    "ALTER TABLE events DROP COLUMN escalate_reason;"
+	    "DELETE FROM schema_version WHERE version > 1;"
+	    "INSERT INTO events (customer, at, category, prev_stage,"
+	    " prev_at_risk, next_stage, next_at_risk)"
+	    " VALUES ('old@example.com', 1699999000, 'praise', 'assess', 0, 'admit', 0)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_store();
+	record_why(s, "new@example.com", "complaint", T0, "queued",
+	    "no-chat-target", NULL, 0);
+	ck_assert_int_eq(jm_store_window(s, T0 - 3600, &w), 0);
+	jm_store_close(s);
+	ck_assert_int_eq(w.messages, 2);
+	ck_assert_uint_eq(w.n_categories, 2);
+	/* The old event has no reasons: counted as a message only. */
+	ck_assert_uint_eq(w.n_ack_reasons, 1);
+	ck_assert_str_eq(w.ack_reasons[0].name, "queued");
+	ck_assert_int_eq(w.ack_reasons[0].n, 1);
+	ck_assert_uint_eq(w.n_escalate_reasons, 1);
+	ck_assert_str_eq(w.escalate_reasons[0].name, "no-chat-target");
+	jm_store_window_clear(&w);
+	ck_assert_ptr_null(w.categories);
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT max(version)"
+	    " FROM schema_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
+/*
+ * Messages over a week and a half, and their deliveries: each window
+ * counts what happened from its start on.
+ */
+static struct jm_store *
+fill_windows(void)
+{
+	struct jm_store		*s = open_store();
+	struct jm_outbox_row	*rows;
+	size_t			 n, i;
+	struct jm_outbox_new	 recent[3] = {
+		{ "smtp", "a@example.com", "x", 1, "", "complaint" },
+		{ "webhook", "https://crm.example/h", "{}", 2, "e1", NULL },
+		{ "chat", "https://chat.example/x", "{}", 2, "e1", NULL },
+	};
+	struct jm_outbox_new	 hook = { "webhook", "https://crm.example/h",
+		"{}", 2, "e2", NULL };
+
+	/* 30 minutes ago: a complaint, answered and escalated. */
+	record_why(s, "a@example.com", "complaint", T0 - 1800, "queued",
+	    "queued", recent, 3);
+	/* 5 hours ago: praise, not answered (daily limit). */
+	record_why(s, "b@example.com", "praise", T0 - 5 * 3600, "daily-limit",
+	    "not-escalated", &hook, 1);
+	/* 3 days ago: nothing matched; another complaint. */
+	record_why(s, "c@example.com", NULL, T0 - 3 * 86400, "no-category",
+	    "no-category", NULL, 0);
+	record_why(s, "d@example.com", "complaint", T0 - 3 * 86400 + 60,
+	    "already-answered", "thread-already-escalated", NULL, 0);
+	/* 10 days ago: outside every window. */
+	record_why(s, "e@example.com", "complaint", T0 - 10 * 86400, "queued",
+	    "queued", NULL, 0);
+
+	/* Ack delivered after 90 s, chat dead, the first hook retrying. */
+	ck_assert_int_eq(jm_store_list(s, JM_STORE_LIST_PENDING, &rows, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		if (strcmp(rows[i].kind, "smtp") == 0)
+			ck_assert_int_eq(jm_store_delivered(s, rows[i].id,
+			    rows[i].created + 90), 0);
+		else if (strcmp(rows[i].kind, "chat") == 0)
+			ck_assert_int_eq(jm_store_dead(s, rows[i].id,
+			    "HTTP 404"), 0);
+		else if (strcmp(rows[i].event_id, "e1") == 0)
+			ck_assert_int_eq(jm_store_retry(s, rows[i].id, T0 + 60,
+			    "HTTP 503"), 0);
+		else
+			ck_assert_int_eq(jm_store_delivered(s, rows[i].id,
+			    rows[i].created + 5), 0);
+	}
+	jm_outbox_rows_free(rows, n);
+	return s;
+}
+
+static const struct window_case {
+	const char	*label;
+	long		 seconds;
+	long		 messages;
+	long		 complaint, praise, none;
+	long		 acks_queued, daily_limit, no_category, answered;
+	long		 escalated;
+	long		 ack[JM_DELIVERY_COUNT];
+	long		 hook[JM_DELIVERY_COUNT];
+	long		 chat[JM_DELIVERY_COUNT];
+} window_cases[] = {
+	{ "hour", 3600, 1, 1, 0, 0, 1, 0, 0, 0, 1,
+	    { 1, 0, 0, 0 }, { 0, 0, 1, 0 }, { 0, 0, 0, 1 } },
+	{ "day", 86400, 2, 1, 1, 0, 1, 1, 0, 0, 1,
+	    { 1, 0, 0, 0 }, { 1, 0, 1, 0 }, { 0, 0, 0, 1 } },
+	{ "week", 7 * 86400, 4, 2, 1, 1, 1, 1, 1, 1, 1,
+	    { 1, 0, 0, 0 }, { 1, 0, 1, 0 }, { 0, 0, 0, 1 } },
+	{ "month", 30 * 86400, 5, 3, 1, 1, 2, 1, 1, 1, 2,
+	    { 1, 0, 0, 0 }, { 1, 0, 1, 0 }, { 0, 0, 0, 1 } },
+};
+
+static long
+named(const struct jm_store_count *v, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return v[i].n;
+	return 0;
+}
+
+START_TEST(test_window)
+{
+	const struct window_case *c = &window_cases[_i];
+	struct jm_store		*s = fill_windows();
+	struct jm_store_window	 w;
+	int			 d;
+
+	ck_assert_int_eq(jm_store_window(s, T0 - c->seconds, &w), 0);
+	jm_store_close(s);
+	ck_assert_msg(w.messages == c->messages, "%s: %ld messages", c->label,
+	    w.messages);
+	ck_assert_int_eq(named(w.categories, w.n_categories, "complaint"),
+	    c->complaint);
+	ck_assert_int_eq(named(w.categories, w.n_categories, "praise"),
+	    c->praise);
+	ck_assert_int_eq(named(w.categories, w.n_categories, "none"), c->none);
+	ck_assert_int_eq(named(w.ack_reasons, w.n_ack_reasons, "queued"),
+	    c->acks_queued);
+	ck_assert_int_eq(named(w.ack_reasons, w.n_ack_reasons, "daily-limit"),
+	    c->daily_limit);
+	ck_assert_int_eq(named(w.ack_reasons, w.n_ack_reasons, "no-category"),
+	    c->no_category);
+	ck_assert_int_eq(named(w.ack_reasons, w.n_ack_reasons,
+	    "already-answered"), c->answered);
+	ck_assert_int_eq(named(w.escalate_reasons, w.n_escalate_reasons,
+	    "queued"), c->escalated);
+	/* Largest first. */
+	ck_assert_str_eq(w.categories[0].name, "complaint");
+	for (d = 0; d < JM_DELIVERY_COUNT; d++) {
+		ck_assert_msg(w.deliveries[JM_KIND_ACK][d] == c->ack[d],
+		    "%s: ack %s", c->label, jm_delivery_name(d));
+		ck_assert_msg(w.deliveries[JM_KIND_WEBHOOK][d] == c->hook[d],
+		    "%s: webhook %s", c->label, jm_delivery_name(d));
+		ck_assert_msg(w.deliveries[JM_KIND_CHAT][d] == c->chat[d],
+		    "%s: chat %s", c->label, jm_delivery_name(d));
+	}
+	jm_store_window_clear(&w);
+}
+END_TEST
+
+START_TEST(test_daily_and_slowest)
+{
+	struct jm_store		*s = fill_windows();
+	struct jm_store_day	*days;
+	struct jm_outbox_row	*rows;
+	size_t			 n, i;
+	long			 total = 0;
+
+	ck_assert_int_eq(jm_store_daily(s, T0 - 14 * 86400, &days, &n), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(days[i].day % 86400, 0);
+		if (i > 0)
+			ck_assert(days[i].day >= days[i - 1].day);
+		total += days[i].n;
+	}
+	ck_assert_int_eq(total, 5);
+	/* T0 - 3 days holds "none" and a complaint (60 s apart, one day). */
+	for (i = 0; i < n; i++)
+		if (days[i].day == T0 - 3 * 86400 - T0 % 86400 &&
+		    strcmp(days[i].category, "none") == 0)
+			break;
+	ck_assert_uint_lt(i, n);
+	jm_store_days_free(days, n);
+
+	ck_assert_int_eq(jm_store_slowest(s, T0 - 86400, 10, &rows, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(rows[0].kind, "smtp");
+	ck_assert_int_eq(rows[0].delivered - rows[0].created, 90);
+	ck_assert_str_eq(rows[1].kind, "webhook");
+	jm_outbox_rows_free(rows, n);
+	ck_assert_int_eq(jm_store_slowest(s, T0 - 86400, 1, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	jm_outbox_rows_free(rows, n);
+	jm_store_close(s);
 }
 END_TEST
 
@@ -586,6 +827,10 @@ main(void)
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_open_error);
+	tcase_add_test(tc, test_migration_v1);
+	tcase_add_loop_test(tc, test_window, 0,
+	    sizeof(window_cases) / sizeof(window_cases[0]));
+	tcase_add_test(tc, test_daily_and_slowest);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
