@@ -92,16 +92,24 @@ s.settimeout(0.5)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon.
+# milter_conf FILE LINES...: a configuration for a test daemon.  A key
+# given in LINES replaces the default written here (a key may appear once).
 milter_conf() {
 	f=$1
 	shift
 	{
 		echo "# written by $(basename "$0")"
-		echo "user ="
-		echo "pid_file = $RUN/journey-milter.pid"
-		echo "state_dir = $RUN/state"
-		echo "rules_dir = $top_srcdir/rules"
+		for def in "user =" "pid_file = $RUN/journey-milter.pid" \
+		    "state_dir = $RUN/state" "rules_dir = $top_srcdir/rules"; do
+			key=${def%% =*}
+			given=no
+			for line in "$@"; do
+				case $line in
+				"$key "=*|"$key"=*) given=yes ;;
+				esac
+			done
+			[ "$given" = yes ] || echo "$def"
+		done
 		for line in "$@"; do
 			echo "$line"
 		done
@@ -254,9 +262,13 @@ mail_count() {
 	find "$(mailbox "$1")" -type f 2>/dev/null | wc -l
 }
 
-# wait_mail DOMAIN COUNT SECONDS
+mail_count_ge() {
+	[ "$(mail_count "$1")" -ge "$2" ]
+}
+
+# wait_mail DOMAIN COUNT SECONDS: the count is taken anew at each poll.
 wait_mail() {
-	wait_for "$3" test "$(mail_count "$1")" -ge "$2"
+	wait_for "$3" mail_count_ge "$1" "$2"
 }
 
 # mail_with DOMAIN PATTERN: the delivered file whose text matches PATTERN.
