@@ -8,7 +8,9 @@ shown next to the figures; none is asserted.
 
 Usage: report.py RUN_DIR >RESULTS.md
 """
+import math
 import os
+import re
 import statistics
 import sys
 
@@ -18,6 +20,10 @@ T_EOM_P99_MS = 2.0
 T_ACK_P99_S = 1.0
 T_RSS_MB = 32.0
 T_CLASSIFY = 20000
+EOM_FIELD = re.compile(r"\beom=([0-9.]+)ms\b")
+# milterclient.py's untimed first messages of each eomstats run.
+EOM_WARMUP = 20
+CTL_RATE = re.compile(r"messages/s per core\s+([0-9.]+)")
 
 
 def read_lines(path):
@@ -43,6 +49,12 @@ def acks_none(ack):
     """ackload.py's line when no acknowledgement came at all."""
     return len(ack) == 5 and ack[0] == "sent" and ack[3] == "acks" and \
         ack[4] == "0"
+
+
+def percentile(values, q):
+    """Nearest rank, as milterclient.py and ackload.py compute it."""
+    v = sorted(values)
+    return v[max(1, math.ceil(q * len(v))) - 1]
 
 
 def met(ok):
@@ -87,6 +99,21 @@ def main():
         f = res.split()
         eom[(size, cfg, sock)] = f if len(f) == 5 else None
 
+    # The daemon's own end-of-message times, if its log lines carry them.
+    eomd = {}
+    logs = {}
+    for ln in read_lines(os.path.join(run, "eomd.tsv")):
+        phase, size, sock, first, last = ln.split("\t")
+        if sock not in logs:
+            logs[sock] = read_lines(os.path.join(run, "journey-%s.log" % sock))
+        values = [float(m.group(1)) for m in
+                  (EOM_FIELD.search(line)
+                   for line in logs[sock][int(first):int(last)]) if m]
+        if phase == "client":
+            values = values[EOM_WARMUP:]
+        if values:
+            eomd.setdefault((phase, size, sock), []).extend(values)
+
     ack = (read_lines(os.path.join(run, "ack.txt")) or ["failed"])[0].split()
     rss = {}
     for ln in read_lines(os.path.join(run, "rss.tsv")):
@@ -104,6 +131,13 @@ def main():
       "from that run and the file is overwritten by the next one. "
       "bench/README.md says how the figures are measured." % facts["date"])
     w("")
+    busy = float(facts.get("load1", "0") or 0)
+    if busy > float(facts["nproc"]) / 2:
+        w("**The machine was busy with other work when this run started** "
+          "(1-minute load average %.1f on %s CPUs): differences between "
+          "configurations no larger than the spread between rounds are "
+          "noise." % (busy, facts["nproc"]))
+        w("")
     w("## Machine and versions")
     w("")
     w("| | |")
@@ -115,6 +149,7 @@ def main():
     w("| load average (1, 5, 15 min) | %s |" % facts.get("loadavg", "?"))
     w("| Postfix mail_version | %s |" % facts["postfix"])
     w("| journey-milter -V | %s |" % facts["journey"])
+    w("| source tree | %s |" % facts.get("source", "unknown"))
     w("| load and sinks | Postfix smtp-source and smtp-sink; %s |" % facts["python"])
     w("")
     w("## Parameters")
@@ -166,6 +201,13 @@ def main():
         if cfg == "C" and f is not None:
             if worst is None or float(f[2]) > worst[0]:
                 worst = (float(f[2]), s, sock)
+    for (phase, s, sock), v in sorted(eomd.items()):
+        if phase == "load":
+            p99 = percentile(v, 0.99)
+            w("| end-of-message p99 < %.0f ms (daemon's own, under the %s "
+              "load, %s) | %.3f ms | %s |" % (T_EOM_P99_MS, size_name(s),
+                                             sock, p99,
+                                             met(p99 < T_EOM_P99_MS)))
     if worst:
         w("| end-of-message p99 < %.0f ms (client-side round trip) | %.3f ms "
           "(worst: %s, %s) | %s |" % (T_EOM_P99_MS, worst[0],
@@ -191,9 +233,15 @@ def main():
     else:
         w("| peak RSS < %.0f MB with %s sessions | not measured | |" %
           (T_RSS_MB, facts["rss_sessions"]))
-    w("| classification >= %d msg/s per core on 4 KB | %s | |" % (
-        T_CLASSIFY, "see below" if ctl is not None else
-        "classification micro-benchmark: not available in this build"))
+    rate = CTL_RATE.search(ctl) if ctl is not None else None
+    if rate:
+        w("| classification >= %d msg/s per core on 4 KB | %s msg/s per core "
+          "| %s |" % (T_CLASSIFY, rate.group(1),
+                      met(float(rate.group(1)) >= T_CLASSIFY)))
+    else:
+        w("| classification >= %d msg/s per core on 4 KB | %s | |" % (
+            T_CLASSIFY, "see below" if ctl is not None else
+            "classification micro-benchmark: not available in this build"))
     w("")
 
     # ------------------------------------------------------- throughput
@@ -259,8 +307,7 @@ def main():
       "tests/e2e/milterclient.py (eomstats): from sending end-of-message to "
       "reading the final reply, header changes included, over one connection "
       "to the running daemon, with no Postfix in between. It includes the "
-      "socket and the Python client's own time; the daemon does not report "
-      "its end-of-message time itself yet.")
+      "socket and the Python client's own time.")
     w("")
     w("| size | milter | socket | messages | p50 ms | p99 ms | max ms | "
       "answered with changes |")
@@ -276,6 +323,28 @@ def main():
                 w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                     size_name(s), CONFIG[cfg], sock, f[0], f[1], f[2], f[3],
                     f[4]))
+    w("")
+
+    w("The daemon's own end-of-message time, from the eom= field of its "
+      "log line per message: under the throughput load through Postfix (all "
+      "rounds), and during the client's timing above (its %d untimed first "
+      "messages left out)." % EOM_WARMUP)
+    w("")
+    if eomd:
+        w("| phase | size | socket | messages | p50 ms | p99 ms | max ms |")
+        w("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+        for phase in ("load", "client"):
+            for s in sizes:
+                for sock in ("unix", "inet"):
+                    v = eomd.get((phase, s, sock))
+                    if v:
+                        w("| %s | %s | %s | %d | %.3f | %.3f | %.3f |" % (
+                            "throughput load" if phase == "load" else
+                            "client timing", size_name(s), sock, len(v),
+                            percentile(v, 0.5), percentile(v, 0.99), max(v)))
+    else:
+        w("This build's journey-milter does not log its end-of-message time "
+          "(no eom= field in its log lines).")
     w("")
 
     # ------------------------------------------------------------- acks
