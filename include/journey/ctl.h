@@ -33,12 +33,26 @@ int	jm_ctl_retry(const struct jm_conf *c, int argc, char **argv);
 /*
  * "customer ADDRESS [-n COUNT]": the customer's stage, at_risk flag, last
  * update and newest COUNT (default 20) events: time, category, previous
- * and new state, ticket and Message-ID.
+ * and new state, ticket and Message-ID.  With state = redis://..., all
+ * from Redis: the fleet's view, the newest 50 events at most.
  */
 int	jm_ctl_customer(const struct jm_conf *c, int argc, char **argv);
 
-/* "stats": customers per stage, at risk, events, outbox rows per state. */
+/*
+ * "stats": customers per stage, at risk, events, outbox rows per state;
+ * with state = redis://..., the customers and events are the fleet's (from
+ * Redis), the outbox this host's, and the Redis outages are counted.
+ */
 int	jm_ctl_stats(const struct jm_conf *c, int argc, char **argv);
+
+/*
+ * "migrate": copies this host's customers (stage, at_risk, last change)
+ * from its SQLite database into Redis, keeping any customer Redis has seen
+ * more recently.  Run on each host when moving to state = redis://...;
+ * running it again is harmless.  1 when state is sqlite or Redis does not
+ * answer.
+ */
+int	jm_ctl_migrate(const struct jm_conf *c, int argc, char **argv);
 
 /*
  * "classify FILE...": each file through the same core as the milter, with
