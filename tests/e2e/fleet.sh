@@ -240,6 +240,11 @@ for c in $(seq -w 1 20); do
 	[ "$n" -eq 1 ] || bad="$bad c$c=$n"
 done
 check "exactly one each${bad:+ (not:$bad)}" test -z "$bad"
+# A's own copies are never newer than what the fleet wrote since.
+out=$("$top_builddir/journeyctl" -c "$A/jm.conf" migrate 2>&1)
+check "journeyctl migrate keeps the fleet's newer states ($out)" \
+    test -n "$(expr "$out" : '\(copied 0 customers to redis; kept [1-9]\)')"
+check "every stage is still adopt" test "$(stage "$B/jm.conf" c13@customer.example)" = adopt
 "$top_builddir/journeyctl" -c "$A/jm.conf" stats >"$BASE/stats" 2>&1
 check "stats: 21 customers, 20 at adopt" \
     grep -q -E '^customers 21 ' "$BASE/stats"

@@ -2,7 +2,8 @@
  * test_store_redis.c: the fleet's store against a real Redis: facts read
  * under WATCH, the acknowledgement windows, escalated threads, two hosts
  * racing on one customer, many threads on many customers, a Redis that
- * hangs or refuses, the last attempt that gives up sharing, and migrate.
+ * hangs or refuses, the last attempt that gives up sharing, migrate, and
+ * jm_process() deciding a message again after another host came first.
  *
  * The test starts its own redis-server on 127.0.0.1 (a free port, its own
  * directory, --save '', a password) and stops it at the end; or, with
@@ -29,6 +30,9 @@
 
 #include "journey/conf.h"
 #include "journey/diag.h"
+#include "journey/message.h"
+#include "journey/policy.h"
+#include "journey/process.h"
 #include "journey/store.h"
 #include "journey/store_redis.h"
 
@@ -889,6 +893,98 @@ START_TEST(test_migrate)
 }
 END_TEST
 
+/*
+ * process.c's side of a conflict: another host acknowledges the same
+ * customer between this host's begin and commit.  The message is decided
+ * again, on what the other host wrote, and not acknowledged twice.
+ */
+static const struct jm_store_ops *real_ops;
+static int	 commits;
+
+static int
+commit_after_other_host(void *impl, const struct jm_store_record *r)
+{
+	redisContext	*c;
+	redisReply	*x;
+
+	if (commits++ == 0) {
+		c = raw();
+		x = redisCommand(c, "ZADD %sack:complaint:%s %lld other-host",
+		    prefix, r->customer, (long long)r->now);
+		ck_assert_ptr_nonnull(x);
+		ck_assert_int_eq(x->type, REDIS_REPLY_INTEGER);
+		freeReplyObject(x);
+		redisFree(c);
+	}
+	return real_ops->commit(impl, r);
+}
+
+START_TEST(test_process_retry)
+{
+	static const char msg[] =
+	    "From: Nia <nia@customer.example>\r\n"
+	    "To: support@example.com\r\n"
+	    "Subject: Third wrong invoice this month\r\n"
+	    "Message-ID: <nia-1@customer.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=UTF-8\r\n"
+	    "\r\n"
+	    "Hello,\r\n\r\nthis is the third wrong invoice this month and "
+	    "nobody has answered our emails.  This is unacceptable and we "
+	    "are very disappointed.\r\n";
+	char			*rcpt[] = { (char *)"<support@example.com>" };
+	struct jm_store		*s = open_host(dir_a, 0), wrapped;
+	struct jm_store_ops	 ops;
+	struct jm_policy	*p;
+	struct jm_diag		 d;
+	struct jm_outcome	*out;
+	struct jm_customer	*cu;
+	const char		*top = getenv("top_srcdir");
+	char			 path[256];
+	FILE			*fp;
+
+	snprintf(path, sizeof(path), "%s/jm.conf", dir_a);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "rules_dir = %s/rules\nwatch_recipients = "
+	    "support@example.com\nack_from = Support <support@example.com>\n",
+	    top != NULL ? top : "..");
+	ck_assert_int_eq(fclose(fp), 0);
+	jm_diag_init(&d);
+	ck_assert_msg(jm_policy_load(path, &d, &p) == 0, "%s",
+	    d.n > 0 ? jm_diag_line(&d, 0) : "");
+	jm_diag_free(&d);
+
+	real_ops = s->ops;
+	ops = *s->ops;
+	ops.commit = commit_after_other_host;
+	wrapped.ops = &ops;
+	wrapped.impl = s->impl;
+	commits = 0;
+	out = calloc(1, sizeof(*out));
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(jm_process(p, &wrapped, msg, sizeof(msg) - 1,
+	    "nia@customer.example", rcpt, 1, T0, out), 0);
+	ck_assert_int_eq(commits, 2);
+	ck_assert_int_eq(out->tries, 2);
+	ck_assert_str_eq(out->category, "complaint");
+	ck_assert_str_eq(out->decision.ack_reason, "already-answered");
+	ck_assert_ptr_null(out->unshared);
+	ck_assert_msg(strstr(out->summary, " tries=2") != NULL, "%s",
+	    out->summary);
+	/* The second attempt's rows only: no acknowledgement queued. */
+	ck_assert_int_eq(outbox_rows(s), 0);
+	ck_assert_int_eq(jm_store_customer(s, "nia@customer.example", 5, &cu),
+	    0);
+	ck_assert_int_eq(cu->state.at_risk, 1);
+	ck_assert_uint_eq(cu->n_events, 1);
+	jm_customer_free(cu);
+	free(out);
+	jm_policy_unref(p);
+	jm_store_close(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -899,6 +995,7 @@ main(void)
 
 	/* As the daemon: a server that goes away is an error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	jm_message_init();
 	start_redis();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -914,11 +1011,13 @@ main(void)
 	tcase_add_test(tc, test_wrong_password);
 	tcase_add_test(tc, test_last_attempt);
 	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_process_retry);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	stop_redis();
+	jm_message_shutdown();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
