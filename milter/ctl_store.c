@@ -294,8 +294,8 @@ jm_ctl_stats(const struct jm_conf *c, int argc, char **argv)
 	printf("outbox    %ld pending, %ld delivered, %ld dead\n", st.pending,
 	    st.done, st.dead);
 	if (st.shared)
-		printf("outages   %ld, %ld message%s handled without the shared "
-		    "state\n", st.outages, st.unshared,
+		printf("outages   %ld, %ld message%s handled without the "
+		    "shared state\n", st.outages, st.unshared,
 		    st.unshared == 1 ? "" : "s");
 	return 0;
 }

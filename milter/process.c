@@ -397,7 +397,7 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 	rc = jm_store_commit(store, &r);
 	if (rc == 0 && w->n_items > 0)
 		jm_outbox_wake();
-	/* The last attempt cannot be asked to retry: the store gives up sharing. */
+	/* The store gives up sharing at the last attempt: it cannot retry. */
 	if (rc == JM_STORE_RETRY && attempt + 1 >= JM_STORE_ATTEMPTS)
 		return -1;
 	return rc;

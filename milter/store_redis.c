@@ -100,11 +100,11 @@
 #include "journey/store_redis.h"
 #include "journey/util.h"
 
-#define KEY_MAX		998	/* longest thread key kept, as in SQLite */
-#define KEYS_MAX	64	/* most thread keys looked at per message */
-#define HIST_MAX	50	/* events kept per customer in Redis */
-#define BACKOFF_MAX	30	/* seconds between reconnection attempts */
-#define ADMIN_TIMEOUT_MS 5000	/* journeyctl may wait longer than mail */
+#define KEY_MAX		998	/* longest thread key, as in SQLite */
+#define KEYS_MAX	64	/* thread keys looked at per message */
+#define HIST_MAX	50	/* events kept per customer */
+#define BACKOFF_MAX	30	/* seconds between connection attempts */
+#define ADMIN_MS	5000	/* journeyctl may wait longer than mail */
 #define TTL_SLACK	60	/* seconds a window's key outlives it */
 #define PASSWORD_MAX	1024
 
@@ -119,14 +119,14 @@ struct txn {
 };
 
 struct redis_store {
-	pthread_mutex_t	 lock;		/* connection, transaction, health */
+	pthread_mutex_t	 lock;		/* rc, t and the health */
 	const struct jm_store_ops *local_ops;
 	void		*local;
 	redisContext	*rc;		/* NULL while not connected */
 	char		 addr[INET6_ADDRSTRLEN];
 	int		 port;
 	int		 db;
-	char		 where[300];	/* "host:port/db", for messages */
+	char		 where[300];	/* "host:port/db" */
 	char		*user;
 	char		*password;
 	char		*prefix;
@@ -135,10 +135,10 @@ struct redis_store {
 
 	int		 down;		/* an outage is going on (logged) */
 	time_t		 down_since;
-	long		 down_messages;	/* handled without Redis, this outage */
-	struct timespec	 next_try;	/* no connection attempt before */
+	long		 down_messages;	/* without Redis, this outage */
+	struct timespec	 next_try;	/* no connection before */
 	long		 backoff;	/* seconds */
-	long		 pend_outages;	/* not yet added to the stats hash */
+	long		 pend_outages;	/* not yet in the stats hash */
 	long		 pend_unshared;
 
 	struct txn	 t;
@@ -546,7 +546,7 @@ static int
 read_shared(struct redis_store *rs, const struct jm_store_query *q,
     struct jm_facts *f, char *why, size_t whylen)
 {
-	char		*ck = NULL, *ak = NULL, *dk = NULL, *mk = NULL, **tk;
+	char		*ck, *ak = NULL, *dk, *mk, **tk;
 	const char	**argv = NULL, *w;
 	size_t		 ntk = 0, i, argc = 0;
 	redisReply	*r = NULL;
@@ -800,7 +800,8 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 {
 	char		*ck, *hk, *dk, *mk, *sk, *ev, **tk = NULL;
 	size_t		 ntk = 0, i;
-	long		 outages = rs->pend_outages, unshared = rs->pend_unshared;
+	long		 outages = rs->pend_outages;
+	long		 unshared = rs->pend_unshared;
 	redisReply	*x = NULL;
 	const char	*w;
 	int		 cmds = 0, k, rc = -1, n;
@@ -840,7 +841,7 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 		    r->category, dk, mk);
 		if (n == -1) {
 			snprintf(why, whylen, "out of memory");
-			/* MULTI is open: dropping the connection discards it. */
+			/* Dropping the connection discards the MULTI. */
 			goto out;
 		}
 		cmds += n;
@@ -1075,7 +1076,7 @@ redis_prune(void *impl, time_t threads_before, time_t done_before)
 }
 
 /*
- * For journeyctl: connects, waiting up to ADMIN_TIMEOUT_MS, whatever the
+ * For journeyctl: connects, waiting up to ADMIN_MS, whatever the
  * backoff says.  Called with the lock held; 0, or -1 with the error set.
  */
 static int
@@ -1083,8 +1084,8 @@ admin_connect(struct redis_store *rs, struct timespec *deadline)
 {
 	char	why[256];
 
-	deadline_in(deadline, rs->timeout_ms > ADMIN_TIMEOUT_MS ?
-	    rs->timeout_ms : ADMIN_TIMEOUT_MS);
+	deadline_in(deadline, rs->timeout_ms > ADMIN_MS ?
+	    rs->timeout_ms : ADMIN_MS);
 	if (connect_redis(rs, deadline, 1, why, sizeof(why)) == -1) {
 		drop(rs, why);
 		return -1;
@@ -1320,7 +1321,7 @@ migrate_one(void *arg, const char *address, const struct jm_state *st,
 		jm_store_set_error("out of memory");
 		return -1;
 	}
-	deadline_in(&m->deadline, ADMIN_TIMEOUT_MS);
+	deadline_in(&m->deadline, ADMIN_MS);
 	redisAppendCommand(rs->rc, "EVAL %s 2 %s %s %s %d %lld", migrate_lua,
 	    ck, m->sk, jm_stage_name(st->stage), st->at_risk ? 1 : 0,
 	    (long long)updated);

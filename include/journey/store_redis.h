@@ -20,7 +20,7 @@ struct jm_redis_url {
 	char	host[256];	/* a name, an IPv4 or an IPv6 address */
 	int	port;		/* 6379 when not given */
 	int	db;		/* 0 when not given */
-	char	user[128];	/* "" when none (AUTH with the password alone) */
+	char	user[128];	/* "" when none: AUTH with the password */
 	char	password[256];	/* "" when none */
 };
 

@@ -122,7 +122,8 @@ start_redis(void)
 	snprintf(password_file, sizeof(password_file), "%s/password",
 	    redis_dir);
 	fp = fopen(password_file, "w");
-	if (fp == NULL || fprintf(fp, "%s\n", PASSWORD) < 0 || fclose(fp) != 0) {
+	if (fp == NULL || fprintf(fp, "%s\n", PASSWORD) < 0 ||
+	    fclose(fp) != 0) {
 		perror(password_file);
 		exit(1);
 	}
@@ -708,7 +709,7 @@ START_TEST(test_hang)
 
 	if (redis_pid == 0) {
 		/* Not ours to stop; test_refused covers an absent server. */
-		fprintf(stderr, "# hang not tested: JM_TEST_REDIS_PORT given\n");
+		fprintf(stderr, "# hang not tested: the server is not ours\n");
 		return;
 	}
 	s = open_host(dir_a, 0);
