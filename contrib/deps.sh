@@ -4,7 +4,7 @@
 JM_DEPS="build-essential autoconf automake pkg-config ca-certificates
 	libmilter-dev libcurl4-openssl-dev libpcre2-dev libgmime-3.0-dev
 	libjansson-dev libsqlite3-dev libxml2-dev libssl-dev check
-	postfix swaks python3 sqlite3 groff-base
+	libhiredis-dev postfix swaks python3 sqlite3 groff-base redis-server
 	chromium python3-prometheus-client systemd"
 
 jm_install_deps() {

@@ -26,6 +26,7 @@
 #include "journey/conf.h"
 #include "journey/journey.h"
 #include "journey/log.h"
+#include "journey/store_redis.h"
 
 #ifndef JM_SYSCONFDIR
 #define JM_SYSCONFDIR	"/etc"
@@ -42,6 +43,8 @@
 static int	check_socket(const char *, char *, size_t);
 static int	check_log_level(const char *, char *, size_t);
 static int	check_on_error(const char *, char *, size_t);
+static int	check_state(const char *, char *, size_t);
+static int	check_redis_down(const char *, char *, size_t);
 static int	check_stage(const char *, char *, size_t);
 static int	check_url(const char *, char *, size_t);
 static int	check_urls(const char *, char *, size_t);
@@ -77,6 +80,20 @@ static const struct jm_conf_key keys[] = {
 	    check_log_level, "least important syslog level logged: err, warning, notice, info or debug" },
 	{ "on_error", JM_CONF_STRING, "accept", 0, 0, F(on_error),
 	    check_on_error, "what an internal error does to the message: accept (fail open) or tempfail" },
+
+	/* Where the journey state lives. */
+	{ "state", JM_CONF_STRING, "sqlite", 0, 0, F(state), check_state,
+	    "sqlite (this host alone, in state_dir) or redis://[:password@]host[:port][/db] (shared by several MX hosts)" },
+	{ "redis_password_file", JM_CONF_STRING, "", 0, 0,
+	    F(redis_password_file), NULL,
+	    "file holding the Redis password (empty: the one in state, if any)" },
+	{ "redis_timeout", JM_CONF_INT, "200", 10, 10000, F(redis_timeout),
+	    NULL, "milliseconds a message may wait on Redis before it is handled without it" },
+	{ "redis_key_prefix", JM_CONF_STRING, "jm:", 0, 0, F(redis_key_prefix),
+	    NULL, "prefix of every Redis key, so that fleets can share a server" },
+	{ "redis_down", JM_CONF_STRING, "withhold", 0, 0, F(redis_down),
+	    check_redis_down,
+	    "acknowledgements while Redis is unreachable: withhold (never two) or send (each host decides alone)" },
 
 	/* Which mail is watched. */
 	{ "watch_recipients", JM_CONF_LIST, "", 0, 0, F(watch_recipients), NULL,
@@ -291,8 +308,8 @@ list_split(struct jm_strlist *l, const char *value)
 
 /*
  * Sets one key.  Fields of type STRING that name an enum (log_level,
- * on_error) are stored as ints: their check function has accepted the
- * value already.
+ * on_error, redis_down) are stored as ints: their check function has
+ * accepted the value already.
  */
 static int
 set_key(struct jm_conf *c, const struct jm_conf_key *k, const char *value,
@@ -312,6 +329,11 @@ set_key(struct jm_conf *c, const struct jm_conf_key *k, const char *value,
 	if (k->offset == offsetof(struct jm_conf, on_error)) {
 		*(int *)field = strcasecmp(value, "tempfail") == 0 ?
 		    JM_ON_ERROR_TEMPFAIL : JM_ON_ERROR_ACCEPT;
+		return 0;
+	}
+	if (k->offset == offsetof(struct jm_conf, redis_down)) {
+		*(int *)field = strcasecmp(value, "send") == 0 ?
+		    JM_REDIS_DOWN_SEND : JM_REDIS_DOWN_WITHHOLD;
 		return 0;
 	}
 
@@ -539,7 +561,8 @@ jm_conf_unref(struct jm_conf *c)
 		char	*field = (char *)c + keys[i].offset;
 
 		if (keys[i].offset == offsetof(struct jm_conf, log_level) ||
-		    keys[i].offset == offsetof(struct jm_conf, on_error))
+		    keys[i].offset == offsetof(struct jm_conf, on_error) ||
+		    keys[i].offset == offsetof(struct jm_conf, redis_down))
 			continue;
 		if (keys[i].type == JM_CONF_STRING)
 			free(*(char **)field);
@@ -648,6 +671,31 @@ check_on_error(const char *v, char *why, size_t whylen)
 {
 	if (strcasecmp(v, "accept") != 0 && strcasecmp(v, "tempfail") != 0) {
 		snprintf(why, whylen, "\"%s\" is not accept or tempfail", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_state(const char *v, char *why, size_t whylen)
+{
+	struct jm_redis_url	u;
+
+	if (strcmp(v, "sqlite") == 0)
+		return 0;
+	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "rediss://", 9) != 0) {
+		snprintf(why, whylen, "\"%s\" is not sqlite or a redis:// URL",
+		    v);
+		return -1;
+	}
+	return jm_redis_url_parse(v, &u, why, whylen);
+}
+
+static int
+check_redis_down(const char *v, char *why, size_t whylen)
+{
+	if (strcasecmp(v, "withhold") != 0 && strcasecmp(v, "send") != 0) {
+		snprintf(why, whylen, "\"%s\" is not withhold or send", v);
 		return -1;
 	}
 	return 0;

@@ -2,6 +2,8 @@
  * ctl_store.c: journeyctl's window on the store: the outbox queue, retrying
  * dead letters, a customer's journey, counts over the last hour, day and
  * week, for people or for Prometheus.
+ * dead letters, a customer's journey, counts, and copying a host's
+ * customers into the fleet's Redis.
  *
  * These are the operator's answers to the daemon's log lines ("journeyctl
  * retry 42 requeues it"), so they print what the log names: row ids,
@@ -431,6 +433,10 @@ stats_text(const struct stats *st)
 	printf("events    %ld\n", st->total.events);
 	printf("outbox    %ld pending, %ld delivered, %ld dead\n",
 	    st->total.pending, st->total.done, st->total.dead);
+	if (st->total.shared)
+		printf("outages   %ld, %ld message%s handled without the "
+		    "shared state\n", st->total.outages, st->total.unshared,
+		    st->total.unshared == 1 ? "" : "s");
 
 	printf("\n%-36s", "");
 	for (k = 0; k < NWINDOWS; k++)
@@ -570,11 +576,46 @@ jm_ctl_stats(const struct jm_conf *c, int argc, char **argv)
 		jm_store_close(s);
 		return 1;
 	}
+	if (!prometheus)
+		printf("state     %s%s\n", jm_store_backend(s),
+		    st.total.shared ? " (shared by the fleet; the outbox is "
+		    "this host's)" : "");
 	jm_store_close(s);
 	if (prometheus)
 		stats_prometheus(&st);
 	else
 		stats_text(&st);
 	stats_clear(&st);
+	return 0;
+}
+
+int
+jm_ctl_migrate(const struct jm_conf *c, int argc, char **argv)
+{
+	struct jm_store	*s;
+	long		 copied, kept;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: journeyctl migrate\n");
+		return 1;
+	}
+	if (strcmp(c->state, "sqlite") == 0) {
+		fprintf(stderr, "journeyctl: state = sqlite: set state = "
+		    "redis://... first; migrate copies this host's customers "
+		    "there\n");
+		return 1;
+	}
+	s = jm_ctl_open_store(c);
+	if (s == NULL)
+		return 1;
+	if (jm_store_migrate(s, &copied, &kept) == -1) {
+		fprintf(stderr, "journeyctl: %s\n", jm_store_last_error());
+		jm_store_close(s);
+		return 1;
+	}
+	jm_store_close(s);
+	printf("copied %ld customer%s to redis; kept %ld that redis knew "
+	    "more recently\n", copied, copied == 1 ? "" : "s", kept);
 	return 0;
 }

@@ -58,6 +58,12 @@ decide_ack(const struct jm_conf *c, const struct jm_decide_input *in,
 		d->ack_reason = "no-template";
 		return;
 	}
+	/* Without the shared counts, another host may have answered. */
+	if (in->facts->unshared != NULL &&
+	    c->redis_down != JM_REDIS_DOWN_SEND) {
+		d->ack_reason = in->facts->unshared;
+		return;
+	}
 	why = jm_ack_limits(c, in->facts->acks_same_category,
 	    in->facts->acks_day, in->facts->acks_minute);
 	if (why != NULL) {
@@ -99,8 +105,12 @@ jm_decide(const struct jm_conf *c, const struct jm_decide_input *in,
 
 	d->prev = in->facts->state;
 	d->automated = automated(in->ack_policy);
-	e = in->category != NULL && !in->own_ack && !d->automated ?
-	    &in->category->effect : &none;
+	/*
+	 * A stage moves only where every host sees it move: without the
+	 * shared state, the customer stays where this host last knew them.
+	 */
+	e = in->category != NULL && !in->own_ack && !d->automated &&
+	    in->facts->unshared == NULL ? &in->category->effect : &none;
 	jm_journey_apply(&d->prev, e, &d->next);
 	d->changed = d->prev.stage != d->next.stage ||
 	    d->prev.at_risk != d->next.at_risk;

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ static const struct {
 	int		(*run)(const struct jm_conf *, int, char **);
 } commands[] = {
 	{ "customer", jm_ctl_customer },
+	{ "migrate", jm_ctl_migrate },
 	{ "queue", jm_ctl_queue },
 	{ "report", jm_ctl_report },
 	{ "retry", jm_ctl_retry },
@@ -71,6 +73,7 @@ usage(void)
 	    "  customer ADDRESS [-n N]   a customer's stage and history\n"
 	    "  stats [--prometheus]      counts: last hour, day, week\n"
 	    "  report --html FILE        the same as one HTML page\n"
+	    "  migrate                   copy this host's customers to redis\n"
 	    "  classify FILE.eml...      verdict and decision as JSON, no side effects\n"
 	    "  eval [-q] DIR...          precision and recall over a labelled corpus\n"
 	    "  bench [--no-jit] FILE|DIR...  classification speed\n");
@@ -103,6 +106,8 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		return usage();
 	jm_message_init();
+	/* A Redis server that goes away must be an error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < sizeof(policy_commands) / sizeof(policy_commands[0]); i++)
 		if (strcmp(argv[0], policy_commands[i].name) == 0)
 			return run_policy_command(conf_path, i, argc, argv);

@@ -211,9 +211,13 @@ reload(const char *conf_path)
 	old = jm_policy_current();
 	if (old != NULL && (strcmp(old->conf->socket, p->conf->socket) != 0 ||
 	    strcmp(old->conf->user, p->conf->user) != 0 ||
-	    strcmp(old->conf->state_dir, p->conf->state_dir) != 0))
-		jm_log(LOG_WARNING, "reload: socket, user and state_dir take "
-		    "effect only after a restart");
+	    strcmp(old->conf->state_dir, p->conf->state_dir) != 0 ||
+	    strcmp(old->conf->state, p->conf->state) != 0 ||
+	    strcmp(old->conf->redis_key_prefix,
+	    p->conf->redis_key_prefix) != 0 ||
+	    old->conf->redis_timeout != p->conf->redis_timeout))
+		jm_log(LOG_WARNING, "reload: socket, user, state_dir, state "
+		    "and the redis_* keys take effect only after a restart");
 	jm_policy_unref(old);
 	jm_log_set_level(p->conf->log_level);
 	jm_policy_publish(p);
@@ -519,6 +523,11 @@ main(int argc, char *argv[])
 			    p->conf->state_dir, err);
 			return 1;
 		}
+		if (strcmp(jm_store_backend(store), "sqlite") != 0)
+			jm_log(LOG_INFO, "customers shared through %s (keys "
+			    "\"%s*\"), outbox in %s/journey.db",
+			    jm_store_backend(store), p->conf->redis_key_prefix,
+			    p->conf->state_dir);
 	}
 	if (jm_outbox_start(p->conf, store) == -1) {
 		jm_log(LOG_ERR, "cannot start the outbox");

@@ -44,20 +44,32 @@ struct work {
 	size_t			 n_items;
 };
 
+/* Forgets the rows of one attempt, so that a retry builds them anew. */
 static void
-work_free(struct work *w)
+rows_free(struct work *w)
 {
 	size_t	i;
 
-	jm_message_free(w->m);
-	jm_verdict_clear(&w->v);
-	free(w->keys_buf);
 	free(w->event_json);
 	free(w->ack);
 	free(w->link);
 	free(w->excerpt);
-	for (i = 0; i < OUT_ITEMS_MAX; i++)
+	w->event_json = w->ack = w->link = w->excerpt = NULL;
+	w->ack_len = 0;
+	for (i = 0; i < OUT_ITEMS_MAX; i++) {
 		free(w->chat[i]);
+		w->chat[i] = NULL;
+	}
+	w->n_items = 0;
+}
+
+static void
+work_free(struct work *w)
+{
+	jm_message_free(w->m);
+	jm_verdict_clear(&w->v);
+	free(w->keys_buf);
+	rows_free(w);
 }
 
 /*
@@ -175,7 +187,10 @@ static void
 summarise(struct jm_outcome *out, const char *env_from)
 {
 	const struct jm_decision *d = &out->decision;
-	char	 esc[64];
+	char	 esc[64], tries[16] = "";
+
+	if (out->tries > 1)
+		snprintf(tries, sizeof(tries), "%d", out->tries);
 
 	if (d->escalate)
 		snprintf(esc, sizeof(esc), "%zu", out->escalations);
@@ -185,7 +200,7 @@ summarise(struct jm_outcome *out, const char *env_from)
 	if (snprintf(out->summary, sizeof(out->summary),
 	    "from=<%s> customer=<%s> category=%s score=%d language=%s "
 	    "rules=%s stage=%s%s->%s%s ack=%s webhook=%zu escalate=%s "
-	    "ticket=%s%s%s%s",
+	    "ticket=%s%s%s%s%s%s%s%s",
 	    env_from != NULL ? env_from : "", out->customer, out->category,
 	    out->score, out->language, out->rules[0] != '\0' ? out->rules : "-",
 	    jm_stage_name(d->prev.stage), d->prev.at_risk ? "(at-risk)" : "",
@@ -193,7 +208,10 @@ summarise(struct jm_outcome *out, const char *env_from)
 	    d->ack_reason, out->webhooks, esc, out->ticket,
 	    d->automated ? " automated=yes" : "",
 	    (out->msg_flags & JM_MSG_MALFORMED) ? " malformed=yes" : "",
-	    out->limited ? " match-limit=yes" : "") < 0)
+	    out->limited ? " match-limit=yes" : "",
+	    out->unshared != NULL ? " shared=" : "",
+	    out->unshared != NULL ? out->unshared : "",
+	    out->tries > 1 ? " tries=" : "", tries) < 0)
 		out->summary[0] = '\0';
 }
 
@@ -222,6 +240,176 @@ own_ack_ticket(const struct jm_message *m, char out[JM_TICKET_LEN + 1])
 	out[n] = '\0';
 }
 
+/*
+ * One attempt at the store's part of a message: begin, decide, build the
+ * rows, commit.  0; -1 on an error (nothing committed); JM_STORE_RETRY
+ * when a shared store saw another host come first (nothing committed, the
+ * rows of W are to be freed and built again).
+ */
+static int
+attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
+    const struct jm_category *cat, const char *customer, const char *env_from,
+    time_t now, int attempt, const struct jm_state *initial,
+    struct jm_outcome *out)
+{
+	const struct jm_conf	*c = p->conf;
+	struct jm_facts		 facts;
+	struct jm_store_query	 q;
+	struct jm_store_record	 r;
+	struct jm_decide_input	 in;
+	struct jm_decision	*d = &out->decision;
+	char			 event_id[JM_EVENT_ID_LEN + 1], why[256];
+	int			 in_txn = 0, rc;
+	size_t			 i;
+
+	memset(&facts, 0, sizeof(facts));
+	facts.state = *initial;
+	if (store != NULL && customer[0] != '\0') {
+		memset(&q, 0, sizeof(q));
+		q.customer = customer;
+		q.category = cat != NULL ? cat->name : NULL;
+		q.thread_keys = w->keys;
+		q.n_thread_keys = w->n_keys;
+		q.now = now;
+		q.ack_interval = c->ack_interval;
+		q.escalation_window = c->escalation_window;
+		q.initial = *initial;
+		q.attempt = attempt;
+		if (jm_store_begin(store, &q, &facts) == -1)
+			return -1;
+		in_txn = 1;
+	}
+	out->unshared = facts.unshared;
+
+	memset(&in, 0, sizeof(in));
+	in.category = cat;
+	in.facts = &facts;
+	in.ack_policy = cat != NULL ? jm_ack_policy(c, w->m) : NULL;
+	in.have_template = cat != NULL && cat->reply != NULL &&
+	    jm_templates_find(p->templates, cat->reply, out->language,
+	    c->default_language) != NULL;
+	in.chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
+	jm_decide(c, &in, d);
+
+	/* The rows to queue: they are only built when they will be stored. */
+	if (store != NULL && cat != NULL && !d->automated) {
+		struct jm_event	ev;
+
+		if (jm_webhook_event_id(event_id) == -1)
+			goto fail;
+		memset(&ev, 0, sizeof(ev));
+		ev.id = event_id;
+		ev.occurred = now;
+		ev.customer = customer;
+		ev.message_id = w->m->message_id;
+		ev.subject = w->m->subject;
+		ev.ticket = out->ticket;
+		ev.category = cat->name;
+		ev.score = out->score;
+		ev.language = out->language;
+		ev.rules = w->v.fired;
+		ev.n_rules = w->v.n_fired;
+		ev.prev = d->prev;
+		ev.next = d->next;
+		w->event_json = jm_webhook_event_json(&ev);
+		if (w->event_json == NULL)
+			goto fail;
+		for (i = 0; i < c->journey_webhook_url.n; i++) {
+			if (queue(w, "webhook", c->journey_webhook_url.v[i],
+			    w->event_json, strlen(w->event_json), event_id,
+			    cat->name) == -1)
+				goto fail;
+			out->webhooks++;
+		}
+	}
+	if (store != NULL && d->ack) {
+		if (jm_ack_compose(c, p->templates, w->m, cat->reply,
+		    out->language, out->ticket, now, &w->ack, &w->ack_len, why,
+		    sizeof(why)) == -1) {
+			d->ack = 0;
+			d->ack_reason = "compose-failed";
+		} else if (queue(w, "smtp", env_from, w->ack, w->ack_len, NULL,
+		    cat->name) == -1)
+			goto fail;
+	}
+	if (store != NULL && d->escalate) {
+		struct jm_escalation	e;
+		size_t			k = 0;
+
+		w->link = jm_chat_link(c->chat_link_template, w->m->message_id,
+		    out->ticket);
+		w->excerpt = jm_chat_excerpt(w->m->text, w->m->text_len, 500);
+		if (w->link == NULL || w->excerpt == NULL)
+			goto fail;
+		memset(&e, 0, sizeof(e));
+		e.category = cat->name;
+		e.score = out->score;
+		e.customer = customer;
+		e.customer_name = w->m->from_name;
+		e.subject = w->m->subject;
+		e.excerpt = w->excerpt;
+		e.language = out->language;
+		e.stage_prev = d->prev.stage;
+		e.at_risk_prev = d->prev.at_risk;
+		e.stage_next = d->next.stage;
+		e.at_risk_next = d->next.at_risk;
+		e.ticket = out->ticket;
+		e.rules = w->v.fired;
+		e.n_rules = w->v.n_fired;
+		e.link = w->link;
+		e.message_id = w->m->message_id;
+		e.occurred_at = now;
+		e.support_name = c->support_name;
+		e.event_json = w->event_json;
+		for (i = 0; i < p->n_chat; i++) {
+			if (!jm_chat_target_wants(&p->chat[i], cat->name))
+				continue;
+			w->chat[k] = p->chat[i].ops->payload(&e);
+			if (w->chat[k] == NULL ||
+			    queue(w, "chat", p->chat[i].url, w->chat[k],
+			    strlen(w->chat[k]), event_id, cat->name) == -1)
+				goto fail;
+			k++;
+			out->escalations++;
+		}
+	}
+
+	if (!in_txn)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.customer = customer;
+	r.prev = d->prev;
+	r.next = d->next;
+	r.write_state = !d->automated;
+	r.category = cat != NULL ? cat->name : NULL;
+	r.message_id = w->m->message_id;
+	r.subject = w->m->subject;
+	r.ticket = out->ticket;
+	r.language = out->language;
+	r.score = out->score;
+	r.now = now;
+	r.is_ack = d->ack;
+	r.ack_reason = d->ack_reason;
+	r.escalate_reason = d->escalate_reason;
+	r.thread_keys = w->keys;
+	r.n_thread_keys = w->n_keys;
+	r.escalated = d->escalate;
+	r.items = w->items;
+	r.n_items = w->n_items;
+	rc = jm_store_commit(store, &r);
+	if (rc == 0 && w->n_items > 0)
+		jm_outbox_wake();
+	/* The store gives up sharing at the last attempt: it cannot retry. */
+	if (rc == JM_STORE_RETRY && attempt + 1 >= JM_STORE_ATTEMPTS)
+		return -1;
+	return rc;
+
+fail:
+	if (in_txn)
+		jm_store_rollback(store);
+	return -1;
+}
+
 int
 jm_process(const struct jm_policy *p, struct jm_store *store,
     const char *raw, size_t len, const char *env_from, char *const *rcpt,
@@ -230,19 +418,15 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	const struct jm_conf	*c = p->conf;
 	const struct jm_category *cat = NULL;
 	struct work		 w;
-	struct jm_facts		 facts;
-	struct jm_store_query	 q;
-	struct jm_store_record	 r;
-	struct jm_decide_input	 in;
+	struct jm_state		 initial;
 	struct jm_decision	*d = &out->decision;
-	char			 event_id[JM_EVENT_ID_LEN + 1], why[256];
+	char			 why[256];
 	const char		*customer;
-	int			 in_txn = 0;
+	int			 attempt, rc = -1;
 	size_t			 i;
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
-	memset(&facts, 0, sizeof(facts));
 	if (jm_message_parse(raw, len, (size_t)c->max_scan_bytes, &w.m) == -1)
 		return -1;
 	if (jm_message_set_envelope(w.m, env_from, rcpt, n_rcpt) == -1)
@@ -288,144 +472,25 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	if (thread_keys(&w) == -1)
 		goto fail;
 
-	/* The facts, read inside the transaction that will write the outcome. */
-	facts.state.at_risk = 0;
-	(void)jm_stage_parse(c->initial_stage, &facts.state.stage);
-	if (store != NULL && customer[0] != '\0') {
-		memset(&q, 0, sizeof(q));
-		q.customer = customer;
-		q.category = cat != NULL ? cat->name : NULL;
-		q.thread_keys = w.keys;
-		q.n_thread_keys = w.n_keys;
-		q.now = now;
-		q.ack_interval = c->ack_interval;
-		q.escalation_window = c->escalation_window;
-		q.initial = facts.state;
-		if (jm_store_begin(store, &q, &facts) == -1)
-			goto fail;
-		in_txn = 1;
+	/*
+	 * The facts, read inside the transaction that will write the outcome.
+	 * A shared store may find that another host changed this customer in
+	 * the meantime: then nothing was written, and the message is decided
+	 * again on what that host wrote.
+	 */
+	(void)jm_stage_parse(c->initial_stage, &initial.stage);
+	initial.at_risk = 0;
+	for (attempt = 0; attempt < JM_STORE_ATTEMPTS; attempt++) {
+		out->tries = attempt + 1;
+		rc = attempt_once(p, store, &w, cat, customer, env_from, now,
+		    attempt, &initial, out);
+		if (rc != JM_STORE_RETRY)
+			break;
+		rows_free(&w);
+		out->webhooks = out->escalations = 0;
 	}
-
-	memset(&in, 0, sizeof(in));
-	in.category = cat;
-	in.facts = &facts;
-	in.ack_policy = cat != NULL ? jm_ack_policy(c, w.m) : NULL;
-	in.have_template = cat != NULL && cat->reply != NULL &&
-	    jm_templates_find(p->templates, cat->reply, out->language,
-	    c->default_language) != NULL;
-	in.chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
-	jm_decide(c, &in, d);
-
-	/* The rows to queue: they are only built when they will be stored. */
-	if (store != NULL && cat != NULL && !d->automated) {
-		struct jm_event	ev;
-
-		if (jm_webhook_event_id(event_id) == -1)
-			goto fail;
-		memset(&ev, 0, sizeof(ev));
-		ev.id = event_id;
-		ev.occurred = now;
-		ev.customer = customer;
-		ev.message_id = w.m->message_id;
-		ev.subject = w.m->subject;
-		ev.ticket = out->ticket;
-		ev.category = cat->name;
-		ev.score = out->score;
-		ev.language = out->language;
-		ev.rules = w.v.fired;
-		ev.n_rules = w.v.n_fired;
-		ev.prev = d->prev;
-		ev.next = d->next;
-		w.event_json = jm_webhook_event_json(&ev);
-		if (w.event_json == NULL)
-			goto fail;
-		for (i = 0; i < c->journey_webhook_url.n; i++) {
-			if (queue(&w, "webhook", c->journey_webhook_url.v[i],
-			    w.event_json, strlen(w.event_json), event_id,
-			    cat->name) == -1)
-				goto fail;
-			out->webhooks++;
-		}
-	}
-	if (store != NULL && d->ack) {
-		if (jm_ack_compose(c, p->templates, w.m, cat->reply,
-		    out->language, out->ticket, now, &w.ack, &w.ack_len, why,
-		    sizeof(why)) == -1) {
-			d->ack = 0;
-			d->ack_reason = "compose-failed";
-		} else if (queue(&w, "smtp", env_from, w.ack, w.ack_len, NULL,
-		    cat->name) == -1)
-			goto fail;
-	}
-	if (store != NULL && d->escalate) {
-		struct jm_escalation	e;
-		size_t			k = 0;
-
-		w.link = jm_chat_link(c->chat_link_template, w.m->message_id,
-		    out->ticket);
-		w.excerpt = jm_chat_excerpt(w.m->text, w.m->text_len, 500);
-		if (w.link == NULL || w.excerpt == NULL)
-			goto fail;
-		memset(&e, 0, sizeof(e));
-		e.category = cat->name;
-		e.score = out->score;
-		e.customer = customer;
-		e.customer_name = w.m->from_name;
-		e.subject = w.m->subject;
-		e.excerpt = w.excerpt;
-		e.language = out->language;
-		e.stage_prev = d->prev.stage;
-		e.at_risk_prev = d->prev.at_risk;
-		e.stage_next = d->next.stage;
-		e.at_risk_next = d->next.at_risk;
-		e.ticket = out->ticket;
-		e.rules = w.v.fired;
-		e.n_rules = w.v.n_fired;
-		e.link = w.link;
-		e.message_id = w.m->message_id;
-		e.occurred_at = now;
-		e.support_name = c->support_name;
-		e.event_json = w.event_json;
-		for (i = 0; i < p->n_chat; i++) {
-			if (!jm_chat_target_wants(&p->chat[i], cat->name))
-				continue;
-			w.chat[k] = p->chat[i].ops->payload(&e);
-			if (w.chat[k] == NULL ||
-			    queue(&w, "chat", p->chat[i].url, w.chat[k],
-			    strlen(w.chat[k]), event_id, cat->name) == -1)
-				goto fail;
-			k++;
-			out->escalations++;
-		}
-	}
-
-	if (in_txn) {
-		memset(&r, 0, sizeof(r));
-		r.customer = customer;
-		r.prev = d->prev;
-		r.next = d->next;
-		r.write_state = !d->automated;
-		r.category = cat != NULL ? cat->name : NULL;
-		r.message_id = w.m->message_id;
-		r.subject = w.m->subject;
-		r.ticket = out->ticket;
-		r.language = out->language;
-		r.score = out->score;
-		r.now = now;
-		r.is_ack = d->ack;
-		r.ack_reason = d->ack_reason;
-		r.escalate_reason = d->escalate_reason;
-		r.thread_keys = w.keys;
-		r.n_thread_keys = w.n_keys;
-		r.escalated = d->escalate;
-		r.items = w.items;
-		r.n_items = w.n_items;
-		in_txn = 0;
-		if (jm_store_commit(store, &r) == -1)
-			goto fail_committed;
-		if (w.n_items > 0)
-			jm_outbox_wake();
-	}
+	if (rc != 0)
+		goto fail;
 
 	add_header(out, "X-Journey-Category", out->category);
 	snprintf(why, sizeof(why), "%d", out->score);
@@ -442,9 +507,6 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	return 0;
 
 fail:
-	if (in_txn)
-		jm_store_rollback(store);
-fail_committed:
 	work_free(&w);
 	return -1;
 }

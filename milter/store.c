@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "journey/store.h"
+#include "journey/store_redis.h"
 
 /* Per thread, so that one message's failure never shows in another's log. */
 static __thread char last_error[256];
@@ -68,8 +69,40 @@ jm_store_open(const struct jm_conf *conf, struct jm_store **out, char *err,
 		return -1;
 	}
 	free(path);
+	if (conf->state != NULL && strcmp(conf->state, "sqlite") != 0) {
+		void	*shared;
+
+		/* Redis for the customers, this database for the outbox. */
+		if (jm_store_redis_open(conf, s->ops, s->impl, &shared, err,
+		    errlen) == -1) {
+			s->ops->close(s->impl);
+			free(s);
+			return -1;
+		}
+		s->ops = &jm_store_redis_ops;
+		s->impl = shared;
+	}
 	*out = s;
 	return 0;
+}
+
+const char *
+jm_store_backend(const struct jm_store *s)
+{
+	return s->ops->name;
+}
+
+int
+jm_store_migrate(struct jm_store *s, long *copied, long *kept)
+{
+	*copied = 0;
+	*kept = 0;
+	if (s->ops->migrate == NULL) {
+		jm_store_set_error("state = %s: the customers are not shared, "
+		    "there is nowhere to copy them to", s->ops->name);
+		return -1;
+	}
+	return s->ops->migrate(s->impl, copied, kept);
 }
 
 int

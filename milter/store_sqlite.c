@@ -615,13 +615,20 @@ durable(struct sqlite_store *ss, unsigned long long seq)
 	return rc;
 }
 
+/* Two-step commit, for a store that commits elsewhere in between (Redis). */
 static int
-sqlite_commit(void *impl, const struct jm_store_record *r)
+sqlite_prepare(void *impl, const struct jm_store_record *r)
+{
+	return write_record(impl, r);
+}
+
+static int
+sqlite_finish(void *impl)
 {
 	struct sqlite_store *ss = impl;
 	unsigned long long	seq;
 
-	if (write_record(ss, r) == -1 || exec(ss, "COMMIT") == -1) {
+	if (exec(ss, "COMMIT") == -1) {
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
@@ -629,6 +636,19 @@ sqlite_commit(void *impl, const struct jm_store_record *r)
 	seq = __atomic_add_fetch(&ss->committed, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&ss->lock);
 	return durable(ss, seq);
+}
+
+static int
+sqlite_commit(void *impl, const struct jm_store_record *r)
+{
+	struct sqlite_store *ss = impl;
+
+	if (write_record(ss, r) == -1) {
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	return sqlite_finish(ss);
 }
 
 static void
@@ -1350,6 +1370,41 @@ sqlite_prune(void *impl, time_t threads_before, time_t done_before)
 	return rc;
 }
 
+static int
+sqlite_customers(void *impl, int (*fn)(void *, const char *,
+    const struct jm_state *, time_t), void *arg)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	struct jm_state	 st;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT stage, at_risk, updated,"
+	    " address FROM customers ORDER BY address", -1, &s,
+	    NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing customers");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (stage_from(s, 0, &st.stage) == -1)
+			break;
+		st.at_risk = sqlite3_column_int(s, 1) != 0;
+		if (fn(arg, (const char *)sqlite3_column_text(s, 3), &st,
+		    (time_t)sqlite3_column_int64(s, 2)) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing customers");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 const struct jm_store_ops jm_store_sqlite_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
@@ -1369,4 +1424,8 @@ const struct jm_store_ops jm_store_sqlite_ops = {
 	.slowest = sqlite_slowest,
 	.prune = sqlite_prune,
 	.close = sqlite_close,
+	.prepare = sqlite_prepare,
+	.finish = sqlite_finish,
+	.customers = sqlite_customers,
+	.migrate = NULL,
 };

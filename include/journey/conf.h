@@ -27,6 +27,12 @@ enum jm_on_error {
 	JM_ON_ERROR_TEMPFAIL
 };
 
+/* What happens to acknowledgements while the shared store is unreachable. */
+enum jm_redis_down {
+	JM_REDIS_DOWN_WITHHOLD = 0,	/* none: never two to one customer */
+	JM_REDIS_DOWN_SEND		/* each host decides alone */
+};
+
 struct jm_conf {
 	int		 refs;
 	char		*path;		/* the file it was read from, or NULL */
@@ -40,6 +46,13 @@ struct jm_conf {
 	char		*rules_dir;
 	int		 log_level;	/* syslog priority */
 	int		 on_error;	/* enum jm_on_error */
+
+	/* Where the journey state lives: here, or shared by a fleet. */
+	char		*state;		/* "sqlite" or a redis:// URL */
+	char		*redis_password_file;
+	long		 redis_timeout;	/* milliseconds */
+	char		*redis_key_prefix;
+	int		 redis_down;	/* enum jm_redis_down */
 
 	/* Which mail is watched, and how much of it is read. */
 	struct jm_strlist watch_recipients;

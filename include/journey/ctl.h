@@ -34,7 +34,8 @@ int	jm_ctl_retry(const struct jm_conf *c, int argc, char **argv);
 /*
  * "customer ADDRESS [-n COUNT]": the customer's stage, at_risk flag, last
  * update and newest COUNT (default 20) events: time, category, previous
- * and new state, ticket and Message-ID.
+ * and new state, ticket and Message-ID.  With state = redis://..., all
+ * from Redis: the fleet's view, the newest 50 events at most.
  */
 int	jm_ctl_customer(const struct jm_conf *c, int argc, char **argv);
 
@@ -46,6 +47,8 @@ int	jm_ctl_customer(const struct jm_conf *c, int argc, char **argv);
  * webhook deliveries delivered, pending, retrying and dead.  With
  * --prometheus the same as gauges in the Prometheus text exposition
  * format, a window="1h", "24h" or "7d" label on each windowed sample.
+ * With state = redis://..., the customers and events are the fleet's (from
+ * Redis), the outbox this host's, and the Redis outages are counted.
  */
 int	jm_ctl_stats(const struct jm_conf *c, int argc, char **argv);
 
@@ -73,6 +76,15 @@ struct jm_store *jm_ctl_open_store(const struct jm_conf *c);
  */
 void	jm_ctl_show_target(const struct jm_outbox_row *r, char *out,
 	    size_t outlen);
+
+/*
+ * "migrate": copies this host's customers (stage, at_risk, last change)
+ * from its SQLite database into Redis, keeping any customer Redis has seen
+ * more recently.  Run on each host when moving to state = redis://...;
+ * running it again is harmless.  1 when state is sqlite or Redis does not
+ * answer.
+ */
+int	jm_ctl_migrate(const struct jm_conf *c, int argc, char **argv);
 
 /*
  * "classify FILE...": each file through the same core as the milter, with

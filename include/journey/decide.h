@@ -47,6 +47,12 @@ struct jm_decision {
  * "no-category", "automated", "not-escalated" (the category does not
  * escalate), "no-chat-target", "thread-already-escalated".
  *
+ * Facts read without the shared state (facts->unshared, e.g.
+ * "redis-down"): the journey does not move, and the acknowledgement is
+ * withheld with that reason after "no-template" unless redis_down = send,
+ * in which case this host's own limits apply; escalation is decided as
+ * usual, on this host's own thread keys.
+ *
  * A message the acknowledgement policy shows to come from a robot or a
  * forger (a bounce, a list, an auto-reply, a role address, failed
  * authentication) is still classified and tagged, but moves no journey

@@ -7,7 +7,9 @@
  * With a store, the journey transition and the outbox rows (CRM event,
  * acknowledgement, escalations) are committed in one transaction before
  * this returns; without one (a dry run) nothing is written anywhere and an
- * unknown customer is assumed.
+ * unknown customer is assumed.  A shared store (several hosts) may ask
+ * for the message to be decided again on what another host wrote in the
+ * meantime; this is done here, at most JM_STORE_ATTEMPTS times.
  */
 #ifndef JOURNEY_PROCESS_H
 #define JOURNEY_PROCESS_H
@@ -47,6 +49,11 @@ struct jm_outcome {
 	struct jm_decision decision;
 	size_t		 webhooks;	/* CRM deliveries queued */
 	size_t		 escalations;	/* chat deliveries queued */
+	const char	*unshared;	/* NULL, or why the shared state was not
+					   used (see store.h); static */
+	int		 tries;		/* store attempts (a shared store
+					   retries when another host came
+					   first) */
 	char		 summary[1024];	/* the log line after the queue id */
 };
 

@@ -8,9 +8,16 @@
  * event is on disk first; the outbox thread (outbox.h) delivers it later.
  *
  * The store is a front over a backend (struct jm_store_ops): SQLite in
- * store_sqlite.c today, Redis when several hosts share customers.  Nothing
- * here names a backend's types.  Every function is safe to call from any
- * thread; a begin..commit window belongs to the thread that opened it.
+ * store_sqlite.c for one host, or Redis for the customers' state with
+ * SQLite beside it for the outbox when several hosts share customers
+ * (store_redis.c).  Nothing here names a backend's types.  Every function
+ * is safe to call from any thread; a begin..commit window belongs to the
+ * thread that opened it.
+ *
+ * A shared backend is optimistic: another host may change the customer
+ * between begin and commit, and then commit writes nothing and answers
+ * JM_STORE_RETRY, and the caller begins again and decides anew, so that
+ * two hosts never both acknowledge one customer.
  */
 #ifndef JOURNEY_STORE_H
 #define JOURNEY_STORE_H
@@ -32,7 +39,23 @@ struct jm_facts {
 	long		acks_minute;	/* to anyone within 60s, not dead */
 	int		thread_escalated; /* a thread key escalated within
 					     escalation_window */
+	const char	*unshared;	/* NULL; or why the state shared with
+					   other hosts could not be used
+					   ("redis-down", "redis-contended"):
+					   the facts are this host's own and
+					   the customer's state is not written;
+					   static */
 };
+
+/* jm_store_commit(): another host came first; nothing was written. */
+#define JM_STORE_RETRY		1
+
+/*
+ * Most attempts at one message.  With attempt JM_STORE_ATTEMPTS - 1 a
+ * shared backend no longer tries to share (facts.unshared is set), so the
+ * last attempt never answers JM_STORE_RETRY.
+ */
+#define JM_STORE_ATTEMPTS	6
 
 struct jm_store_query {
 	const char	*customer;	/* lower-cased address */
@@ -44,6 +67,8 @@ struct jm_store_query {
 	long		 ack_interval;
 	long		 escalation_window;
 	struct jm_state	 initial;	/* state of an unknown customer */
+	int		 attempt;	/* 0; one more after each
+					   JM_STORE_RETRY */
 };
 
 /* One outbox row to queue. */
@@ -123,9 +148,14 @@ struct jm_store_stats {
 	long		 at_risk;
 	long		 stage[JM_STAGE_COUNT];	/* customers per stage */
 	long		 events;
-	long		 pending;
+	long		 pending;	/* outbox rows: this host's */
 	long		 done;
 	long		 dead;
+	int		 shared;	/* the counts above the outbox's are
+					   the fleet's (Redis) */
+	long		 outages;	/* shared store outages, as reported
+					   by the hosts once it was back */
+	long		 unshared;	/* messages handled without it */
 };
 
 /* A name and how many times: a category, a reason. */
@@ -211,6 +241,26 @@ struct jm_store_ops {
 		    struct jm_outbox_row **rows, size_t *n);
 	int	(*prune)(void *impl, time_t threads_before, time_t done_before);
 	void	(*close)(void *impl);
+
+	/*
+	 * Optional (NULL when the backend lacks them).  For a backend
+	 * composed over this one, commit in two steps: prepare writes R
+	 * inside the transaction begin opened and keeps it open (0; or -1,
+	 * and the caller calls rollback); finish commits and lets go of the
+	 * lock (0; or -1 after rolling back).
+	 */
+	int	(*prepare)(void *impl, const struct jm_store_record *r);
+	int	(*finish)(void *impl);
+	/*
+	 * Calls FN for every customer, in address order, under the store's
+	 * lock (FN must not call the store); FN returns 0, or -1 to stop.
+	 * 0, or -1 when FN or the store failed.
+	 */
+	int	(*customers)(void *impl, int (*fn)(void *arg,
+		    const char *address, const struct jm_state *st,
+		    time_t updated), void *arg);
+	/* jm_store_migrate(). */
+	int	(*migrate)(void *impl, long *copied, long *kept);
 };
 
 struct jm_store {
@@ -219,11 +269,13 @@ struct jm_store {
 };
 
 /*
- * Opens the store named by CONF: today the SQLite database
- * state_dir/journey.db, created when missing (write-ahead log, a schema
- * version table, migrations applied in one transaction).  Returns 0 and
- * sets *OUT, or -1 with ERR naming the file and the cause.  Caller closes
- * *OUT with jm_store_close().
+ * Opens the store named by CONF: the SQLite database state_dir/journey.db,
+ * created when missing (write-ahead log, a schema version table,
+ * migrations applied in one transaction); with state = redis://..., that
+ * database for the outbox and Redis for the customers (store_redis.h).
+ * An unreachable Redis is not an error here: the store works without it
+ * until it answers.  Returns 0 and sets *OUT, or -1 with ERR naming the
+ * file or server and the cause.  Caller closes *OUT with jm_store_close().
  */
 int	jm_store_open(const struct jm_conf *conf, struct jm_store **out,
 	    char *err, size_t errlen);
@@ -239,8 +291,11 @@ int	jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
 
 /*
  * Writes the customer row (when R->write_state), one history event, the
- * escalated thread keys and the outbox rows, and commits.  Returns 0, or
- * -1 after rolling back.  Either way the lock is released.  R and
+ * escalated thread keys and the outbox rows, and commits.  Returns 0; -1
+ * after rolling back; or, from a shared backend, JM_STORE_RETRY when
+ * another host changed what begin read (or the shared store failed in
+ * the middle): nothing was written, and the caller begins again with
+ * query.attempt one higher.  Either way the lock is released.  R and
  * everything it points to are borrowed for the call.
  */
 int	jm_store_commit(struct jm_store *s, const struct jm_store_record *r);
@@ -333,6 +388,17 @@ int	jm_store_slowest(struct jm_store *s, time_t since, size_t max,
  */
 int	jm_store_prune(struct jm_store *s, time_t threads_before,
 	    time_t done_before);
+
+/*
+ * Copies every customer of the local SQLite database into the shared
+ * store, unless the shared store holds a newer state for them (updated
+ * later).  Sets *COPIED and *KEPT (customers left as they were).  0, or
+ * -1 (also when the store is not shared).
+ */
+int	jm_store_migrate(struct jm_store *s, long *copied, long *kept);
+
+/* The backend's name: "sqlite" or "redis"; static. */
+const char *jm_store_backend(const struct jm_store *s);
 
 /* Closes the store; accepts NULL.  No transaction may be open. */
 void	jm_store_close(struct jm_store *s);

@@ -57,6 +57,16 @@ static const struct bad_case {
 	    "\"loud\" is not err, warning, notice, info or debug" },
 	{ "bad on_error", "on_error = reject\n", 1,
 	    "is not accept or tempfail" },
+	{ "bad state", "state = mysql://db\n", 1,
+	    "is not sqlite or a redis:// URL" },
+	{ "redis over TLS", "state = rediss://r.example:6380\n", 1,
+	    "has no TLS" },
+	{ "bad redis port", "state = redis://r.example:0/1\n", 1,
+	    "bad port" },
+	{ "bad redis_down", "redis_down = queue\n", 1,
+	    "\"queue\" is not withhold or send" },
+	{ "redis_timeout too small", "redis_timeout = 5\n", 1,
+	    "redis_timeout must be between 10 and 10000" },
 	{ "duplicate key", "socket = unix:/a\n\nsocket = unix:/b\n", 3,
 	    "socket is already set at line 1" },
 	{ "bad stage", "initial_stage = adore\n", 1, "is not a journey stage" },
@@ -139,6 +149,9 @@ START_TEST(test_good)
 	    "max_retry_age = 2h\n"
 	    "log_level = debug\n"
 	    "on_error = tempfail\n"
+	    "state = redis://10.0.0.7:6380/2\n"
+	    "redis_down = send\n"
+	    "redis_timeout = 150\n"
 	    "user =\n"
 	    "chat_target = ops slack https://hooks.example.com/x complaint\n"
 	    "chat_target = retention teams https://t.example.com/y cancellation\n");
@@ -153,6 +166,9 @@ START_TEST(test_good)
 	ck_assert_int_eq(conf->max_retry_age, 7200);
 	ck_assert_int_eq(conf->log_level, LOG_DEBUG);
 	ck_assert_int_eq(conf->on_error, JM_ON_ERROR_TEMPFAIL);
+	ck_assert_str_eq(conf->state, "redis://10.0.0.7:6380/2");
+	ck_assert_int_eq(conf->redis_down, JM_REDIS_DOWN_SEND);
+	ck_assert_int_eq(conf->redis_timeout, 150);
 	ck_assert_str_eq(conf->user, "");
 	ck_assert_uint_eq(conf->chat_target.n, 2);
 	ck_assert_str_eq(conf->chat_target.v[1],
@@ -160,6 +176,8 @@ START_TEST(test_good)
 	/* Defaults for what the file does not set. */
 	ck_assert_int_eq(conf->max_headers, 1000);
 	ck_assert_str_eq(conf->initial_stage, "assess");
+	ck_assert_str_eq(conf->redis_key_prefix, "jm:");
+	ck_assert_str_eq(conf->redis_password_file, "");
 	ck_assert_uint_ge(conf->ack_role_senders.n, 10);
 
 	ck_assert(jm_conf_watched(conf, "support@example.com"));

@@ -118,6 +118,90 @@ START_TEST(test_case)
 }
 END_TEST
 
+/*
+ * Facts read without the shared state (Redis down): no stage moves, the
+ * acknowledgement is withheld unless redis_down = send, and then this
+ * host's own limits apply; escalation goes on, on this host's threads.
+ */
+static const struct unshared_case {
+	const char		*label;
+	const struct jm_category *cat;
+	const char		*unshared;
+	const char		*policy;
+	int			 have_template;
+	int			 send;		/* redis_down = send */
+	long			 same;
+	int			 thread;
+	/* want */
+	enum jm_stage		 next_stage;
+	int			 next_risk;
+	int			 ack;
+	const char		*ack_reason;
+	int			 esc;
+	const char		*esc_reason;
+} unshared_cases[] = {
+	{ "complaint, withheld", &complaint, "redis-down", NULL, 1, 0, 0, 0,
+	    JM_STAGE_ACTIVATE, 0, 0, "redis-down", 1, "queued" },
+	{ "praise, no advance", &praise, "redis-down", NULL, 1, 0, 0, 0,
+	    JM_STAGE_ACTIVATE, 0, 0, "redis-down", 0, "not-escalated" },
+	{ "contended", &complaint, "redis-contended", NULL, 1, 0, 0, 1,
+	    JM_STAGE_ACTIVATE, 0, 0, "redis-contended", 0,
+	    "thread-already-escalated" },
+	{ "send: answered on local counts", &complaint, "redis-down", NULL, 1,
+	    1, 0, 0, JM_STAGE_ACTIVATE, 0, 1, "queued", 1, "queued" },
+	{ "send: local limit", &complaint, "redis-down", NULL, 1, 1, 1, 0,
+	    JM_STAGE_ACTIVATE, 0, 0, "already-answered", 1, "queued" },
+	{ "robot: its own reason first", &complaint, "redis-down", "list", 1,
+	    0, 0, 0, JM_STAGE_ACTIVATE, 0, 0, "list", 0, "automated" },
+	{ "no template first", &complaint, "redis-down", NULL, 0, 0, 0, 0,
+	    JM_STAGE_ACTIVATE, 0, 0, "no-template", 1, "queued" },
+	{ "shared: as always", &praise, NULL, NULL, 1, 0, 0, 0,
+	    JM_STAGE_ACCLIMATE, 0, 1, "queued", 0, "not-escalated" },
+};
+
+START_TEST(test_unshared)
+{
+	const struct unshared_case *c = &unshared_cases[_i];
+	struct jm_conf		*cf;
+	struct jm_diag		 dg;
+	struct jm_facts		 f;
+	struct jm_decide_input	 in;
+	struct jm_decision	 d;
+	char			 why[128];
+
+	jm_diag_init(&dg);
+	ck_assert_int_eq(jm_conf_load(NULL, &dg, &cf), 0);
+	jm_diag_free(&dg);
+	ck_assert_int_eq(jm_conf_set(cf, "redis_down", c->send ? "send" :
+	    "withhold", why, sizeof(why)), 0);
+	memset(&f, 0, sizeof(f));
+	f.known = 1;
+	f.state.stage = JM_STAGE_ACTIVATE;
+	f.acks_same_category = c->same;
+	f.thread_escalated = c->thread;
+	f.unshared = c->unshared;
+	memset(&in, 0, sizeof(in));
+	in.category = c->cat;
+	in.facts = &f;
+	in.ack_policy = c->policy;
+	in.have_template = c->have_template;
+	in.chat_targets = 1;
+	jm_decide(cf, &in, &d);
+	jm_conf_unref(cf);
+	ck_assert_msg(d.next.stage == c->next_stage, "%s: stage %s", c->label,
+	    jm_stage_name(d.next.stage));
+	ck_assert_msg(d.next.at_risk == c->next_risk, "%s: at_risk", c->label);
+	ck_assert_msg(d.changed == (c->next_stage != JM_STAGE_ACTIVATE ||
+	    c->next_risk), "%s: changed", c->label);
+	ck_assert_msg(d.ack == c->ack, "%s: ack %d", c->label, d.ack);
+	ck_assert_msg(strcmp(d.ack_reason, c->ack_reason) == 0,
+	    "%s: ack reason %s", c->label, d.ack_reason);
+	ck_assert_msg(d.escalate == c->esc, "%s: escalate", c->label);
+	ck_assert_msg(strcmp(d.escalate_reason, c->esc_reason) == 0,
+	    "%s: escalate reason %s", c->label, d.escalate_reason);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -131,6 +215,8 @@ main(void)
 	if (jm_conf_load(NULL, &d, &conf) == -1)
 		return EXIT_FAILURE;
 	tcase_add_loop_test(tc, test_case, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, test_unshared, 0,
+	    sizeof(unshared_cases) / sizeof(unshared_cases[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

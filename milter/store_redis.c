@@ -1,0 +1,1585 @@
+/*
+ * store_redis.c: the journey store of a fleet of MX hosts.
+ *
+ * Each MX host runs its own journey-milter.  Alone, each would keep its
+ * own idea of a customer's stage, and a customer whose mails land on two
+ * hosts would get two acknowledgements.  So the state that decides (the
+ * customer's stage, the acknowledgement limits, the escalated threads)
+ * lives in one Redis, and the outbox stays in each host's own SQLite
+ * database (store_sqlite.c, reached through its ops, not copied), so that
+ * Redis going away never loses an event.
+ *
+ * Keys, all under redis_key_prefix (default "jm:"):
+ *   c:ADDRESS            hash: stage, at_risk, updated.  No TTL.
+ *   hist:ADDRESS         list: the newest 50 events as JSON, for journeyctl
+ *                        customer on any host; the whole history (subject,
+ *                        language, score) stays in the SQLite database of
+ *                        the host that saw the message.
+ *   ack:CATEGORY:ADDRESS sorted set of acknowledgement times, TTL
+ *                        ack_interval: "already answered".
+ *   ackday:ADDRESS       the same over 24 hours: the daily limit.
+ *   ackmin               the same over 60 s for everyone: the global limit.
+ *   thread:MESSAGE-ID    the time the thread was escalated, TTL
+ *                        escalation_window.
+ *   stats                hash: customers, at_risk, stage:NAME, events,
+ *                        outages, unshared; kept by the same transactions.
+ * Category names are lower-case words, so "ack:CATEGORY:ADDRESS" cannot be
+ * read two ways.  Sorted sets rather than counters, so that the windows
+ * slide exactly as the SQLite store's do.
+ *
+ * Atomicity is optimistic.  begin() WATCHes the customer's hash, ack and
+ * ackday sets and the message's thread keys, and reads them; commit()
+ * writes everything in one MULTI/EXEC.  If another host wrote any of
+ * those keys in between, EXEC does nothing and commit() answers
+ * JM_STORE_RETRY: process.c begins again, sees the other host's
+ * acknowledgement or stage, and decides anew.  Two hosts racing on one
+ * customer therefore never both acknowledge, and no stage change is lost.
+ * The global per-minute set is written but not watched: every message
+ * would conflict with every other, and that limit only protects the relay,
+ * so it may be overshot by one per host racing.
+ *
+ * One commit, in order: the SQLite transaction (opened by begin) receives
+ * the event and the outbox rows; EXEC runs in Redis; SQLite commits.
+ * The failure windows:
+ *  - EXEC conflicts or fails: SQLite rolls back, nothing is written
+ *    anywhere, the message is tried again (and, with Redis gone, decided
+ *    without it: see below).
+ *  - EXEC's reply is lost (a timeout after Redis received it): Redis may
+ *    have applied it while SQLite rolled back.  The stage has moved and an
+ *    acknowledgement is counted that will never be sent: the customer
+ *    gets none rather than two.
+ *  - SQLite's COMMIT fails, or the daemon dies between EXEC and COMMIT:
+ *    the same, Redis ahead of this host; the message fails open (tagged
+ *    or not, it is delivered) and the error is logged.
+ *
+ * Redis down, or busy with another host's writes to one customer for
+ * JM_STORE_ATTEMPTS - 1 tries: the message is decided without it, from
+ * this host's last known copy (the SQLite customers row, written only
+ * with a successful EXEC, and this host's own outbox and threads) and
+ * facts.unshared says so: decide.c moves no stage and, unless redis_down
+ * = send, withholds the acknowledgement; the CRM event is still queued
+ * with the state as known.  Nothing is written to Redis for it later.
+ * The outage is logged once when it starts and once when it ends, and
+ * counted in the shared stats when Redis is back.  Reconnection waits 1 s,
+ * then twice as long each time, up to 30 s, so a dead Redis costs one
+ * attempt per interval, not one per message.  The Redis work of one
+ * attempt at one message (connect, begin, commit) shares one deadline of
+ * redis_timeout; the host name is resolved once, at open, so that no
+ * DNS lookup hides in a milter callback.
+ *
+ * One connection guarded by one mutex, held from begin to commit, like
+ * the SQLite store: a host's messages are serialised anyway by SQLite's
+ * single writer, and WATCH belongs to a connection.
+ *
+ * This file logs the start and end of an outage itself (jm_log), since
+ * those are the backend's own events, not any caller's error.
+ *
+ * Deliberately not here: TLS (hiredis 0.14 has none: use a tunnel, see
+ * journey-milter.conf(5)), Redis Cluster (WATCH across slots), Sentinel,
+ * and the outbox (the SQLite store's).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "journey/log.h"
+#include "journey/store.h"
+#include "journey/store_redis.h"
+#include "journey/util.h"
+
+#define KEY_MAX		998	/* longest thread key, as in SQLite */
+#define KEYS_MAX	64	/* thread keys looked at per message */
+#define HIST_MAX	50	/* events kept per customer */
+#define BACKOFF_MAX	30	/* seconds between connection attempts */
+#define ADMIN_MS	5000	/* journeyctl may wait longer than mail */
+#define TTL_SLACK	60	/* seconds a window's key outlives it */
+#define PASSWORD_MAX	1024
+
+/* What begin() learnt, for commit(). */
+struct txn {
+	int		 unshared;
+	int		 known;
+	struct jm_state	 prev;
+	long		 ack_interval;
+	long		 escalation_window;
+	struct timespec	 deadline;
+};
+
+struct redis_store {
+	pthread_mutex_t	 lock;		/* rc, t and the health */
+	const struct jm_store_ops *local_ops;
+	void		*local;
+	redisContext	*rc;		/* NULL while not connected */
+	char		 addr[INET6_ADDRSTRLEN];
+	int		 port;
+	int		 db;
+	char		 where[300];	/* "host:port/db" */
+	char		*user;
+	char		*password;
+	char		*prefix;
+	long		 timeout_ms;
+	int		 send_when_down;
+
+	int		 down;		/* an outage is going on (logged) */
+	time_t		 down_since;
+	long		 down_messages;	/* without Redis, this outage */
+	struct timespec	 next_try;	/* no connection before */
+	long		 backoff;	/* seconds */
+	long		 pend_outages;	/* not yet in the stats hash */
+	long		 pend_unshared;
+
+	struct txn	 t;
+};
+
+/* Time. */
+
+static void
+deadline_in(struct timespec *d, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += ms / 1000;
+	d->tv_nsec += (ms % 1000) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+}
+
+static long
+remaining_ms(const struct timespec *d)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(d->tv_sec - now.tv_sec) * 1000 +
+	    (d->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+static struct timeval
+tv_ms(long ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+/* The URL. */
+
+int
+jm_redis_url_parse(const char *url, struct jm_redis_url *out, char *why,
+    size_t whylen)
+{
+	const char	*p, *at, *slash, *hostend, *colon;
+	size_t		 n;
+	char		*end;
+	long		 v;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (strncmp(url, "rediss://", 9) == 0) {
+		snprintf(why, whylen, "rediss:// (TLS) is not supported: this "
+		    "build's hiredis has no TLS; reach Redis through a TLS "
+		    "tunnel on 127.0.0.1 (see journey-milter.conf(5))");
+		return -1;
+	}
+	if (strncmp(url, "redis://", 8) != 0) {
+		snprintf(why, whylen, "\"%s\" is not a redis:// URL", url);
+		return -1;
+	}
+	p = url + 8;
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	/* The password may hold '@': the host starts after the last one. */
+	at = NULL;
+	for (end = (char *)p; end < slash; end++)
+		if (*end == '@')
+			at = end;
+	if (at != NULL) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon == NULL) {
+			snprintf(why, whylen, "redis URL: write the password "
+			    "as :password@ (or user:password@)");
+			return -1;
+		}
+		n = (size_t)(colon - p);
+		if (n >= sizeof(out->user) ||
+		    (size_t)(at - colon - 1) >= sizeof(out->password)) {
+			snprintf(why, whylen, "redis URL: user or password "
+			    "too long");
+			return -1;
+		}
+		memcpy(out->user, p, n);
+		out->user[n] = '\0';
+		n = (size_t)(at - colon - 1);
+		memcpy(out->password, colon + 1, n);
+		out->password[n] = '\0';
+		p = at + 1;
+	}
+	if (*p == '[') {
+		hostend = memchr(p, ']', (size_t)(slash - p));
+		if (hostend == NULL) {
+			snprintf(why, whylen, "redis URL: unclosed [ in the "
+			    "host");
+			return -1;
+		}
+		n = (size_t)(hostend - p - 1);
+		p++;
+		colon = hostend[1] == ':' ? hostend + 1 : NULL;
+		if (colon == NULL && hostend + 1 != slash) {
+			snprintf(why, whylen, "redis URL: junk after ]");
+			return -1;
+		}
+	} else {
+		colon = memchr(p, ':', (size_t)(slash - p));
+		n = (size_t)((colon != NULL ? colon : slash) - p);
+	}
+	if (n == 0 || n >= sizeof(out->host)) {
+		snprintf(why, whylen, "redis URL: no host");
+		return -1;
+	}
+	memcpy(out->host, p, n);
+	out->host[n] = '\0';
+	if (colon != NULL) {
+		errno = 0;
+		v = strtol(colon + 1, &end, 10);
+		if (errno != 0 || end != slash || end == colon + 1 || v < 1 ||
+		    v > 65535) {
+			snprintf(why, whylen, "redis URL: bad port");
+			return -1;
+		}
+		out->port = (int)v;
+	}
+	if (*slash == '/' && slash[1] != '\0') {
+		errno = 0;
+		v = strtol(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || v < 0 || v > 65535) {
+			snprintf(why, whylen, "redis URL: \"%s\" is not a "
+			    "database number", slash + 1);
+			return -1;
+		}
+		out->db = (int)v;
+	}
+	return 0;
+}
+
+/* Keys. */
+
+/* PREFIX KIND A [":" B]; caller frees with free(). */
+static char *
+mkkey(const struct redis_store *rs, const char *kind, const char *a,
+    size_t alen, const char *b)
+{
+	size_t	 pl = strlen(rs->prefix), kl = strlen(kind);
+	size_t	 bl = b != NULL ? strlen(b) + 1 : 0, n;
+	char	*k;
+
+	n = pl + kl + alen + bl;
+	k = malloc(n + 1);
+	if (k == NULL)
+		return NULL;
+	memcpy(k, rs->prefix, pl);
+	memcpy(k + pl, kind, kl);
+	memcpy(k + pl + kl, a, alen);
+	if (b != NULL) {
+		k[pl + kl + alen] = ':';
+		memcpy(k + pl + kl + alen + 1, b, bl - 1);
+	}
+	k[n] = '\0';
+	return k;
+}
+
+static char *
+customer_key(const struct redis_store *rs, const char *kind,
+    const char *customer)
+{
+	return mkkey(rs, kind, customer, strlen(customer), NULL);
+}
+
+/* "ack:CATEGORY:ADDRESS". */
+static char *
+ack_key(const struct redis_store *rs, const char *category,
+    const char *customer)
+{
+	return mkkey(rs, "ack:", category, strlen(category), customer);
+}
+
+/* The message's usable thread keys, as Redis keys; *N of them. */
+static char **
+thread_keys(const struct redis_store *rs, const char *const *keys,
+    size_t nkeys, size_t *n)
+{
+	char	**v;
+	size_t	  i;
+
+	*n = 0;
+	if (nkeys > KEYS_MAX)
+		nkeys = KEYS_MAX;
+	v = calloc(nkeys + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < nkeys; i++) {
+		if (keys[i] == NULL || keys[i][0] == '\0')
+			continue;
+		v[*n] = mkkey(rs, "thread:", keys[i], strnlen(keys[i], KEY_MAX),
+		    NULL);
+		if (v[*n] == NULL) {
+			while (*n > 0)
+				free(v[--*n]);
+			free(v);
+			return NULL;
+		}
+		(*n)++;
+	}
+	return v;
+}
+
+static void
+keys_free(char **v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The connection and its health. */
+
+/* Forgets the connection, recording WHY as the calling thread's error. */
+static void
+drop(struct redis_store *rs, const char *why)
+{
+	jm_store_set_error("redis %s: %s", rs->where, why);
+	if (rs->rc != NULL) {
+		redisFree(rs->rc);
+		rs->rc = NULL;
+	}
+}
+
+/*
+ * The connection failed inside a message: wait before the next attempt,
+ * and say so once per outage.
+ */
+static void
+outage(struct redis_store *rs, const char *why)
+{
+	drop(rs, why);
+	rs->backoff = rs->backoff == 0 ? 1 : rs->backoff * 2;
+	if (rs->backoff > BACKOFF_MAX)
+		rs->backoff = BACKOFF_MAX;
+	deadline_in(&rs->next_try, rs->backoff * 1000);
+	if (rs->down)
+		return;
+	rs->down = 1;
+	rs->down_since = time(NULL);
+	rs->down_messages = 0;
+	rs->pend_outages++;
+	jm_log(LOG_ERR, "redis %s: %s; journeys are not shared until it "
+	    "answers: stages stay as they are and acknowledgements are %s",
+	    rs->where, why, rs->send_when_down ?
+	    "decided by each host alone (redis_down = send)" :
+	    "withheld (redis_down = withhold)");
+}
+
+static void
+back(struct redis_store *rs)
+{
+	rs->backoff = 0;
+	if (!rs->down)
+		return;
+	rs->down = 0;
+	jm_log(LOG_NOTICE, "redis %s: answering again after %lds; %ld "
+	    "message%s handled without it", rs->where,
+	    (long)(time(NULL) - rs->down_since), rs->down_messages,
+	    rs->down_messages == 1 ? " was" : "s were");
+}
+
+/*
+ * The next reply, waiting no later than DEADLINE.  0 with *OUT set
+ * (caller frees with freeReplyObject()), or -1 with the connection's
+ * error in *WHY (static or the context's).
+ */
+static int
+reply(struct redis_store *rs, const struct timespec *deadline,
+    redisReply **out, const char **why)
+{
+	void	*r = NULL;
+	long	 ms = remaining_ms(deadline);
+
+	*out = NULL;
+	if (ms <= 0) {
+		*why = "no answer within redis_timeout";
+		return -1;
+	}
+	if (redisSetTimeout(rs->rc, tv_ms(ms)) != REDIS_OK ||
+	    redisGetReply(rs->rc, &r) != REDIS_OK || r == NULL) {
+		*why = rs->rc->errstr[0] != '\0' ? rs->rc->errstr :
+		    "connection lost";
+		if (rs->rc->err == REDIS_ERR_IO && (errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
+			*why = "no answer within redis_timeout";
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+/* A reply that must be a status or a string (OK, PONG, QUEUED). */
+static int
+expect_ok(struct redis_store *rs, const struct timespec *deadline,
+    char *why, size_t whylen)
+{
+	redisReply	*r;
+	const char	*w;
+
+	if (reply(rs, deadline, &r, &w) == -1) {
+		snprintf(why, whylen, "%s", w);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whylen, "%.*s", (int)r->len, r->str);
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/*
+ * Connects when not connected (FORCE: whatever the backoff says), within
+ * DEADLINE: AUTH, SELECT and PING in one round trip.  0, or -1 with WHY.
+ */
+static int
+connect_redis(struct redis_store *rs, const struct timespec *deadline,
+    int force, char *why, size_t whylen)
+{
+	redisContext	*c;
+	long		 ms;
+	int		 n = 0, i;
+
+	if (rs->rc != NULL)
+		return 0;
+	if (!force && remaining_ms(&rs->next_try) > 0) {
+		snprintf(why, whylen, "not answering (next try in %lds)",
+		    (remaining_ms(&rs->next_try) + 999) / 1000);
+		return -1;
+	}
+	ms = remaining_ms(deadline);
+	if (ms <= 0) {
+		snprintf(why, whylen, "no answer within redis_timeout");
+		return -1;
+	}
+	c = redisConnectWithTimeout(rs->addr, rs->port, tv_ms(ms));
+	if (c == NULL || c->err != 0) {
+		snprintf(why, whylen, "%s", c != NULL ? c->errstr :
+		    "out of memory");
+		redisFree(c);
+		return -1;
+	}
+	rs->rc = c;
+	if (rs->password != NULL && rs->user != NULL &&
+	    rs->user[0] != '\0') {
+		redisAppendCommand(c, "AUTH %s %s", rs->user, rs->password);
+		n++;
+	} else if (rs->password != NULL) {
+		redisAppendCommand(c, "AUTH %s", rs->password);
+		n++;
+	}
+	if (rs->db != 0) {
+		redisAppendCommand(c, "SELECT %d", rs->db);
+		n++;
+	}
+	redisAppendCommand(c, "PING");
+	n++;
+	for (i = 0; i < n; i++) {
+		if (expect_ok(rs, deadline, why, whylen) == -1) {
+			redisFree(rs->rc);
+			rs->rc = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reading and writing the shared state. */
+
+static int
+parse_long(const redisReply *r, long *out)
+{
+	char	*end;
+
+	if (r->type == REDIS_REPLY_INTEGER) {
+		*out = (long)r->integer;
+		return 0;
+	}
+	if (r->type != REDIS_REPLY_STRING)
+		return -1;
+	errno = 0;
+	*out = strtol(r->str, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/*
+ * WATCHes the customer's keys and the thread keys and reads the facts
+ * into F, in one round trip.  0, or -1 with WHY (the connection is then
+ * unusable).
+ */
+static int
+read_shared(struct redis_store *rs, const struct jm_store_query *q,
+    struct jm_facts *f, char *why, size_t whylen)
+{
+	char		*ck, *ak = NULL, *dk, *mk, **tk;
+	const char	**argv = NULL, *w;
+	size_t		 ntk = 0, i, argc = 0;
+	redisReply	*r = NULL;
+	long		 v;
+	int		 rc = -1, nreplies, k;
+
+	memset(f, 0, sizeof(*f));
+	f->state = q->initial;
+	tk = thread_keys(rs, q->thread_keys, q->n_thread_keys, &ntk);
+	ck = customer_key(rs, "c:", q->customer);
+	dk = customer_key(rs, "ackday:", q->customer);
+	mk = mkkey(rs, "ackmin", "", 0, NULL);
+	if (q->category != NULL)
+		ak = ack_key(rs, q->category, q->customer);
+	argv = calloc(ntk + 5, sizeof(*argv));
+	if (tk == NULL || ck == NULL || dk == NULL || mk == NULL ||
+	    (q->category != NULL && ak == NULL) || argv == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+
+	/* A rolled-back message may have left its WATCH behind. */
+	redisAppendCommand(rs->rc, "UNWATCH");
+	argv[argc++] = "WATCH";
+	argv[argc++] = ck;
+	argv[argc++] = dk;
+	if (ak != NULL)
+		argv[argc++] = ak;
+	for (i = 0; i < ntk; i++)
+		argv[argc++] = tk[i];
+	redisAppendCommandArgv(rs->rc, (int)argc, argv, NULL);
+	redisAppendCommand(rs->rc, "HMGET %s stage at_risk", ck);
+	redisAppendCommand(rs->rc, "ZCOUNT %s (%lld +inf", dk,
+	    (long long)(q->now - 86400));
+	redisAppendCommand(rs->rc, "ZCOUNT %s (%lld +inf", mk,
+	    (long long)(q->now - 60));
+	nreplies = 5;
+	if (ak != NULL) {
+		redisAppendCommand(rs->rc, "ZCOUNT %s (%lld +inf", ak,
+		    (long long)(q->now - q->ack_interval));
+		nreplies++;
+	}
+	if (ntk > 0) {
+		argv[0] = "MGET";
+		for (i = 0; i < ntk; i++)
+			argv[i + 1] = tk[i];
+		redisAppendCommandArgv(rs->rc, (int)ntk + 1, argv, NULL);
+		nreplies++;
+	}
+
+	for (k = 0; k < nreplies; k++) {
+		if (reply(rs, &rs->t.deadline, &r, &w) == -1) {
+			snprintf(why, whylen, "%s", w);
+			goto out;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, whylen, "%.*s", (int)r->len, r->str);
+			goto out;
+		}
+		switch (k) {
+		case 0:
+		case 1:
+			break;
+		case 2:
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+				goto unexpected;
+			if (r->element[0]->type == REDIS_REPLY_STRING) {
+				if (jm_stage_parse(r->element[0]->str,
+				    &f->state.stage) == -1) {
+					snprintf(why, whylen, "%s holds an "
+					    "unknown stage \"%.40s\"", ck,
+					    r->element[0]->str);
+					goto out;
+				}
+				f->known = 1;
+				f->state.at_risk =
+				    r->element[1]->type == REDIS_REPLY_STRING &&
+				    strcmp(r->element[1]->str, "1") == 0;
+			}
+			break;
+		case 3:
+			if (parse_long(r, &f->acks_day) == -1)
+				goto unexpected;
+			break;
+		case 4:
+			if (parse_long(r, &f->acks_minute) == -1)
+				goto unexpected;
+			break;
+		default:
+			if (ak != NULL && k == 5) {
+				if (parse_long(r, &f->acks_same_category) == -1)
+					goto unexpected;
+				break;
+			}
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != ntk)
+				goto unexpected;
+			for (i = 0; i < ntk; i++)
+				if (parse_long(r->element[i], &v) == 0 &&
+				    v > (long)(q->now - q->escalation_window))
+					f->thread_escalated = 1;
+			break;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	rc = 0;
+	goto out;
+unexpected:
+	snprintf(why, whylen, "unexpected reply (are other programs writing "
+	    "keys under prefix \"%s\"?)", rs->prefix);
+out:
+	freeReplyObject(r);
+	keys_free(tk, ntk);
+	free(argv);
+	free(ck);
+	free(ak);
+	free(dk);
+	free(mk);
+	return rc;
+}
+
+/* S cut to KEY_MAX bytes, anything but printable ASCII made '?', in OUT. */
+static const char *
+printable(const char *s, char out[KEY_MAX + 1])
+{
+	size_t	i;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; i < KEY_MAX && s[i] != '\0'; i++)
+		out[i] = (unsigned char)s[i] >= 0x20 &&
+		    (unsigned char)s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+/*
+ * One event of hist:ADDRESS; caller frees with free().  The fields are
+ * made printable ASCII first: JSON wants UTF-8, and a hostile Message-ID
+ * must not turn into a failed transaction.
+ */
+static char *
+history_json(const struct jm_store_record *r)
+{
+	json_t	*o;
+	char	*s, mid[KEY_MAX + 1], cat[KEY_MAX + 1], ticket[KEY_MAX + 1];
+
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:b}",
+	    "at", (json_int_t)r->now,
+	    "category", printable(r->category, cat),
+	    "message_id", printable(r->message_id, mid),
+	    "ticket", printable(r->ticket, ticket),
+	    "prev", jm_stage_name(r->prev.stage),
+	    "prev_at_risk", r->prev.at_risk != 0,
+	    "next", jm_stage_name(r->next.stage),
+	    "next_at_risk", r->next.at_risk != 0);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* A member of an acknowledgement set: unique, so that none replaces another. */
+static void
+ack_member(time_t now, char *out, size_t outlen)
+{
+	unsigned	r = 0;
+
+	(void)jm_random(&r, sizeof(r));
+	snprintf(out, outlen, "%lld.%08x", (long long)now, r);
+}
+
+/*
+ * Queues the HINCRBYs that keep the stats hash in step with the customer
+ * moving from what begin read to R->next; returns how many.
+ */
+static int
+queue_stats(struct redis_store *rs, const char *sk,
+    const struct jm_store_record *r)
+{
+	const struct jm_state	*p = &rs->t.prev, *n = &r->next;
+	int			 cmds = 0;
+
+	if (!rs->t.known) {
+		redisAppendCommand(rs->rc, "HINCRBY %s customers 1", sk);
+		redisAppendCommand(rs->rc, "HINCRBY %s stage:%s 1", sk,
+		    jm_stage_name(n->stage));
+		cmds += 2;
+		if (n->at_risk) {
+			redisAppendCommand(rs->rc, "HINCRBY %s at_risk 1", sk);
+			cmds++;
+		}
+		return cmds;
+	}
+	if (p->stage != n->stage) {
+		redisAppendCommand(rs->rc, "HINCRBY %s stage:%s -1", sk,
+		    jm_stage_name(p->stage));
+		redisAppendCommand(rs->rc, "HINCRBY %s stage:%s 1", sk,
+		    jm_stage_name(n->stage));
+		cmds += 2;
+	}
+	if ((p->at_risk != 0) != (n->at_risk != 0)) {
+		redisAppendCommand(rs->rc, "HINCRBY %s at_risk %d", sk,
+		    n->at_risk ? 1 : -1);
+		cmds++;
+	}
+	return cmds;
+}
+
+/* The acknowledgement sets, for one queued acknowledgement of CATEGORY. */
+static int
+queue_ack(struct redis_store *rs, const struct jm_store_record *r,
+    const char *category, const char *dk, const char *mk)
+{
+	char	 m[64], *ak;
+	long	 iv = rs->t.ack_interval;
+	int	 cmds = 0;
+
+	ack_member(r->now, m, sizeof(m));
+	if (category != NULL && iv > 0) {
+		ak = ack_key(rs, category, r->customer);
+		if (ak == NULL)
+			return -1;
+		redisAppendCommand(rs->rc, "ZADD %s %lld %s", ak,
+		    (long long)r->now, m);
+		redisAppendCommand(rs->rc, "ZREMRANGEBYSCORE %s -inf %lld", ak,
+		    (long long)(r->now - iv));
+		redisAppendCommand(rs->rc, "EXPIRE %s %ld", ak, iv + TTL_SLACK);
+		free(ak);
+		cmds += 3;
+	}
+	redisAppendCommand(rs->rc, "ZADD %s %lld %s", dk, (long long)r->now, m);
+	redisAppendCommand(rs->rc, "ZREMRANGEBYSCORE %s -inf %lld", dk,
+	    (long long)(r->now - 86400));
+	redisAppendCommand(rs->rc, "EXPIRE %s %ld", dk, 86400L + TTL_SLACK);
+	redisAppendCommand(rs->rc, "ZADD %s %lld %s", mk, (long long)r->now, m);
+	redisAppendCommand(rs->rc, "ZREMRANGEBYSCORE %s -inf %lld", mk,
+	    (long long)(r->now - 60));
+	redisAppendCommand(rs->rc, "EXPIRE %s %ld", mk, 60L + TTL_SLACK);
+	return cmds + 6;
+}
+
+/*
+ * Writes R in one MULTI/EXEC.  0; 1 when a watched key changed (nothing
+ * written); -1 with WHY (the connection is then unusable).
+ */
+static int
+exec_shared(struct redis_store *rs, const struct jm_store_record *r,
+    char *why, size_t whylen)
+{
+	char		*ck, *hk, *dk, *mk, *sk, *ev, **tk = NULL;
+	size_t		 ntk = 0, i;
+	long		 outages = rs->pend_outages;
+	long		 unshared = rs->pend_unshared;
+	redisReply	*x = NULL;
+	const char	*w;
+	int		 cmds = 0, k, rc = -1, n;
+
+	ck = customer_key(rs, "c:", r->customer);
+	hk = customer_key(rs, "hist:", r->customer);
+	dk = customer_key(rs, "ackday:", r->customer);
+	mk = mkkey(rs, "ackmin", "", 0, NULL);
+	sk = mkkey(rs, "stats", "", 0, NULL);
+	ev = history_json(r);
+	if (r->escalated && rs->t.escalation_window > 0)
+		tk = thread_keys(rs, r->thread_keys, r->n_thread_keys, &ntk);
+	if (ck == NULL || hk == NULL || dk == NULL || mk == NULL ||
+	    sk == NULL || ev == NULL || (r->escalated &&
+	    rs->t.escalation_window > 0 && tk == NULL)) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+
+	redisAppendCommand(rs->rc, "MULTI");
+	if (r->write_state) {
+		redisAppendCommand(rs->rc, "HSET %s stage %s at_risk %d "
+		    "updated %lld", ck, jm_stage_name(r->next.stage),
+		    r->next.at_risk ? 1 : 0, (long long)r->now);
+		cmds += 1 + queue_stats(rs, sk, r);
+	}
+	redisAppendCommand(rs->rc, "LPUSH %s %s", hk, ev);
+	redisAppendCommand(rs->rc, "LTRIM %s 0 %d", hk, HIST_MAX - 1);
+	redisAppendCommand(rs->rc, "HINCRBY %s events 1", sk);
+	cmds += 3;
+	for (i = 0; r->is_ack && i < r->n_items; i++) {
+		const struct jm_outbox_new *it = &r->items[i];
+
+		if (it->kind == NULL || strcmp(it->kind, "smtp") != 0)
+			continue;
+		n = queue_ack(rs, r, it->category != NULL ? it->category :
+		    r->category, dk, mk);
+		if (n == -1) {
+			snprintf(why, whylen, "out of memory");
+			/* Dropping the connection discards the MULTI. */
+			goto out;
+		}
+		cmds += n;
+	}
+	for (i = 0; i < ntk; i++) {
+		redisAppendCommand(rs->rc, "SET %s %lld EX %ld", tk[i],
+		    (long long)r->now, rs->t.escalation_window + TTL_SLACK);
+		cmds++;
+	}
+	if (outages > 0) {
+		redisAppendCommand(rs->rc, "HINCRBY %s outages %ld", sk,
+		    outages);
+		cmds++;
+	}
+	if (unshared > 0) {
+		redisAppendCommand(rs->rc, "HINCRBY %s unshared %ld", sk,
+		    unshared);
+		cmds++;
+	}
+	redisAppendCommand(rs->rc, "EXEC");
+
+	/* +OK, a +QUEUED per command, then EXEC's answer. */
+	for (k = 0; k < cmds + 1; k++) {
+		if (expect_ok(rs, &rs->t.deadline, why, whylen) == -1)
+			goto out;
+	}
+	if (reply(rs, &rs->t.deadline, &x, &w) == -1) {
+		snprintf(why, whylen, "%s", w);
+		goto out;
+	}
+	if (x->type == REDIS_REPLY_NIL) {
+		rc = 1;
+		goto out;
+	}
+	if (x->type != REDIS_REPLY_ARRAY) {
+		snprintf(why, whylen, "EXEC: %.*s", x->type ==
+		    REDIS_REPLY_ERROR ? (int)x->len : 16, x->type ==
+		    REDIS_REPLY_ERROR ? x->str : "unexpected reply");
+		goto out;
+	}
+	for (i = 0; i < x->elements; i++) {
+		if (x->element[i]->type == REDIS_REPLY_ERROR) {
+			snprintf(why, whylen, "EXEC: %.*s",
+			    (int)x->element[i]->len, x->element[i]->str);
+			goto out;
+		}
+	}
+	rs->pend_outages -= outages;
+	rs->pend_unshared -= unshared;
+	rc = 0;
+out:
+	freeReplyObject(x);
+	keys_free(tk, ntk);
+	free(ck);
+	free(hk);
+	free(dk);
+	free(mk);
+	free(sk);
+	free(ev);
+	return rc;
+}
+
+/* The ops. */
+
+/* A retry waits a little, so that two hosts in step fall out of it. */
+static void
+pause_before_retry(int attempt)
+{
+	unsigned	r = 0;
+
+	(void)jm_random(&r, sizeof(r));
+	usleep((useconds_t)(attempt * (500 + r % 1500)));
+}
+
+static void
+go_unshared(struct redis_store *rs, struct jm_facts *f, const char *why)
+{
+	f->unshared = why;
+	rs->t.unshared = 1;
+	rs->pend_unshared++;
+	if (rs->down)
+		rs->down_messages++;
+}
+
+static int
+redis_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
+{
+	struct redis_store *rs = impl;
+	struct jm_facts	 shared;
+	char		 why[256];
+
+	if (q->attempt > 0 && q->attempt < JM_STORE_ATTEMPTS - 1)
+		pause_before_retry(q->attempt);
+	pthread_mutex_lock(&rs->lock);
+	if (rs->local_ops->begin(rs->local, q, f) == -1) {
+		pthread_mutex_unlock(&rs->lock);
+		return -1;
+	}
+	memset(&rs->t, 0, sizeof(rs->t));
+	rs->t.ack_interval = q->ack_interval;
+	rs->t.escalation_window = q->escalation_window;
+	deadline_in(&rs->t.deadline, rs->timeout_ms);
+	if (q->attempt >= JM_STORE_ATTEMPTS - 1) {
+		go_unshared(rs, f, "redis-contended");
+		return 0;
+	}
+	if (rs->rc == NULL && remaining_ms(&rs->next_try) > 0) {
+		go_unshared(rs, f, "redis-down");
+		return 0;
+	}
+	if (connect_redis(rs, &rs->t.deadline, 0, why, sizeof(why)) == -1 ||
+	    read_shared(rs, q, &shared, why, sizeof(why)) == -1) {
+		outage(rs, why);
+		go_unshared(rs, f, "redis-down");
+		return 0;
+	}
+	back(rs);
+	*f = shared;
+	rs->t.known = shared.known;
+	rs->t.prev = shared.state;
+	return 0;
+}
+
+static int
+redis_commit(void *impl, const struct jm_store_record *r)
+{
+	struct redis_store *rs = impl;
+	struct jm_store_record lr;
+	char		 why[256];
+	int		 rc;
+
+	if (rs->t.unshared) {
+		/* The state as known is not this host's to change alone. */
+		lr = *r;
+		lr.write_state = 0;
+		rc = rs->local_ops->commit(rs->local, &lr);
+		pthread_mutex_unlock(&rs->lock);
+		return rc;
+	}
+	if (rs->local_ops->prepare(rs->local, r) == -1) {
+		rs->local_ops->rollback(rs->local);
+		pthread_mutex_unlock(&rs->lock);
+		return -1;
+	}
+	rc = exec_shared(rs, r, why, sizeof(why));
+	if (rc == 0)
+		rc = rs->local_ops->finish(rs->local);
+	else {
+		if (rc == -1)
+			outage(rs, why);
+		rs->local_ops->rollback(rs->local);
+		rc = JM_STORE_RETRY;
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return rc;
+}
+
+static void
+redis_rollback(void *impl)
+{
+	struct redis_store *rs = impl;
+
+	/* The WATCH left on the connection goes with the next UNWATCH. */
+	rs->local_ops->rollback(rs->local);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+static int
+redis_claim(void *impl, time_t now, time_t lease_until, size_t max,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->claim(rs->local, now, lease_until, max, rows, n);
+}
+
+static int
+redis_delivered(void *impl, long long id, time_t now)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->delivered(rs->local, id, now);
+}
+
+static int
+redis_retry(void *impl, long long id, time_t next, const char *err)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->retry(rs->local, id, next, err);
+}
+
+static int
+redis_defer(void *impl, long long id, time_t next)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->defer(rs->local, id, next);
+}
+
+static int
+redis_dead(void *impl, long long id, const char *err)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->dead(rs->local, id, err);
+}
+
+static int
+redis_list(void *impl, int which, struct jm_outbox_row **rows, size_t *n)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->list(rs->local, which, rows, n);
+}
+
+/*
+ * The windowed counts, the days and the slowest deliveries come from this
+ * host's own events and outbox: each host reports what it handled.
+ */
+static int
+redis_window(void *impl, time_t since, struct jm_store_window *w)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->window(rs->local, since, w);
+}
+
+static int
+redis_daily(void *impl, time_t since, struct jm_store_day **days, size_t *n)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->daily(rs->local, since, days, n);
+}
+
+static int
+redis_slowest(void *impl, time_t since, size_t max,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->slowest(rs->local, since, max, rows, n);
+}
+
+static int
+redis_requeue(void *impl, long long id, time_t now, long *count)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->requeue(rs->local, id, now, count);
+}
+
+static int
+redis_prune(void *impl, time_t threads_before, time_t done_before)
+{
+	struct redis_store *rs = impl;
+
+	/* Redis forgets its windows by itself (TTLs). */
+	return rs->local_ops->prune(rs->local, threads_before, done_before);
+}
+
+/*
+ * For journeyctl: connects, waiting up to ADMIN_MS, whatever the
+ * backoff says.  Called with the lock held; 0, or -1 with the error set.
+ */
+static int
+admin_connect(struct redis_store *rs, struct timespec *deadline)
+{
+	char	why[256];
+
+	deadline_in(deadline, rs->timeout_ms > ADMIN_MS ?
+	    rs->timeout_ms : ADMIN_MS);
+	if (connect_redis(rs, deadline, 1, why, sizeof(why)) == -1) {
+		drop(rs, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+event_from_json(const char *s, size_t len, struct jm_customer_event *e)
+{
+	json_t		*o;
+	json_int_t	 at = 0;
+	const char	*cat = NULL, *mid = NULL, *ticket = NULL;
+	const char	*prev = NULL, *next = NULL;
+	int		 prisk = 0, nrisk = 0, rc = -1;
+
+	memset(e, 0, sizeof(*e));
+	o = json_loadb(s, len, 0, NULL);
+	if (o == NULL)
+		return -1;
+	if (json_unpack(o, "{s:I, s?s, s?s, s?s, s:s, s:b, s:s, s:b}",
+	    "at", &at, "category", &cat, "message_id", &mid,
+	    "ticket", &ticket, "prev", &prev, "prev_at_risk", &prisk,
+	    "next", &next, "next_at_risk", &nrisk) == -1 ||
+	    jm_stage_parse(prev, &e->prev.stage) == -1 ||
+	    jm_stage_parse(next, &e->next.stage) == -1)
+		goto out;
+	e->at = (time_t)at;
+	e->prev.at_risk = prisk;
+	e->next.at_risk = nrisk;
+	e->category = strdup(cat != NULL ? cat : "");
+	e->message_id = strdup(mid != NULL ? mid : "");
+	e->ticket = strdup(ticket != NULL ? ticket : "");
+	if (e->category != NULL && e->message_id != NULL && e->ticket != NULL)
+		rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+static int
+redis_customer(void *impl, const char *address, size_t max_events,
+    struct jm_customer **out)
+{
+	struct redis_store *rs = impl;
+	struct jm_customer *c = NULL;
+	struct timespec	 dl;
+	redisReply	*h = NULL, *l = NULL;
+	char		*ck, *hk, why[256];
+	const char	*w;
+	size_t		 i;
+	long		 v;
+	int		 ret = -1;
+
+	*out = NULL;
+	ck = customer_key(rs, "c:", address);
+	hk = customer_key(rs, "hist:", address);
+	c = calloc(1, sizeof(*c));
+	if (c != NULL)
+		c->address = strdup(address);
+	if (ck == NULL || hk == NULL || c == NULL || c->address == NULL) {
+		jm_store_set_error("out of memory");
+		goto done;
+	}
+	pthread_mutex_lock(&rs->lock);
+	if (admin_connect(rs, &dl) == -1)
+		goto unlock;
+	redisAppendCommand(rs->rc, "HMGET %s stage at_risk updated", ck);
+	redisAppendCommand(rs->rc, "LRANGE %s 0 %ld", hk,
+	    max_events > 0 ? (long)max_events - 1 : 0L);
+	if (reply(rs, &dl, &h, &w) == -1 || reply(rs, &dl, &l, &w) == -1) {
+		drop(rs, w);
+		goto unlock;
+	}
+	if (h->type != REDIS_REPLY_ARRAY || h->elements != 3 ||
+	    l->type != REDIS_REPLY_ARRAY) {
+		snprintf(why, sizeof(why), "unexpected reply for %s", ck);
+		drop(rs, why);
+		goto unlock;
+	}
+	if (h->element[0]->type != REDIS_REPLY_STRING) {
+		ret = 1;
+		goto unlock;
+	}
+	if (jm_stage_parse(h->element[0]->str, &c->state.stage) == -1) {
+		jm_store_set_error("redis %s: %s holds an unknown stage "
+		    "\"%.40s\"", rs->where, ck, h->element[0]->str);
+		goto unlock;
+	}
+	c->state.at_risk = h->element[1]->type == REDIS_REPLY_STRING &&
+	    strcmp(h->element[1]->str, "1") == 0;
+	if (parse_long(h->element[2], &v) == 0)
+		c->updated = (time_t)v;
+	if (max_events > 0 && l->elements > 0) {
+		c->events = calloc(l->elements, sizeof(*c->events));
+		if (c->events == NULL) {
+			jm_store_set_error("out of memory");
+			goto unlock;
+		}
+		for (i = 0; i < l->elements; i++) {
+			if (l->element[i]->type != REDIS_REPLY_STRING ||
+			    event_from_json(l->element[i]->str,
+			    l->element[i]->len, &c->events[i]) == -1) {
+				/* What was filled in is freed with the rest. */
+				c->n_events = i + 1;
+				jm_store_set_error("redis %s: %s: event %zu is "
+				    "not readable", rs->where, hk, i + 1);
+				goto unlock;
+			}
+			c->n_events = i + 1;
+		}
+	}
+	ret = 0;
+unlock:
+	pthread_mutex_unlock(&rs->lock);
+done:
+	freeReplyObject(h);
+	freeReplyObject(l);
+	free(ck);
+	free(hk);
+	if (ret == 0)
+		*out = c;
+	else
+		jm_customer_free(c);
+	return ret;
+}
+
+static int
+redis_stats(void *impl, struct jm_store_stats *st)
+{
+	struct redis_store *rs = impl;
+	struct timespec	 dl;
+	redisReply	*h = NULL;
+	const char	*w, *f;
+	char		*sk;
+	enum jm_stage	 stage;
+	size_t		 i;
+	long		 v;
+	int		 rc = -1;
+
+	if (rs->local_ops->stats(rs->local, st) == -1)
+		return -1;
+	st->customers = st->at_risk = st->events = 0;
+	memset(st->stage, 0, sizeof(st->stage));
+	st->shared = 1;
+	sk = mkkey(rs, "stats", "", 0, NULL);
+	if (sk == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&rs->lock);
+	if (admin_connect(rs, &dl) == -1)
+		goto unlock;
+	redisAppendCommand(rs->rc, "HGETALL %s", sk);
+	if (reply(rs, &dl, &h, &w) == -1) {
+		drop(rs, w);
+		goto unlock;
+	}
+	if (h->type != REDIS_REPLY_ARRAY) {
+		drop(rs, "unexpected reply to HGETALL");
+		goto unlock;
+	}
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		if (h->element[i]->type != REDIS_REPLY_STRING ||
+		    parse_long(h->element[i + 1], &v) == -1)
+			continue;
+		f = h->element[i]->str;
+		if (strcmp(f, "customers") == 0)
+			st->customers = v;
+		else if (strcmp(f, "at_risk") == 0)
+			st->at_risk = v;
+		else if (strcmp(f, "events") == 0)
+			st->events = v;
+		else if (strcmp(f, "outages") == 0)
+			st->outages = v;
+		else if (strcmp(f, "unshared") == 0)
+			st->unshared = v;
+		else if (strncmp(f, "stage:", 6) == 0 &&
+		    jm_stage_parse(f + 6, &stage) == 0)
+			st->stage[stage] = v;
+	}
+	rc = 0;
+unlock:
+	pthread_mutex_unlock(&rs->lock);
+	freeReplyObject(h);
+	free(sk);
+	return rc;
+}
+
+/*
+ * Copies one customer unless Redis knows a newer state, and keeps the
+ * stats hash in step, atomically: a running daemon may write the same
+ * customer meanwhile (its WATCH then sees the change and it retries).
+ */
+static const char migrate_lua[] =
+    "local c = redis.call('HMGET', KEYS[1], 'stage', 'at_risk', 'updated')\n"
+    "if c[1] and tonumber(c[3] or '0') >= tonumber(ARGV[3]) then\n"
+    "  return 0\n"
+    "end\n"
+    "if c[1] then\n"
+    "  redis.call('HINCRBY', KEYS[2], 'stage:' .. c[1], -1)\n"
+    "  if c[2] == '1' then redis.call('HINCRBY', KEYS[2], 'at_risk', -1) end\n"
+    "else\n"
+    "  redis.call('HINCRBY', KEYS[2], 'customers', 1)\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'stage', ARGV[1], 'at_risk', ARGV[2],\n"
+    "  'updated', ARGV[3])\n"
+    "redis.call('HINCRBY', KEYS[2], 'stage:' .. ARGV[1], 1)\n"
+    "if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[2], 'at_risk', 1) end\n"
+    "return 1\n";
+
+struct migration {
+	struct redis_store *rs;
+	struct timespec	 deadline;
+	const char	*sk;
+	long		*copied, *kept;
+};
+
+static int
+migrate_one(void *arg, const char *address, const struct jm_state *st,
+    time_t updated)
+{
+	struct migration *m = arg;
+	struct redis_store *rs = m->rs;
+	redisReply	*r;
+	const char	*w;
+	char		*ck;
+
+	if (address == NULL)
+		return 0;
+	ck = customer_key(rs, "c:", address);
+	if (ck == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	deadline_in(&m->deadline, ADMIN_MS);
+	redisAppendCommand(rs->rc, "EVAL %s 2 %s %s %s %d %lld", migrate_lua,
+	    ck, m->sk, jm_stage_name(st->stage), st->at_risk ? 1 : 0,
+	    (long long)updated);
+	free(ck);
+	if (reply(rs, &m->deadline, &r, &w) == -1) {
+		drop(rs, w);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		jm_store_set_error("redis %s: migrating %s: %.*s", rs->where,
+		    address, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	if (r->integer == 1)
+		(*m->copied)++;
+	else
+		(*m->kept)++;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int
+redis_migrate(void *impl, long *copied, long *kept)
+{
+	struct redis_store *rs = impl;
+	struct migration m;
+	char		*sk;
+	int		 rc = -1;
+
+	*copied = *kept = 0;
+	sk = mkkey(rs, "stats", "", 0, NULL);
+	if (sk == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.rs = rs;
+	m.sk = sk;
+	m.copied = copied;
+	m.kept = kept;
+	pthread_mutex_lock(&rs->lock);
+	if (admin_connect(rs, &m.deadline) == 0)
+		rc = rs->local_ops->customers(rs->local, migrate_one, &m);
+	pthread_mutex_unlock(&rs->lock);
+	free(sk);
+	return rc;
+}
+
+static void
+redis_close(void *impl)
+{
+	struct redis_store *rs = impl;
+
+	if (rs == NULL)
+		return;
+	if (rs->local != NULL)
+		rs->local_ops->close(rs->local);
+	if (rs->rc != NULL)
+		redisFree(rs->rc);
+	free(rs->user);
+	if (rs->password != NULL) {
+		explicit_bzero(rs->password, strlen(rs->password));
+		free(rs->password);
+	}
+	free(rs->prefix);
+	pthread_mutex_destroy(&rs->lock);
+	free(rs);
+}
+
+/* Reads the first line of PATH into a new string; NULL with ERR. */
+static char *
+read_password(const char *path, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	 buf[PASSWORD_MAX + 2], *p;
+	size_t	 n;
+
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		snprintf(err, errlen, "redis_password_file %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0 || n > PASSWORD_MAX) {
+		snprintf(err, errlen, "redis_password_file %s: %s", path,
+		    n == 0 ? "empty" : "longer than 1024 bytes");
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	p = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (p == NULL)
+		snprintf(err, errlen, "out of memory");
+	return p;
+}
+
+/* HOST to a numeric address, once, so that no lookup hides in a callback. */
+static int
+resolve(const char *host, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	const void	*a;
+	int		 e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	e = getaddrinfo(host, NULL, &hints, &res);
+	if (e != 0) {
+		snprintf(err, errlen, "redis host \"%s\": %s", host,
+		    gai_strerror(e));
+		return -1;
+	}
+	if (res->ai_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	else
+		a = &((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	if (inet_ntop(res->ai_family, a, out, (socklen_t)outlen) == NULL) {
+		snprintf(err, errlen, "redis host \"%s\": %s", host,
+		    strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+jm_store_redis_open(const struct jm_conf *conf,
+    const struct jm_store_ops *local_ops, void *local, void **impl,
+    char *err, size_t errlen)
+{
+	struct redis_store *rs;
+	struct jm_redis_url u;
+	struct timespec	 dl;
+	char		 why[256];
+
+	*impl = NULL;
+	if (local_ops->prepare == NULL || local_ops->finish == NULL ||
+	    local_ops->customers == NULL) {
+		snprintf(err, errlen, "the %s store cannot keep the outbox "
+		    "beside Redis", local_ops->name);
+		return -1;
+	}
+	if (jm_redis_url_parse(conf->state, &u, err, errlen) == -1)
+		return -1;
+	rs = calloc(1, sizeof(*rs));
+	if (rs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (pthread_mutex_init(&rs->lock, NULL) != 0) {
+		free(rs);
+		snprintf(err, errlen, "cannot create a mutex");
+		return -1;
+	}
+	rs->local_ops = local_ops;
+	rs->port = u.port;
+	rs->db = u.db;
+	rs->timeout_ms = conf->redis_timeout;
+	rs->send_when_down = conf->redis_down == JM_REDIS_DOWN_SEND;
+	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d", u.host, u.port,
+	    u.db);
+	rs->prefix = strdup(conf->redis_key_prefix != NULL ?
+	    conf->redis_key_prefix : "");
+	if (u.user[0] != '\0')
+		rs->user = strdup(u.user);
+	if (rs->prefix == NULL || (u.user[0] != '\0' && rs->user == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (conf->redis_password_file != NULL &&
+	    conf->redis_password_file[0] != '\0') {
+		rs->password = read_password(conf->redis_password_file, err,
+		    errlen);
+		if (rs->password == NULL)
+			goto fail;
+	} else if (u.password[0] != '\0') {
+		rs->password = strdup(u.password);
+		if (rs->password == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	explicit_bzero(u.password, sizeof(u.password));
+	if (resolve(u.host, rs->addr, sizeof(rs->addr), err, errlen) == -1)
+		goto fail;
+
+	/* One try now; if Redis is away, the first message tries again. */
+	deadline_in(&dl, rs->timeout_ms);
+	if (connect_redis(rs, &dl, 1, why, sizeof(why)) == -1)
+		jm_store_set_error("redis %s: %s", rs->where, why);
+	rs->local = local;
+	*impl = rs;
+	return 0;
+fail:
+	explicit_bzero(u.password, sizeof(u.password));
+	redis_close(rs);
+	return -1;
+}
+
+const struct jm_store_ops jm_store_redis_ops = {
+	.name = "redis",
+	.begin = redis_begin,
+	.commit = redis_commit,
+	.rollback = redis_rollback,
+	.claim = redis_claim,
+	.delivered = redis_delivered,
+	.retry = redis_retry,
+	.defer = redis_defer,
+	.dead = redis_dead,
+	.list = redis_list,
+	.requeue = redis_requeue,
+	.customer = redis_customer,
+	.stats = redis_stats,
+	.window = redis_window,
+	.daily = redis_daily,
+	.slowest = redis_slowest,
+	.prune = redis_prune,
+	.close = redis_close,
+	.prepare = NULL,
+	.finish = NULL,
+	.customers = NULL,
+	.migrate = redis_migrate,
+};

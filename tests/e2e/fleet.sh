@@ -1,0 +1,311 @@
+#!/bin/sh
+# fleet.sh: two MX hosts share their customers through one Redis.
+#
+# Two sites, A and B, each a private Postfix with its own journey-milter,
+# both receiving mail for support@example.com and both keeping the
+# journey in the same redis-server (started here, on a free port, with
+# --save '').  Acknowledgements from both go out through A's Postfix, so
+# that every one a customer gets lands in A's customer.example maildir;
+# escalations go to a small JSON receiver.
+#  1. One customer writes to both hosts at once, two mails of one thread:
+#     one acknowledgement, one escalation, one stage on both hosts.
+#  2. 200 mails from 20 customers, spread over both hosts, 20 at a time:
+#     each customer ends where a single host would have put them, and
+#     each gets exactly one acknowledgement.
+#  3. Redis stops answering: mail keeps flowing within redis_timeout, no
+#     acknowledgement is sent twice (none at all, as withheld), the outage
+#     is logged once per host; when Redis answers again the hosts share
+#     again and a new mail moves the shared stage.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
+e2e_init fleet
+need_root
+: "${REDIS_SERVER:=redis-server}"
+command -v "$REDIS_SERVER" >/dev/null ||
+    bail "redis-server not found (install it: see contrib/deps.sh)"
+
+BASE=$RUN
+A=$BASE/a
+B=$BASE/b
+mkdir -p "$A" "$B" "$BASE/redis"
+chmod 755 "$A" "$B"
+
+PORTS=
+while [ "$(echo $PORTS | wc -w)" -lt 6 ]; do
+	p=$(free_port)
+	case " $PORTS " in *" $p "*) ;; *) PORTS="$PORTS $p" ;; esac
+done
+set -- $PORTS
+MPORT_A=$1 SPORT_A=$2 MPORT_B=$3 SPORT_B=$4 RPORT=$5 HPORT=$6
+
+REDIS_PID=
+# A stopped Redis would not see the TERM of the cleanup.
+trap 'kill -CONT $REDIS_PID 2>/dev/null; e2e_cleanup' EXIT
+
+"$REDIS_SERVER" --port "$RPORT" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$BASE/redis" --logfile "$BASE/redis/redis.log" \
+    --daemonize no &
+REDIS_PID=$!
+BG_PIDS="$BG_PIDS $REDIS_PID"
+wait_for 10 port_open "$RPORT" || bail "redis-server did not start"
+
+# The chat receiver: one line per escalation.
+"$PYTHON3" - "$HPORT" "$BASE/chat.log" <<'EOF' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "ab") as f:
+            f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+BG_PIDS="$BG_PIDS $!"
+wait_for 10 port_open "$HPORT" || bail "the chat receiver did not start"
+: >"$BASE/chat.log"
+
+# instance DIR SMTP_PORT: the instance the next commands talk about.
+instance() {
+	RUN=$1
+	PF_PORT=$2
+}
+
+# site DIR MPORT SPORT
+site() {
+	instance "$1" "$3"
+	milter_conf "$1/jm.conf" \
+	    "socket = inet:127.0.0.1:$2" \
+	    "state = redis://127.0.0.1:$RPORT/0" \
+	    "redis_key_prefix = fleet:" \
+	    "watch_recipients = support@example.com" \
+	    "ack_smtp_url = smtp://127.0.0.1:$SPORT_A" \
+	    "ack_from = Example Support <support@example.com>" \
+	    "chat_target = leads json http://127.0.0.1:$HPORT/chat complaint" \
+	    "retry_min_interval = 1s"
+	milter_start "$1/jm.conf" "$2" || bail "journey-milter in $1 did not start"
+	pf_start -d "example.com customer.example" "$3" "inet:127.0.0.1:$2" ||
+	    bail "postfix in $1 did not start"
+}
+
+site "$A" "$MPORT_A" "$SPORT_A"
+MILTER_A=$MILTER_PID
+site "$B" "$MPORT_B" "$SPORT_B"
+MILTER_B=$MILTER_PID
+
+# The sender: job lines "PORT FROM MESSAGE-ID KIND [IN-REPLY-TO]" on
+# stdin, sent by WORKERS threads at once; every job is tried, and it
+# exits 1 if any was refused.
+cat >"$BASE/send.py" <<'EOF'
+import concurrent.futures, smtplib, sys
+TEXT = {
+    "praise": ("Thank you!",
+        "Thank you so much, the replacement arrived today and it works\n"
+        "perfectly. Great service, I will recommend you to my friends.\n"),
+    "neutral": ("Order 4410",
+        "Hello, could you tell me which courier will bring order 4410?\n"
+        "Regards\n"),
+    "complaint": ("Third wrong invoice this month",
+        "Hello,\n\nthis is the third wrong invoice this month and nobody\n"
+        "has answered our emails.  This is unacceptable and we are very\n"
+        "disappointed.\n"),
+}
+def send(job):
+    port, sender, mid, kind = job[:4]
+    subject, body = TEXT[kind]
+    head = [f"From: <{sender}>", "To: support@example.com",
+            f"Subject: {subject}", f"Message-ID: <{mid}>",
+            "MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8"]
+    if len(job) > 4:
+        head += [f"In-Reply-To: <{job[4]}>", f"References: <{job[4]}>"]
+    msg = "\r\n".join(head) + "\r\n\r\n" + body.replace("\n", "\r\n")
+    try:
+        with smtplib.SMTP("127.0.0.1", int(port), timeout=30) as s:
+            s.sendmail(sender, ["support@example.com"], msg.encode())
+    except Exception as e:
+        print("#   refused:", " ".join(job), e)
+        return False
+    return True
+jobs = [l.split() for l in sys.stdin if l.strip()]
+with concurrent.futures.ThreadPoolExecutor(int(sys.argv[1])) as ex:
+    ok = list(ex.map(send, jobs))
+sys.exit(0 if all(ok) else 1)
+EOF
+
+send_jobs() {
+	"$PYTHON3" "$BASE/send.py" "$1"
+}
+
+# delivered DIR: mails delivered to support@ by the Postfix of DIR.
+delivered() {
+	find "$1/postfix/mail/example.com/new" -type f 2>/dev/null | wc -l
+}
+
+both_delivered_at_least() {
+	[ $(($(delivered "$A") + $(delivered "$B"))) -ge "$1" ]
+}
+
+# acks ADDRESS: acknowledgements delivered to ADDRESS (all go through A).
+acks() {
+	grep -l -i -E "^To: .*$1" "$A"/postfix/mail/customer.example/new/* \
+	    2>/dev/null | wc -l
+}
+
+acks_at_least() {
+	[ "$(acks "$1")" -ge "$2" ]
+}
+
+# stage CONF ADDRESS: the stage line of journeyctl customer.
+stage() {
+	"$top_builddir/journeyctl" -c "$1" customer "$2" 2>&1 |
+	    sed -n 's/^stage *//p'
+}
+
+queues_empty() {
+	(PF_DIR=$A/postfix; pf_queue_empty) && (PF_DIR=$B/postfix; pf_queue_empty)
+}
+
+# log_lines PATTERN: summary lines of both daemons matching PATTERN.
+log_lines() {
+	cat "$A/milter.log" "$B/milter.log" | grep -E -- "$1"
+}
+
+log_has() {
+	log_lines "$1" >/dev/null
+}
+
+# 1. One customer, both hosts, one moment.
+{
+	echo "$SPORT_A zoe@customer.example z1@customer.example complaint"
+	echo "$SPORT_B zoe@customer.example z2@customer.example complaint z1@customer.example"
+} | send_jobs 2
+check "both hosts accepted zoe's two complaints" test $? -eq 0
+check "both delivered" wait_for 20 both_delivered_at_least 2
+check "one acknowledgement reaches zoe" wait_for 15 acks_at_least zoe 1
+check "one escalation reaches the chat receiver" \
+    wait_for 10 test -s "$BASE/chat.log"
+sleep 3
+check "both queues empty" queues_empty
+check "exactly one acknowledgement (3 s later)" test "$(acks zoe)" -eq 1
+check "exactly one escalation" test "$(wc -l <"$BASE/chat.log")" -eq 1
+check "one host queued the acknowledgement" \
+    test "$(log_lines 'customer=<zoe@customer.example> .*ack=queued ' | wc -l)" -eq 1
+check "the other found it already answered" \
+    test "$(log_lines 'customer=<zoe@customer.example> .*ack=already-answered ' | wc -l)" -eq 1
+check "the other found the thread escalated" \
+    test "$(log_lines 'customer=<zoe@customer.example> .*escalate=no\(thread-already-escalated\)' | wc -l)" -eq 1
+check "A says zoe is at risk" test "$(stage "$A/jm.conf" zoe@customer.example)" = "assess (at risk)"
+check "B says the same" test "$(stage "$B/jm.conf" zoe@customer.example)" = "assess (at risk)"
+
+# 2. 200 mails, 20 customers, both hosts, 20 at a time.  Each customer
+# sends six praises (six stages on, from assess to adopt: short of the
+# last, so a lost advance would show) and four questions (no category,
+# no move), in an order that interleaves customers and hosts.
+"$PYTHON3" - "$SPORT_A" "$SPORT_B" >"$BASE/jobs" <<'EOF'
+import random, sys
+random.seed(7)
+jobs = []
+for c in range(1, 21):
+    kinds = ["praise"] * 6 + ["neutral"] * 4
+    for k, kind in enumerate(kinds):
+        port = sys.argv[1 + (c + k) % 2]
+        jobs.append(f"{port} c{c:02d}@customer.example m{c:02d}.{k}@customer.example {kind}")
+random.shuffle(jobs)
+print("\n".join(jobs))
+EOF
+t0=$(date +%s)
+send_jobs 20 <"$BASE/jobs"
+check "200 mails accepted by the two hosts" test $? -eq 0
+check "all 202 delivered" wait_for 60 both_delivered_at_least 202
+diag "200 mails in $(($(date +%s) - t0)) s; retries: $(log_lines ' tries=' | wc -l)"
+check "none was handled without Redis" \
+    test "$(log_lines 'customer=<c[0-9]+@customer.example> .*shared=' | wc -l)" -eq 0
+check "both hosts took part" test "$(delivered "$A")" -ge 90 -a "$(delivered "$B")" -ge 90
+bad=
+for c in $(seq -w 1 20); do
+	s=$(stage "$A/jm.conf" "c$c@customer.example")
+	[ "$s" = adopt ] || bad="$bad c$c=$s"
+done
+check "every customer is at adopt, as one host would have it${bad:+ (not:$bad)}" \
+    test -z "$bad"
+check "B reads the same stage" test "$(stage "$B/jm.conf" c07@customer.example)" = adopt
+check "one praise acknowledgement per customer reaches them" \
+    wait_for 20 acks_at_least 'c[0-9]+@customer.example' 20
+sleep 2
+bad=
+for c in $(seq -w 1 20); do
+	n=$(acks "c$c@customer.example")
+	[ "$n" -eq 1 ] || bad="$bad c$c=$n"
+done
+check "exactly one each${bad:+ (not:$bad)}" test -z "$bad"
+# A's own copies are never newer than what the fleet wrote since.
+out=$("$top_builddir/journeyctl" -c "$A/jm.conf" migrate 2>&1)
+check "journeyctl migrate keeps the fleet's newer states ($out)" \
+    test -n "$(expr "$out" : '\(copied 0 customers to redis; kept [1-9]\)')"
+check "every stage is still adopt" test "$(stage "$B/jm.conf" c13@customer.example)" = adopt
+"$top_builddir/journeyctl" -c "$A/jm.conf" stats >"$BASE/stats" 2>&1
+check "stats: 21 customers, 20 at adopt" \
+    grep -q -E '^customers 21 ' "$BASE/stats"
+check "stats: adopt 20" grep -q -E '^  adopt +20$' "$BASE/stats"
+
+# 3. Redis stops answering in the middle of the traffic.
+kill -STOP "$REDIS_PID"
+{
+	for d in 1 2 3 4; do
+		echo "$SPORT_A d$d@customer.example d$d.a@customer.example complaint"
+		echo "$SPORT_B d$d@customer.example d$d.b@customer.example complaint"
+	done
+} | send_jobs 8
+check "with Redis stopped, both hosts accepted 8 complaints" test $? -eq 0
+check "all 8 delivered" wait_for 30 both_delivered_at_least 210
+check "each was tagged" test "$(grep -l '^X-Journey-Category: complaint' \
+    "$A"/postfix/mail/example.com/new/* "$B"/postfix/mail/example.com/new/* |
+    xargs grep -l '^Message-ID: <d[1-4]\.' | wc -l)" -eq 8
+check "each withheld its acknowledgement (ack=redis-down)" \
+    test "$(log_lines 'customer=<d[1-4]@customer.example> .*ack=redis-down .*shared=redis-down' | wc -l)" -eq 8
+check "each complaint still escalated" \
+    wait_for 10 test "$(wc -l <"$BASE/chat.log")" -eq 9
+max=$(log_lines 'customer=<d[1-4]@customer.example> ' |
+    sed -n 's/.* eom=\([0-9]*\)\..*/\1/p' | sort -n | tail -n 1)
+check "no message waited much past redis_timeout (slowest ${max:-?} ms)" \
+    test "${max:-9999}" -lt 700
+check "A logged the outage once" \
+    test "$(grep -c 'journeys are not shared until it answers' "$A/milter.log")" -eq 1
+check "B logged the outage once" \
+    test "$(grep -c 'journeys are not shared until it answers' "$B/milter.log")" -eq 1
+sleep 2
+check "no acknowledgement went to them" test "$(acks 'd[1-4]@customer.example')" -eq 0
+
+kill -CONT "$REDIS_PID"
+# Both hosts wait out their backoff, then share again: probe with
+# questions (no acknowledgement, no stage) until each says so.
+i=0
+while [ $i -lt 12 ] && { ! grep -q 'answering again' "$A/milter.log" ||
+    ! grep -q 'answering again' "$B/milter.log"; }; do
+	printf '%s probe@customer.example p%d.a@customer.example neutral\n%s probe@customer.example p%d.b@customer.example neutral\n' \
+	    "$SPORT_A" $i "$SPORT_B" $i | send_jobs 2
+	sleep 1
+	i=$((i + 1))
+done
+check "A is back on Redis" grep -q 'redis .*answering again after' "$A/milter.log"
+check "B is back on Redis" grep -q 'redis .*answering again after' "$B/milter.log"
+check "d2's complaint did not move the shared state" \
+    test -z "$(stage "$A/jm.conf" d2@customer.example)"
+echo "$SPORT_B d1@customer.example d1.c@customer.example praise" | send_jobs 1
+check "a new mail from d1 is decided on Redis" \
+    wait_for 10 log_has 'customer=<d1@customer.example> category=praise .*ack=queued '
+check "it moved the shared stage (A reads it)" \
+    test "$(stage "$A/jm.conf" d1@customer.example)" = admit
+check "and d1 gets its one acknowledgement" wait_for 15 acks_at_least d1@customer.example 1
+"$top_builddir/journeyctl" -c "$B/jm.conf" stats >"$BASE/stats" 2>&1
+check "stats count the outage on both hosts" \
+    grep -q -E '^outages +2, ([89]|[1-9][0-9]+) messages handled without' "$BASE/stats"
+
+MILTER_PID=$MILTER_A
+check "A's daemon stops on SIGTERM" milter_stop
+MILTER_PID=$MILTER_B
+check "B's daemon stops on SIGTERM" milter_stop
+
+e2e_done
