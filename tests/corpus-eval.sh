@@ -5,7 +5,7 @@
 # and recall at least 0.85 (journeyctl eval computes them with the same
 # core as the milter).  Misclassified files are printed as diagnostics.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/e2e/lib.sh"
-e2e_init corpus
+e2e_init corpus-eval
 
 cat >"$RUN/jm.conf" <<EOC
 rules_dir = $top_srcdir/rules
