@@ -1051,6 +1051,94 @@ START_TEST(test_manual_examples)
 }
 END_TEST
 
+/*
+ * The profile counts what classifying did, rule by rule, and changes no
+ * verdict: a run per text a pattern was tried on, a skip per text the
+ * prefilter spared it, a firing per message.
+ */
+static const struct profile_case {
+	const char	*label;
+	const char	*subject;
+	const char	*body;
+	const char	*fired;
+} profile_cases[] = {
+	{ "refund in the body", "beta", "I want a refund quickly",
+	    "WORD,ALWAYS" },
+	{ "alpha in the subject", "alpha", "nothing", "TEXT" },
+	{ "alpha in the body only", "gamma", "it is alpha", "TEXT" },
+};
+
+START_TEST(test_profile)
+{
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs, *other;
+	struct jm_rules_profile	 prof, wrong;
+	struct jm_message	 m;
+	struct jm_verdict	 v, plain;
+	size_t			 i;
+	static const struct {
+		const char	*name;
+		unsigned long	 runs, skipped, fired;
+	} want[] = {
+		{ "WORD", 1, 2, 1 },		/* run on the body with "refund" */
+		{ "ALWAYS", 3, 0, 1 },		/* no word: run on every body */
+		{ "TEXT", 2, 3, 2 },		/* a body after a subject hit is not tried */
+	};
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load_string("p.rules",
+	    "category c threshold 100\n"
+	    "rule WORD c body /refund/ 1\n"
+	    "rule ALWAYS c body /\\w+ly\\b/ 1\n"
+	    "rule TEXT c text /alpha/ 1\n", &d, &rs), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&prof, rs), 0);
+	ck_assert_uint_eq(prof.n, 3);
+	for (i = 0; i < sizeof(profile_cases) / sizeof(profile_cases[0]);
+	    i++) {
+		msg_init(&m, profile_cases[i].subject, profile_cases[i].body);
+		ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v,
+		    &prof), 0);
+		ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &plain), 0);
+		ck_assert_msg(strcmp(fired_list(&v),
+		    profile_cases[i].fired) == 0, "%s: fired %s",
+		    profile_cases[i].label, fired_list(&v));
+		ck_assert_str_eq(fired_list(&plain), profile_cases[i].fired);
+		ck_assert_int_eq(v.score, plain.score);
+		jm_verdict_clear(&v);
+		jm_verdict_clear(&plain);
+	}
+	ck_assert_uint_eq(prof.messages, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_str_eq(prof.rules[i].name, want[i].name);
+		ck_assert_str_eq(prof.rules[i].file, "p.rules");
+		ck_assert_uint_eq(prof.rules[i].line, i + 2);
+		ck_assert_msg(prof.rules[i].runs == want[i].runs &&
+		    prof.rules[i].skipped == want[i].skipped &&
+		    prof.rules[i].fired == want[i].fired,
+		    "%s: runs %lu skipped %lu fired %lu", want[i].name,
+		    prof.rules[i].runs, prof.rules[i].skipped,
+		    prof.rules[i].fired);
+		ck_assert(prof.rules[i].seconds >= 0);
+		ck_assert(want[i].runs > 0 || prof.rules[i].seconds == 0);
+	}
+
+	/* A profile made for another ruleset is refused. */
+	ck_assert_int_eq(jm_rules_load_string("o.rules",
+	    "category c\nrule ONE c body /one/ 1\n", &d, &other), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&wrong, other), 0);
+	ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v, &wrong),
+	    -1);
+	ck_assert_ptr_null(v.fired);
+	jm_rules_profile_clear(&wrong);
+	jm_rules_profile_clear(&prof);
+	ck_assert_ptr_null(prof.rules);
+	jm_rules_profile_clear(NULL);
+	jm_rules_free(other);
+	jm_rules_free(rs);
+	jm_diag_free(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1082,6 +1170,7 @@ main(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_manual_examples);
 	tcase_add_test(tc, test_rules_fold);
+	tcase_add_test(tc, test_profile);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
