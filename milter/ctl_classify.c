@@ -411,8 +411,9 @@ print_profile(const struct jm_rules_profile *prof, double parse_s,
 }
 
 static const char bench_usage[] =
-    "usage: journeyctl bench [--no-jit] [--profile] [--top N] "
-    "[-s SECONDS] FILE|DIR...\n";
+    "usage: journeyctl bench [--no-jit] [--no-prefilter] [--profile] "
+    "[--top N]\n"
+    "                        [-s SECONDS] FILE|DIR...\n";
 
 int
 jm_ctl_bench(const char *conf_path, int argc, char **argv)
@@ -426,12 +427,15 @@ jm_ctl_bench(const char *conf_path, int argc, char **argv)
 	size_t			 n = 0, i, k, bytes = 0, done = 0, top = 20;
 	double			 secs = 3.0, t0, c0, t1, wall, cpu;
 	double			 parse_s = 0, rules_s = 0;
-	int			 a, jit = 1, profile = 0, rc = 0, r;
+	int			 a, jit = 1, prefilter = 1, profile = 0, rc = 0;
+	int			 r;
 
 	memset(&prof, 0, sizeof(prof));
 	for (a = 1; a < argc && argv[a][0] == '-'; a++) {
 		if (strcmp(argv[a], "--no-jit") == 0)
 			jit = 0;
+		else if (strcmp(argv[a], "--no-prefilter") == 0)
+			prefilter = 0;
 		else if (strcmp(argv[a], "--profile") == 0)
 			profile = 1;
 		else if (strcmp(argv[a], "--top") == 0 && a + 1 < argc &&
@@ -453,6 +457,7 @@ jm_ctl_bench(const char *conf_path, int argc, char **argv)
 		return 2;
 	}
 	jm_rules_set_jit(jit);
+	jm_rules_set_prefilter(prefilter);
 	jm_diag_init(&d);
 	if (jm_policy_load(conf_path, &d, &p) == -1) {
 		for (i = 0; i < d.n; i++)
@@ -505,8 +510,9 @@ jm_ctl_bench(const char *conf_path, int argc, char **argv)
 		wall = now_s(CLOCK_MONOTONIC) - t0;
 	} while (wall < secs);
 	cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	printf("messages %zu (distinct %zu, mean %.0f bytes) jit %s%s\n", done,
-	    n, (double)bytes / (double)done, jit ? "on" : "off",
+	printf("messages %zu (distinct %zu, mean %.0f bytes) jit %s%s%s\n",
+	    done, n, (double)bytes / (double)done, jit ? "on" : "off",
+	    prefilter ? "" : ", prefilter off",
 	    profile ? ", profiled (slower)" : "");
 	printf("messages/s per core %.0f\n", (double)done / cpu);
 	printf("MB/s per core %.2f\n", (double)bytes / cpu / 1e6);

@@ -10,14 +10,19 @@
  *
  * Soundness comes first.  Anything not understood for certain (inline
  * options, back references, \Q...\E, \x escapes, verbs, conditionals,
- * extended mode, an odd brace) makes the pattern "always run".  Literals
- * are folded the way caseless matching may see them: ASCII letters are
- * lower-cased in both pattern and text, and the two non-ASCII characters
- * that PCRE2 (UTF, UCP, caseless) matches to ASCII letters, KELVIN SIGN
- * and LONG S, become "k" and "s" in the text; the Turkish capitals Ç Ö Ü
- * Ğ Ş are lower-cased on both sides.  Other non-ASCII letters may have
- * case partners, so they end a literal, except the Arabic script, which
- * has no case.  Folding too much only lets more patterns run.
+ * an odd brace) makes the pattern "always run".  Literals are folded the
+ * way caseless matching may see them: ASCII letters are lower-cased in
+ * both pattern and text, and the two non-ASCII characters that PCRE2
+ * (UTF, UCP, caseless) matches to ASCII letters, KELVIN SIGN and LONG S,
+ * become "k" and "s" in the text; the Turkish capitals Â Ç Î Ö Û Ü Ğ Ş
+ * are lower-cased on both sides.  Other non-ASCII letters may have case
+ * partners, so they end a literal, except the Arabic script and
+ * punctuation, which have no case.  Folding too much only lets more
+ * patterns run.  A class of a few such characters, "[cç]", is read as
+ * the alternatives it allows ("cok" or "çok" for "[cç]ok"), since Turkish
+ * rules write every letter a customer may type without its diacritic
+ * that way; an extended (x) pattern is read without its white space and
+ * comments.
  *
  * Deliberately not here: matching itself, and any guess about which
  * literal is rarest in real mail (the longest one is taken).
@@ -32,7 +37,8 @@
 
 #define LIT_MAX		32	/* bytes of a literal kept */
 #define LIT_MIN		3	/* shorter literals filter too little */
-#define ALT_MAX		32	/* literals in one any-of set */
+#define ALT_MAX		64	/* literals in one any-of set */
+#define CLASS_MAX	4	/* members of a class read as alternatives */
 #define DEPTH_MAX	16	/* nested groups read */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
 
@@ -40,6 +46,7 @@ struct litset {
 	int		any;		/* nothing in particular is required */
 	size_t		n;
 	unsigned char	len[ALT_MAX];
+	unsigned char	last[ALT_MAX];	/* bytes of the last character */
 	char		s[ALT_MAX][LIT_MAX];
 };
 
@@ -99,41 +106,146 @@ consider(struct litset *best, const struct litset *cand)
 		*best = *cand;
 }
 
+/*
+ * A run: the literal strings a stretch of the pattern may match, one per
+ * way of reading its classes ("[cç]ok" is "cok" or "çok").  Every match
+ * contains one of them.  A run holds at least one string; the empty run
+ * holds one empty string.
+ */
 static void
-consider_run(struct litset *best, const char *run, size_t len)
+run_reset(struct litset *run)
 {
-	struct litset	one;
+	run->any = 0;
+	run->n = 1;
+	run->len[0] = 0;
+	run->last[0] = 0;
+}
 
-	if (len == 0)
+static void
+consider_run(struct litset *best, const struct litset *run)
+{
+	size_t	i;
+
+	for (i = 0; i < run->n; i++)
+		if (run->len[i] == 0)
+			return;
+	consider(best, run);
+}
+
+/* Ends the run: it is a candidate, and what follows starts afresh. */
+static void
+run_flush(struct litset *best, struct litset *run)
+{
+	consider_run(best, run);
+	run_reset(run);
+}
+
+static void
+run_dedup(struct litset *run)
+{
+	size_t	i, j, k = 0;
+
+	for (i = 0; i < run->n; i++) {
+		for (j = 0; j < k; j++)
+			if (run->len[j] == run->len[i] &&
+			    memcmp(run->s[j], run->s[i], run->len[i]) == 0)
+				break;
+		if (j < k)
+			continue;
+		if (k != i) {
+			run->len[k] = run->len[i];
+			run->last[k] = run->last[i];
+			memcpy(run->s[k], run->s[i], run->len[i]);
+		}
+		k++;
+	}
+	run->n = k;
+}
+
+/*
+ * Appends one of the N characters in FORMS (UTF-8, LENS bytes each) to
+ * every string of the run.  A run that would grow past its bounds is
+ * flushed first.
+ */
+static void
+run_append(struct litset *best, struct litset *run, char forms[][4],
+    const size_t *lens, size_t n)
+{
+	struct litset	 old;
+	size_t		 i, j, maxlen = 0, k;
+
+	for (i = 0; i < run->n; i++)
+		if (run->len[i] > maxlen)
+			maxlen = run->len[i];
+	for (j = 0; j < n; j++)
+		if (maxlen + lens[j] > LIT_MAX || run->n * n > ALT_MAX) {
+			run_flush(best, run);
+			break;
+		}
+	if (n == 1) {
+		for (i = 0; i < run->n; i++) {
+			memcpy(run->s[i] + run->len[i], forms[0], lens[0]);
+			run->len[i] = (unsigned char)(run->len[i] + lens[0]);
+			run->last[i] = (unsigned char)lens[0];
+		}
 		return;
-	one.any = 0;
-	one.n = 1;
-	one.len[0] = (unsigned char)len;
-	memcpy(one.s[0], run, len);
-	consider(best, &one);
+	}
+	old = *run;
+	k = 0;
+	for (i = 0; i < old.n; i++)
+		for (j = 0; j < n; j++) {
+			memcpy(run->s[k], old.s[i], old.len[i]);
+			memcpy(run->s[k] + old.len[i], forms[j], lens[j]);
+			run->len[k] = (unsigned char)(old.len[i] + lens[j]);
+			run->last[k] = (unsigned char)lens[j];
+			k++;
+		}
+	run->n = k;
+	run_dedup(run);
+}
+
+/* Takes the last character off every string: it was optional. */
+static void
+run_drop_last(struct litset *run)
+{
+	size_t	i;
+
+	for (i = 0; i < run->n; i++) {
+		run->len[i] = (unsigned char)(run->len[i] - run->last[i]);
+		run->last[i] = 0;
+	}
+	run_dedup(run);
 }
 
 /*
  * The form of a non-ASCII character inside a literal, or 0 when it must
- * end the literal.  The Arabic script has no case.  The Turkish letters
- * with a cedilla, diaeresis or breve have exactly one case partner each
- * in PCRE2, and the text scan lower-cases those partners too (the unit
- * tests check both claims against the linked PCRE2).  Dotless and dotted
- * i are left out: the normaliser folds them to "i" anyway.
+ * end the literal.  The Arabic script and the general punctuation (the
+ * typographic apostrophe of "don’t") have no case.  The Turkish letters
+ * with a cedilla, diaeresis, breve or circumflex have exactly one case
+ * partner each in PCRE2, and the text scan lower-cases those partners
+ * too (the unit tests check both claims against the linked PCRE2).
+ * Dotless and dotted i are left out: the normaliser folds them to "i"
+ * anyway.
  */
 static uint32_t
 literal_form(uint32_t cp)
 {
 	switch (cp) {
+	case 0xc2:	/* Â */
 	case 0xc7:	/* Ç */
+	case 0xce:	/* Î */
 	case 0xd6:	/* Ö */
+	case 0xdb:	/* Û */
 	case 0xdc:	/* Ü */
 		return cp + 0x20;
 	case 0x11e:	/* Ğ */
 	case 0x15e:	/* Ş */
 		return cp + 1;
+	case 0xe2:
 	case 0xe7:
+	case 0xee:
 	case 0xf6:
+	case 0xfb:
 	case 0xfc:
 	case 0x11f:
 	case 0x15f:
@@ -141,7 +253,7 @@ literal_form(uint32_t cp)
 	}
 	if ((cp >= 0x600 && cp <= 0x6ff) || (cp >= 0x750 && cp <= 0x77f) ||
 	    (cp >= 0x8a0 && cp <= 0x8ff) || (cp >= 0xfb50 && cp <= 0xfdff) ||
-	    (cp >= 0xfe70 && cp <= 0xfeff))
+	    (cp >= 0xfe70 && cp <= 0xfeff) || (cp >= 0x2010 && cp <= 0x2027))
 		return cp;
 	return 0;
 }
@@ -361,28 +473,111 @@ read_group(struct reader *rd, struct litset *out)
 		out->any = 1;
 }
 
+/*
+ * The literal form of the character at P (ASCII lower-cased) into OUT;
+ * its length in the pattern in *ADV.  0 when it cannot be part of a
+ * literal, -1 for bad UTF-8.
+ */
+static int
+char_form(const unsigned char *p, const unsigned char *end, char *out,
+    size_t *outlen, size_t *adv)
+{
+	uint32_t	cp, form;
+	size_t		n;
+
+	if (*p < 0x80) {
+		*adv = 1;
+		out[0] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		*outlen = 1;
+		return 1;
+	}
+	n = utf8_char(p, end, &cp);
+	if (n == 0)
+		return -1;
+	*adv = n;
+	form = literal_form(cp);
+	if (form == 0 || form > 0xffff)
+		return 0;
+	*outlen = utf8_put(form, out);
+	return 1;
+}
+
+/*
+ * A class of a few single characters, "[cç]" or "['’]", the opening
+ * bracket already read: its members' literal forms, distinct.  Returns
+ * their number and moves past the class, or 0 (nothing moved) for any
+ * other class: negated, with a range, an escape that is not a
+ * punctuation mark, a POSIX name, or more than CLASS_MAX members.
+ */
+static size_t
+read_small_class(struct reader *rd, char forms[][4], size_t *lens)
+{
+	const unsigned char *p = rd->p;
+	char		 f[4];
+	size_t		 n = 0, flen, adv, i;
+	int		 first = 1, rc;
+
+	if (p < rd->end && *p == '^')
+		return 0;
+	while (p < rd->end && (*p != ']' || first)) {
+		first = 0;
+		if (*p == '\\') {
+			if (p + 1 >= rd->end || p[1] >= 0x80 ||
+			    (p[1] >= 'a' && p[1] <= 'z') ||
+			    (p[1] >= 'A' && p[1] <= 'Z') ||
+			    (p[1] >= '0' && p[1] <= '9'))
+				return 0;
+			p++;
+		} else if (*p == '[' && p + 1 < rd->end && (p[1] == ':' ||
+		    p[1] == '.' || p[1] == '='))
+			return 0;
+		rc = char_form(p, rd->end, f, &flen, &adv);
+		if (rc != 1)
+			return 0;
+		p += adv;
+		if (p + 1 < rd->end && *p == '-' && p[1] != ']')
+			return 0;		/* a range */
+		for (i = 0; i < n; i++)
+			if (lens[i] == flen && memcmp(forms[i], f, flen) == 0)
+				break;
+		if (i < n)
+			continue;
+		if (n == CLASS_MAX)
+			return 0;
+		memcpy(forms[n], f, flen);
+		lens[n++] = flen;
+	}
+	if (p >= rd->end)
+		return 0;
+	rd->p = p + 1;
+	return n;
+}
+
 /* One branch: a sequence of atoms up to "|", ")" or the end. */
 static void
 read_seq(struct reader *rd, struct litset *best)
 {
-	char		 run[LIT_MAX];
-	size_t		 rlen = 0, last = 0, n;
-	struct litset	*g;
-	uint32_t	 cp, form;
+	struct litset	*run, *g;
+	char		 forms[CLASS_MAX][4];
+	size_t		 lens[CLASS_MAX], n, adv;
 	unsigned char	 c;
 	long		 min;
+	int		 rc;
 
 	best->any = 1;
 	best->n = 0;
+	run = malloc(sizeof(*run));
 	g = malloc(sizeof(*g));
-	if (g == NULL) {
+	if (run == NULL || g == NULL) {
+		free(run);
+		free(g);
 		rd->fail = 1;
 		return;
 	}
+	run_reset(run);
 	while (!rd->fail && rd->p < rd->end && *rd->p != '|' &&
 	    *rd->p != ')') {
 		c = *rd->p;
-		last = 0;		/* bytes of the last char in the run */
 		if (c == '\\') {
 			if (rd->p + 1 >= rd->end) {
 				rd->fail = 1;
@@ -392,15 +587,17 @@ read_seq(struct reader *rd, struct litset *best)
 			if (c < 0x80 && !((c >= 'a' && c <= 'z') ||
 			    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
 				/* An escaped punctuation mark is itself. */
+				forms[0][0] = (char)c;
+				lens[0] = 1;
+				n = 1;
 				rd->p += 2;
-				goto literal_ascii;
+				goto literal;
 			}
 			if (c >= 0x80) {
 				rd->p++;
 				goto literal_utf8;
 			}
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_flush(best, run);
 			rd->p += 2;
 			switch (c) {
 			case 'b': case 'B': case 'A': case 'z': case 'Z':
@@ -428,12 +625,19 @@ read_seq(struct reader *rd, struct litset *best)
 			quantifier(rd);
 			continue;
 		}
-		if (c == '.' || c == '^' || c == '$' || c == '[' || c == '(') {
-			consider_run(best, run, rlen);
-			rlen = 0;
+		if (c == '[') {
 			rd->p++;
-			if (c == '[')
-				skip_class(rd);
+			n = read_small_class(rd, forms, lens);
+			if (n > 0)
+				goto literal;
+			run_flush(best, run);
+			skip_class(rd);
+			quantifier(rd);
+			continue;
+		}
+		if (c == '.' || c == '^' || c == '$' || c == '(') {
+			run_flush(best, run);
+			rd->p++;
 			if (c == '(') {
 				read_group(rd, g);
 				if (rd->fail)
@@ -450,53 +654,33 @@ read_seq(struct reader *rd, struct litset *best)
 			rd->fail = 1;		/* a quantifier with no atom */
 			break;
 		}
-		if (c >= 0x80)
-			goto literal_utf8;
-		rd->p++;
-literal_ascii:
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if (rlen + 1 > LIT_MAX) {
-			consider_run(best, run, rlen);
-			rlen = 0;
-		}
-		run[rlen++] = (char)c;
-		last = 1;
-		goto quantified;
 literal_utf8:
-		n = utf8_char(rd->p, rd->end, &cp);
-		if (n == 0) {
+		rc = char_form(rd->p, rd->end, forms[0], &lens[0], &adv);
+		if (rc == -1) {
 			rd->fail = 1;
 			break;
 		}
-		rd->p += n;
-		form = literal_form(cp);
-		if (form == 0 || form > 0xffff) {
-			consider_run(best, run, rlen);
-			rlen = 0;
+		rd->p += adv;
+		if (rc == 0) {
+			run_flush(best, run);
 			quantifier(rd);
 			continue;
 		}
-		if (rlen + 3 > LIT_MAX) {
-			consider_run(best, run, rlen);
-			rlen = 0;
-		}
-		last = utf8_put(form, run + rlen);
-		rlen += last;
-quantified:
+		n = 1;
+literal:
+		run_append(best, run, forms, lens, n);
 		min = quantifier(rd);
 		if (min == 0) {
 			/* The character may be absent: the run ends before it. */
-			rlen -= last;
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_drop_last(run);
+			run_flush(best, run);
 		} else if (min > 0) {
 			/* Present, but what follows is not next to it. */
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_flush(best, run);
 		}
 	}
-	consider_run(best, run, rlen);
+	consider_run(best, run);
+	free(run);
 	free(g);
 }
 
@@ -553,6 +737,75 @@ jm_prefilter_new(void)
 	return calloc(1, sizeof(struct jm_prefilter));
 }
 
+/*
+ * The pattern of an extended (x) pattern as it reads without the flag:
+ * white space outside classes dropped, "#" comments to the end of the
+ * line dropped.  Caller frees *OUT.  0, or -1 when it cannot be done
+ * with certainty (white space inside braces, where PCRE2 versions
+ * differ) or memory runs out.  Non-ASCII pattern white space (U+0085,
+ * U+200E, ...) is kept: it merely ends a literal.
+ */
+static int
+strip_extended(const char *pattern, size_t len, char **out, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)pattern;
+	const unsigned char *end = p + len;
+	char		*o;
+	size_t		 n = 0;
+	int		 brace = 0;
+
+	o = malloc(len + 1);
+	if (o == NULL)
+		return -1;
+	while (p < end) {
+		if (*p == '\\') {
+			o[n++] = (char)*p++;
+			if (p < end)
+				o[n++] = (char)*p++;
+			continue;
+		}
+		if (*p == '[') {
+			struct reader	rd;
+			const unsigned char *start = p;
+
+			rd.p = p + 1;
+			rd.end = end;
+			rd.fail = 0;
+			rd.depth = 0;
+			skip_class(&rd);
+			if (rd.fail)
+				goto fail;
+			memcpy(o + n, start, (size_t)(rd.p - start));
+			n += (size_t)(rd.p - start);
+			p = rd.p;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+		    *p == '\v' || *p == '\f') {
+			if (brace)
+				goto fail;
+			p++;
+			continue;
+		}
+		if (*p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		if (*p == '{')
+			brace = 1;
+		else if (*p == '}')
+			brace = 0;
+		o[n++] = (char)*p++;
+	}
+	*out = o;
+	*outlen = n;
+	return 0;
+fail:
+	free(o);
+	return -1;
+}
+
 int
 jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
     int extended, size_t *id)
@@ -560,14 +813,20 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 	struct reader	 rd;
 	struct litset	*set;
 	struct lit	*v;
+	char		*plain = NULL;
 	size_t		 i, cap;
 	int		 rc = 0;
 
-	if (extended)
-		return 0;
+	if (extended) {
+		if (strip_extended(pattern, len, &plain, &len) == -1)
+			return 0;
+		pattern = plain;
+	}
 	set = malloc(sizeof(*set));
-	if (set == NULL)
+	if (set == NULL) {
+		free(plain);
 		return -1;
+	}
 	rd.p = (const unsigned char *)pattern;
 	rd.end = rd.p + len;
 	rd.fail = 0;
@@ -606,6 +865,7 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 	rc = 1;
 done:
 	free(set);
+	free(plain);
 	return rc;
 }
 
@@ -627,10 +887,51 @@ drop_automaton(struct jm_prefilter *pf)
 	pf->n_states = 0;
 }
 
+static int
+cmp_lits(const void *a, const void *b)
+{
+	const struct lit *x = *(const struct lit *const *)a;
+	const struct lit *y = *(const struct lit *const *)b;
+	int		 c;
+
+	c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * The states of the trie of every literal: its root and one per
+ * distinct prefix, counted in sorted order.  0 when memory runs out.
+ */
+static size_t
+trie_states(const struct jm_prefilter *pf)
+{
+	const struct lit **v;
+	size_t		 i, j, n = 1;
+
+	v = malloc(pf->n_lits * sizeof(*v));
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < pf->n_lits; i++)
+		v[i] = &pf->lits[i];
+	qsort(v, pf->n_lits, sizeof(*v), cmp_lits);
+	for (i = 0; i < pf->n_lits; i++) {
+		j = 0;
+		if (i > 0)
+			while (j < v[i]->len && j < v[i - 1]->len &&
+			    v[i]->s[j] == v[i - 1]->s[j])
+				j++;
+		n += v[i]->len - j;
+	}
+	free(v);
+	return n;
+}
+
 int
 jm_prefilter_compile(struct jm_prefilter *pf)
 {
-	size_t		 i, j, k, c, total = 1, s, t, n_out, head, tail;
+	size_t		 i, j, k, c, total, s, t, n_out, head, tail;
 	uint32_t	*fail = NULL, *queue = NULL, *count = NULL;
 	uint32_t	*term_start = NULL, *term = NULL;
 	unsigned char	 used[256];
@@ -642,11 +943,12 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 		return 0;
 
 	memset(used, 0, sizeof(used));
-	for (i = 0; i < pf->n_lits; i++) {
-		total += pf->lits[i].len;
+	for (i = 0; i < pf->n_lits; i++)
 		for (j = 0; j < pf->lits[i].len; j++)
 			used[(unsigned char)pf->lits[i].s[j]] = 1;
-	}
+	total = trie_states(pf);
+	if (total == 0)
+		return -1;
 	/* Class 0 is every byte no literal contains. */
 	memset(pf->cls, 0, sizeof(pf->cls));
 	pf->n_cls = 1;
@@ -780,8 +1082,9 @@ step(const struct jm_prefilter *pf, uint32_t s, unsigned char b,
 static unsigned char
 turkish_lower(unsigned char lead, unsigned char next)
 {
-	if (lead == 0xc3 && (next == 0x87 || next == 0x96 || next == 0x9c))
-		return (unsigned char)(next + 0x20);	/* Ç Ö Ü */
+	if (lead == 0xc3 && (next == 0x82 || next == 0x87 || next == 0x8e ||
+	    next == 0x96 || next == 0x9b || next == 0x9c))
+		return (unsigned char)(next + 0x20);	/* Â Ç Î Ö Û Ü */
 	if ((lead == 0xc4 || lead == 0xc5) && next == 0x9e)
 		return 0x9f;				/* Ğ Ş */
 	return next;

@@ -117,11 +117,18 @@ struct loader {
 };
 
 static int jit_enabled = 1;
+static int prefilter_enabled = 1;
 
 void
 jm_rules_set_jit(int on)
 {
 	jit_enabled = on != 0;
+}
+
+void
+jm_rules_set_prefilter(int on)
+{
+	prefilter_enabled = on != 0;
 }
 
 static void report(struct loader *, const char *, ...)
@@ -792,7 +799,7 @@ parse_rule(struct loader *ld, char *p)
 	}
 	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
 	    opts, &errcode, &erroff, rs->ccontext);
-	if (r.code != NULL && r.where != WHERE_FROM &&
+	if (r.code != NULL && prefilter_enabled && r.where != WHERE_FROM &&
 	    r.where != WHERE_HEADER) {
 		r.filtered = jm_prefilter_add(rs->pf, jm_buf_cstr(&folded),
 		    folded.len, (opts & PCRE2_EXTENDED) != 0, &r.set);

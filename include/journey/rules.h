@@ -72,6 +72,13 @@ const struct jm_category *jm_rules_find_category(const struct jm_ruleset *rs,
 void	jm_rules_set_jit(int on);
 
 /*
+ * Turns the sparing of rules on or off for later loads: off, every rule
+ * runs on every text (benchmarks, and tests that the prefilter never
+ * changes a verdict); on by default.
+ */
+void	jm_rules_set_prefilter(int on);
+
+/*
  * Classifies M.  Deterministic: the same message and ruleset always give
  * the same verdict.  Language: the language whose fired rules weigh most,
  * else the script of the text, else Content-Language, else

@@ -19,6 +19,7 @@
 
 #include "journey/buf.h"
 #include "journey/diag.h"
+#include "journey/message.h"
 #include "journey/rules.h"
 #include "journey/text.h"
 
@@ -1139,6 +1140,126 @@ START_TEST(test_profile)
 }
 END_TEST
 
+/* Reads PATH whole into a new string; NULL if it cannot. */
+static char *
+read_whole(const char *path, size_t *len)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	if (buf != NULL) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+/* The fired rules of M under both rulesets must be the same. */
+static void
+same_verdict(const struct jm_ruleset *spared, const struct jm_ruleset *all,
+    const struct jm_message *m, const char *what)
+{
+	struct jm_verdict	v, w;
+	char			got[1024];
+
+	ck_assert_int_eq(jm_rules_classify(spared, m, "en", &v), 0);
+	ck_assert_int_eq(jm_rules_classify(all, m, "en", &w), 0);
+	snprintf(got, sizeof(got), "%s", fired_list(&v));
+	ck_assert_msg(strcmp(got, fired_list(&w)) == 0,
+	    "%s: with the prefilter %s, without %s", what, got,
+	    fired_list(&w));
+	ck_assert_int_eq(v.score, w.score);
+	ck_assert_str_eq(v.language, w.language);
+	jm_verdict_clear(&v);
+	jm_verdict_clear(&w);
+}
+
+/*
+ * The shipped rules over the corpus: sparing rules by their words changes
+ * no rule's firing, on each message and on each pair of bodies joined
+ * (words of two messages side by side).
+ */
+START_TEST(test_prefilter_changes_nothing)
+{
+	static const char *const langs[] = { "en", "tr", "fa" };
+	const char		*top = getenv("top_srcdir");
+	struct jm_diag		 d;
+	struct jm_ruleset	*spared, *all;
+	struct jm_message	*msgs[400], joined;
+	struct jm_buf		 b;
+	char			 path[1024], line[1024], file[512], want[64];
+	char			*raw;
+	size_t			 n = 0, i, len;
+	FILE			*fp;
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
+	snprintf(path, sizeof(path), "%s/rules", top);
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load(path, &d, &spared), 0);
+	jm_rules_set_prefilter(0);
+	ck_assert_int_eq(jm_rules_load(path, &d, &all), 0);
+	jm_rules_set_prefilter(1);
+	ck_assert_uint_gt(jm_rules_prefiltered(spared), 350);
+	ck_assert_uint_eq(jm_rules_prefiltered(all), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/tests/corpus/%s/EXPECTED", top,
+		    langs[i]);
+		fp = fopen(path, "r");
+		ck_assert_ptr_nonnull(fp);
+		while (fgets(line, sizeof(line), fp) != NULL && n < 400) {
+			if (line[0] == '#' || sscanf(line, "%511s %63s", file,
+			    want) != 2)
+				continue;
+			snprintf(path, sizeof(path), "%s/tests/corpus/%s/%s",
+			    top, langs[i], file);
+			raw = read_whole(path, &len);
+			ck_assert_msg(raw != NULL, "%s", path);
+			ck_assert_int_eq(jm_message_parse(raw, len, 65536,
+			    &msgs[n]), 0);
+			free(raw);
+			same_verdict(spared, all, msgs[n], path);
+			n++;
+		}
+		fclose(fp);
+	}
+	ck_assert_uint_ge(n, 200);
+	for (i = 0; i + 1 < n; i++) {
+		jm_buf_init(&b, 1 << 20);
+		jm_buf_append(&b, msgs[i]->norm_text, msgs[i]->norm_text_len);
+		jm_buf_append(&b, " ", 1);
+		jm_buf_append(&b, msgs[i + 1]->norm_text,
+		    msgs[i + 1]->norm_text_len);
+		memset(&joined, 0, sizeof(joined));
+		joined.subject = joined.norm_subject = msgs[n - 1 - i]->subject;
+		joined.text = joined.norm_text = (char *)jm_buf_cstr(&b);
+		joined.text_len = joined.norm_text_len = b.len;
+		joined.from_addr = joined.from_name = (char *)"";
+		same_verdict(spared, all, &joined, "two bodies joined");
+		jm_buf_free(&b);
+	}
+	for (i = 0; i < n; i++)
+		jm_message_free(msgs[i]);
+	jm_rules_free(spared);
+	jm_rules_free(all);
+	jm_diag_free(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1171,6 +1292,7 @@ main(void)
 	tcase_add_test(tc, test_manual_examples);
 	tcase_add_test(tc, test_rules_fold);
 	tcase_add_test(tc, test_profile);
+	tcase_add_test(tc, test_prefilter_changes_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
