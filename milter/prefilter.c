@@ -40,10 +40,16 @@
 #define ALT_MAX		64	/* literals in one any-of set */
 #define CLASS_MAX	4	/* members of a class read as alternatives */
 #define DEPTH_MAX	16	/* nested groups read */
+#define WIDTH_ANY	SIZE_MAX	/* no bound */
+#define CHAR_BYTES	4	/* the most bytes of one character */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
 
 struct litset {
 	int		any;		/* nothing in particular is required */
+	size_t		back;		/* characters a match may hold before
+					   the literal, or WIDTH_ANY */
+	size_t		width;		/* the most characters the part read
+					   matches, or WIDTH_ANY */
 	size_t		n;
 	unsigned char	len[ALT_MAX];
 	unsigned char	last[ALT_MAX];	/* bytes of the last character */
@@ -69,6 +75,13 @@ struct jm_prefilter {
 	uint32_t	*delta;		/* n_states * n_cls */
 	uint32_t	*out_start;	/* n_states + 1 */
 	uint32_t	*out;		/* set ids, by state */
+	uint32_t	*out_len;	/* and the length of each literal */
+	size_t		*back;		/* per set: bytes a match may hold
+					   before one of its literals */
+	size_t		*anchor;	/* per set: the set that must also
+					   pass and places the match (itself
+					   for most; SIZE_MAX for an anchor) */
+	size_t		 cap_sets;
 	size_t		 n_states;
 };
 
@@ -92,7 +105,29 @@ set_score(const struct litset *s)
 	return s->n > 0 ? min : 0;
 }
 
-/* Keeps CAND in BEST when it filters better: longer shortest literal. */
+static size_t
+width_add(size_t a, size_t b)
+{
+	if (a == WIDTH_ANY || b == WIDTH_ANY || a > WIDTH_ANY / 2 ||
+	    b > WIDTH_ANY / 2)
+		return WIDTH_ANY;
+	return a + b;
+}
+
+static size_t
+width_mul(size_t a, size_t k)
+{
+	if (a == 0 || k == 0)
+		return 0;
+	if (a == WIDTH_ANY || k == WIDTH_ANY || a > 1000000 || k > 1000000)
+		return WIDTH_ANY;
+	return a * k;
+}
+
+/*
+ * Keeps CAND in BEST when it filters better: longer shortest literal,
+ * then fewer literals, then a nearer start.
+ */
 static void
 consider(struct litset *best, const struct litset *cand)
 {
@@ -102,7 +137,8 @@ consider(struct litset *best, const struct litset *cand)
 		return;
 	cs = set_score(cand);
 	bs = set_score(best);
-	if (best->any || cs > bs || (cs == bs && cand->n < best->n))
+	if (best->any || cs > bs || (cs == bs && (cand->n < best->n ||
+	    (cand->n == best->n && cand->back < best->back))))
 		*best = *cand;
 }
 
@@ -116,9 +152,23 @@ static void
 run_reset(struct litset *run)
 {
 	run->any = 0;
+	run->back = WIDTH_ANY;
+	run->width = 0;
 	run->n = 1;
 	run->len[0] = 0;
 	run->last[0] = 0;
+}
+
+/*
+ * BEST is a pair: [0] the set that filters best, [1] the one that filters
+ * best among those with a bounded start (the anchor, see scan()).
+ */
+static void
+consider2(struct litset *best, const struct litset *cand)
+{
+	consider(&best[0], cand);
+	if (cand->back != WIDTH_ANY)
+		consider(&best[1], cand);
 }
 
 static void
@@ -129,7 +179,7 @@ consider_run(struct litset *best, const struct litset *run)
 	for (i = 0; i < run->n; i++)
 		if (run->len[i] == 0)
 			return;
-	consider(best, run);
+	consider2(best, run);
 }
 
 /* Ends the run: it is a candidate, and what follows starts afresh. */
@@ -169,7 +219,7 @@ run_dedup(struct litset *run)
  */
 static void
 run_append(struct litset *best, struct litset *run, char forms[][4],
-    const size_t *lens, size_t n)
+    const size_t *lens, size_t n, size_t pre)
 {
 	struct litset	 old;
 	size_t		 i, j, maxlen = 0, k;
@@ -180,8 +230,12 @@ run_append(struct litset *best, struct litset *run, char forms[][4],
 	for (j = 0; j < n; j++)
 		if (maxlen + lens[j] > LIT_MAX || run->n * n > ALT_MAX) {
 			run_flush(best, run);
+			maxlen = 0;
 			break;
 		}
+	/* PRE characters come before this one: the run starts here. */
+	if (maxlen == 0)
+		run->back = pre;
 	if (n == 1) {
 		for (i = 0; i < run->n; i++) {
 			memcpy(run->s[i] + run->len[i], forms[0], lens[0]);
@@ -302,25 +356,30 @@ utf8_char(const unsigned char *p, const unsigned char *end, uint32_t *cp)
 }
 
 /*
- * A quantifier after an atom: -1 none, else its minimum (0 or more).
- * A brace that is not a plain {n}, {n,} or {n,m} fails the reading:
- * PCRE2 versions differ on what such a brace means.
+ * A quantifier after an atom: -1 none, else its minimum (0 or more);
+ * *MAX is the most repetitions (1 without a quantifier, WIDTH_ANY for no
+ * bound).  A brace that is not a plain {n}, {n,} or {n,m} fails the
+ * reading: PCRE2 versions differ on what such a brace means.
  */
 static long
-quantifier(struct reader *rd)
+quantifier(struct reader *rd, size_t *max)
 {
 	long	min = -1;
+	size_t	hi;
 
+	*max = 1;
 	if (rd->p >= rd->end)
 		return -1;
 	switch (*rd->p) {
 	case '*':
 	case '?':
 		min = 0;
+		*max = *rd->p == '?' ? 1 : WIDTH_ANY;
 		rd->p++;
 		break;
 	case '+':
 		min = 1;
+		*max = WIDTH_ANY;
 		rd->p++;
 		break;
 	case '{':
@@ -335,10 +394,22 @@ quantifier(struct reader *rd)
 				min = min * 10 + (*rd->p - '0');
 			rd->p++;
 		}
-		if (rd->p < rd->end && *rd->p == ',')
+		*max = (size_t)min;
+		if (rd->p < rd->end && *rd->p == ',') {
 			rd->p++;
-		while (rd->p < rd->end && *rd->p >= '0' && *rd->p <= '9')
-			rd->p++;
+			*max = WIDTH_ANY;
+			if (rd->p < rd->end && *rd->p >= '0' && *rd->p <= '9') {
+				hi = 0;
+				while (rd->p < rd->end && *rd->p >= '0' &&
+				    *rd->p <= '9') {
+					if (hi < 100000)
+						hi = hi * 10 +
+						    (size_t)(*rd->p - '0');
+					rd->p++;
+				}
+				*max = hi < 100000 ? hi : WIDTH_ANY;
+			}
+		}
 		if (rd->p >= rd->end || *rd->p != '}') {
 			rd->fail = 1;
 			return -1;
@@ -397,7 +468,20 @@ skip_class(struct reader *rd)
 
 static void read_alt(struct reader *, struct litset *);
 
-/* A group, the opening parenthesis already read. */
+static void
+empty_pair(struct litset *out)
+{
+	size_t	i;
+
+	for (i = 0; i < 2; i++) {
+		out[i].any = 1;
+		out[i].n = 0;
+		out[i].back = WIDTH_ANY;
+		out[i].width = 0;
+	}
+}
+
+/* A group, the opening parenthesis already read; OUT is a pair. */
 static void
 read_group(struct reader *rd, struct litset *out)
 {
@@ -405,8 +489,7 @@ read_group(struct reader *rd, struct litset *out)
 	int		 zero_width = 0;
 	char		 close = 0;
 
-	out->any = 1;
-	out->n = 0;
+	empty_pair(out);
 	if (p < rd->end && *p == '*') {
 		rd->fail = 1;			/* (*VERB) */
 		return;
@@ -470,7 +553,7 @@ read_group(struct reader *rd, struct litset *out)
 	}
 	rd->p++;
 	if (zero_width)
-		out->any = 1;
+		empty_pair(out);
 }
 
 /*
@@ -553,21 +636,26 @@ read_small_class(struct reader *rd, char forms[][4], size_t *lens)
 	return n;
 }
 
-/* One branch: a sequence of atoms up to "|", ")" or the end. */
+/*
+ * One branch: a sequence of atoms up to "|", ")" or the end.  BEST gets
+ * the best set of literals every match of the branch contains, with how
+ * far into the branch it may start, and the branch's width.
+ */
 static void
 read_seq(struct reader *rd, struct litset *best)
 {
 	struct litset	*run, *g;
 	char		 forms[CLASS_MAX][4];
-	size_t		 lens[CLASS_MAX], n, adv;
+	size_t		 lens[CLASS_MAX], n, adv, max, w;
+	size_t		 pre = 0;	/* characters read so far, at most */
+	size_t		 before;
 	unsigned char	 c;
 	long		 min;
 	int		 rc;
 
-	best->any = 1;
-	best->n = 0;
+	empty_pair(best);
 	run = malloc(sizeof(*run));
-	g = malloc(sizeof(*g));
+	g = malloc(2 * sizeof(*g));
 	if (run == NULL || g == NULL) {
 		free(run);
 		free(g);
@@ -599,11 +687,21 @@ read_seq(struct reader *rd, struct litset *best)
 			}
 			run_flush(best, run);
 			rd->p += 2;
+			w = 1;
 			switch (c) {
 			case 'b': case 'B': case 'A': case 'z': case 'Z':
-			case 'G': case 'd': case 'D': case 's': case 'S':
+			case 'G':
+				w = 0;
+				break;
+			case 'd': case 'D': case 's': case 'S':
 			case 'w': case 'W': case 'h': case 'H': case 'v':
-			case 'V': case 'R': case 'X':
+			case 'V':
+				break;
+			case 'R':
+				w = 2;			/* CR LF */
+				break;
+			case 'X':
+				w = WIDTH_ANY;		/* a grapheme cluster */
 				break;
 			case 'p': case 'P':
 				if (rd->p < rd->end && *rd->p == '{') {
@@ -622,7 +720,8 @@ read_seq(struct reader *rd, struct litset *best)
 				rd->fail = 1;	/* \1, \k, \x, \Q, \K, ... */
 				break;
 			}
-			quantifier(rd);
+			quantifier(rd, &max);
+			pre = width_add(pre, width_mul(w, max));
 			continue;
 		}
 		if (c == '[') {
@@ -632,7 +731,8 @@ read_seq(struct reader *rd, struct litset *best)
 				goto literal;
 			run_flush(best, run);
 			skip_class(rd);
-			quantifier(rd);
+			quantifier(rd, &max);
+			pre = width_add(pre, max);
 			continue;
 		}
 		if (c == '.' || c == '^' || c == '$' || c == '(') {
@@ -642,12 +742,23 @@ read_seq(struct reader *rd, struct litset *best)
 				read_group(rd, g);
 				if (rd->fail)
 					break;
-				min = quantifier(rd);
-				if (min != 0)
-					consider(best, g);
+				min = quantifier(rd, &max);
+				if (min != 0) {
+					/* In the last repetition, at the latest. */
+					before = width_add(pre, width_mul(
+					    g[0].width, max == WIDTH_ANY ?
+					    WIDTH_ANY : max - 1));
+					g[0].back = width_add(before, g[0].back);
+					g[1].back = width_add(before, g[1].back);
+					consider2(best, &g[0]);
+					consider2(best, &g[1]);
+				}
+				pre = width_add(pre, width_mul(g[0].width, max));
 				continue;
 			}
-			quantifier(rd);
+			quantifier(rd, &max);
+			if (c == '.')
+				pre = width_add(pre, max);
 			continue;
 		}
 		if (c == '*' || c == '+' || c == '?' || c == '{') {
@@ -663,13 +774,15 @@ literal_utf8:
 		rd->p += adv;
 		if (rc == 0) {
 			run_flush(best, run);
-			quantifier(rd);
+			quantifier(rd, &max);
+			pre = width_add(pre, max);
 			continue;
 		}
 		n = 1;
 literal:
-		run_append(best, run, forms, lens, n);
-		min = quantifier(rd);
+		run_append(best, run, forms, lens, n, pre);
+		min = quantifier(rd, &max);
+		pre = width_add(pre, max);
 		if (min == 0) {
 			/* The character may be absent: the run ends before it. */
 			run_drop_last(run);
@@ -680,21 +793,58 @@ literal:
 		}
 	}
 	consider_run(best, run);
+	best[0].width = best[1].width = pre;
 	free(run);
 	free(g);
 }
 
-/* Alternatives: any one of them matches, so their sets are joined. */
+/* Joins the literals of S into OUT; sets *ANY when OUT cannot hold them. */
+static void
+join(struct litset *out, const struct litset *s, int *any)
+{
+	size_t	i, j;
+
+	if (s->width > out->width)
+		out->width = s->width;
+	if (s->back > out->back)
+		out->back = s->back;
+	if (s->any)
+		*any = 1;
+	for (i = 0; !*any && i < s->n; i++) {
+		for (j = 0; j < out->n; j++)
+			if (out->len[j] == s->len[i] &&
+			    memcmp(out->s[j], s->s[i], s->len[i]) == 0)
+				break;
+		if (j < out->n)
+			continue;
+		if (out->n == ALT_MAX) {
+			*any = 1;
+			break;
+		}
+		out->len[out->n] = s->len[i];
+		memcpy(out->s[out->n], s->s[i], s->len[i]);
+		out->n++;
+	}
+}
+
+/*
+ * Alternatives: any one of them matches, so their sets are joined, each
+ * of the pair apart.
+ */
 static void
 read_alt(struct reader *rd, struct litset *out)
 {
 	struct litset	*s;
-	size_t		 i, j;
-	int		 any = 0;
+	size_t		 i;
+	int		 any[2] = { 0, 0 };
 
-	out->any = 0;
-	out->n = 0;
-	s = malloc(sizeof(*s));
+	for (i = 0; i < 2; i++) {
+		out[i].any = 0;
+		out[i].n = 0;
+		out[i].back = 0;
+		out[i].width = 0;
+	}
+	s = malloc(2 * sizeof(*s));
 	if (s == NULL) {
 		rd->fail = 1;
 		return;
@@ -703,23 +853,8 @@ read_alt(struct reader *rd, struct litset *out)
 		read_seq(rd, s);
 		if (rd->fail)
 			break;
-		if (s->any)
-			any = 1;
-		for (i = 0; !any && i < s->n; i++) {
-			for (j = 0; j < out->n; j++)
-				if (out->len[j] == s->len[i] &&
-				    memcmp(out->s[j], s->s[i], s->len[i]) == 0)
-					break;
-			if (j < out->n)
-				continue;
-			if (out->n == ALT_MAX) {
-				any = 1;
-				break;
-			}
-			out->len[out->n] = s->len[i];
-			memcpy(out->s[out->n], s->s[i], s->len[i]);
-			out->n++;
-		}
+		join(&out[0], &s[0], &any[0]);
+		join(&out[1], &s[1], &any[1]);
 		if (rd->p < rd->end && *rd->p == '|') {
 			rd->p++;
 			continue;
@@ -727,8 +862,9 @@ read_alt(struct reader *rd, struct litset *out)
 		break;
 	}
 	free(s);
-	if (any)
-		out->any = 1;
+	for (i = 0; i < 2; i++)
+		if (any[i])
+			out[i].any = 1;
 }
 
 struct jm_prefilter *
@@ -806,15 +942,71 @@ fail:
 	return -1;
 }
 
+/* Whether SET can gate a pattern: enough literals, long enough. */
+static int
+usable(const struct litset *set)
+{
+	return !set->any && set->n > 0 && set_score(set) >= LIT_MIN;
+}
+
+/* Adds SET's literals as a new set; 0 and its id, or -1. */
+static int
+add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
+{
+	struct lit	*v;
+	size_t		 i, cap, ncap, *nb;
+
+	if (pf->n_lits + set->n > pf->cap_lits) {
+		cap = pf->cap_lits != 0 ? pf->cap_lits : 64;
+		while (cap < pf->n_lits + set->n)
+			cap *= 2;
+		v = realloc(pf->lits, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		pf->lits = v;
+		pf->cap_lits = cap;
+	}
+	if (pf->n_sets == pf->cap_sets) {
+		ncap = pf->cap_sets != 0 ? pf->cap_sets * 2 : 64;
+		nb = realloc(pf->back, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->back = nb;
+		nb = realloc(pf->anchor, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->anchor = nb;
+		pf->cap_sets = ncap;
+	}
+	for (i = 0; i < set->n; i++) {
+		v = &pf->lits[pf->n_lits];
+		v->s = malloc(set->len[i]);
+		if (v->s == NULL) {
+			while (i-- > 0)
+				free(pf->lits[--pf->n_lits].s);
+			return -1;
+		}
+		memcpy(v->s, set->s[i], set->len[i]);
+		v->len = set->len[i];
+		v->set = pf->n_sets;
+		pf->n_lits++;
+	}
+	pf->back[pf->n_sets] = set->back == WIDTH_ANY ||
+	    set->back > WIDTH_ANY / CHAR_BYTES ? WIDTH_ANY :
+	    set->back * CHAR_BYTES;
+	pf->anchor[pf->n_sets] = pf->n_sets;
+	*id = pf->n_sets++;
+	return 0;
+}
+
 int
 jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
     int extended, size_t *id)
 {
 	struct reader	 rd;
 	struct litset	*set;
-	struct lit	*v;
 	char		*plain = NULL;
-	size_t		 i, cap;
+	size_t		 gate, anchor;
 	int		 rc = 0;
 
 	if (extended) {
@@ -822,7 +1014,7 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 			return 0;
 		pattern = plain;
 	}
-	set = malloc(sizeof(*set));
+	set = malloc(2 * sizeof(*set));
 	if (set == NULL) {
 		free(plain);
 		return -1;
@@ -832,36 +1024,23 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 	rd.fail = 0;
 	rd.depth = 0;
 	read_alt(&rd, set);
-	if (rd.fail || rd.p != rd.end || set->any || set->n == 0 ||
-	    set_score(set) < LIT_MIN)
+	if (rd.fail || rd.p != rd.end || !usable(&set[0]))
 		goto done;
-	if (pf->n_lits + set->n > pf->cap_lits) {
-		cap = pf->cap_lits != 0 ? pf->cap_lits : 64;
-		while (cap < pf->n_lits + set->n)
-			cap *= 2;
-		v = realloc(pf->lits, cap * sizeof(*v));
-		if (v == NULL) {
-			rc = -1;
+	rc = -1;
+	if (add_set(pf, &set[0], &gate) == -1)
+		goto done;
+	/*
+	 * The best set may lie anywhere in a match ("\w+ly refund"): a
+	 * second one near the start, when there is one, also has to be in
+	 * the text, and tells where to start matching.
+	 */
+	if (set[0].back == WIDTH_ANY && usable(&set[1])) {
+		if (add_set(pf, &set[1], &anchor) == -1)
 			goto done;
-		}
-		pf->lits = v;
-		pf->cap_lits = cap;
+		pf->anchor[gate] = anchor;
+		pf->anchor[anchor] = SIZE_MAX;	/* not a pattern's set */
 	}
-	for (i = 0; i < set->n; i++) {
-		v = &pf->lits[pf->n_lits];
-		v->s = malloc(set->len[i]);
-		if (v->s == NULL) {
-			while (i-- > 0)
-				free(pf->lits[--pf->n_lits].s);
-			rc = -1;
-			goto done;
-		}
-		memcpy(v->s, set->s[i], set->len[i]);
-		v->len = set->len[i];
-		v->set = pf->n_sets;
-		pf->n_lits++;
-	}
-	*id = pf->n_sets++;
+	*id = gate;
 	rc = 1;
 done:
 	free(set);
@@ -881,9 +1060,11 @@ drop_automaton(struct jm_prefilter *pf)
 	free(pf->delta);
 	free(pf->out_start);
 	free(pf->out);
+	free(pf->out_len);
 	pf->delta = NULL;
 	pf->out_start = NULL;
 	pf->out = NULL;
+	pf->out_len = NULL;
 	pf->n_states = 0;
 }
 
@@ -998,7 +1179,7 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 		for (j = 0; j < pf->lits[i].len; j++)
 			s = pf->delta[s * pf->n_cls +
 			    pf->cls[(unsigned char)pf->lits[i].s[j]]];
-		term[term_start[s] + count[s]++] = (uint32_t)pf->lits[i].set;
+		term[term_start[s] + count[s]++] = (uint32_t)i;
 	}
 
 	/* Breadth first: failure links, then the full transition table. */
@@ -1042,17 +1223,23 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 	}
 	pf->out_start[pf->n_states] = (uint32_t)n_out;
 	pf->out = malloc((n_out + 1) * sizeof(*pf->out));
-	if (pf->out == NULL)
+	pf->out_len = malloc((n_out + 1) * sizeof(*pf->out_len));
+	if (pf->out == NULL || pf->out_len == NULL)
 		goto done;
 	for (i = 0; i < tail; i++) {
 		s = queue[i];
 		k = pf->out_start[s];
-		for (j = term_start[s]; j < term_start[s + 1]; j++)
-			pf->out[k++] = term[j];
+		for (j = term_start[s]; j < term_start[s + 1]; j++) {
+			pf->out[k] = (uint32_t)pf->lits[term[j]].set;
+			pf->out_len[k++] = (uint32_t)pf->lits[term[j]].len;
+		}
 		/* The failure state comes earlier in breadth-first order. */
 		for (j = pf->out_start[fail[s]]; j < pf->out_start[fail[s]] +
 		    count[fail[s]]; j++)
-			pf->out[k++] = pf->out[j];
+		{
+			pf->out[k] = pf->out[j];
+			pf->out_len[k++] = pf->out_len[j];
+		}
 	}
 	rc = 0;
 done:
@@ -1067,15 +1254,52 @@ done:
 }
 
 static inline uint32_t
-step(const struct jm_prefilter *pf, uint32_t s, unsigned char b,
-    unsigned char *pass)
+step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 {
-	uint32_t	j;
+	return pf->delta[s * pf->n_cls + pf->cls[b]];
+}
 
-	s = pf->delta[s * pf->n_cls + pf->cls[b]];
-	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++)
-		pass[pf->out[j]] = 1;
-	return s;
+/* Where the scan keeps what it found. */
+struct found {
+	unsigned char	*pass;
+	size_t		*from;		/* NULL: positions are not wanted */
+	size_t		*to;
+};
+
+/*
+ * The literals ending at state S, END bytes into the text.  A literal
+ * of LEN bytes spans LEN to 3 * LEN bytes of text (KELVIN SIGN is three
+ * bytes for "k"), and a match holds at most the set's back bytes before
+ * it.
+ */
+static inline void
+emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
+    const struct found *f)
+{
+	uint32_t	j, set;
+	size_t		len, lo, hi;
+
+	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++) {
+		set = pf->out[j];
+		if (f->from == NULL) {
+			f->pass[set] = 1;
+			continue;
+		}
+		len = pf->out_len[j];
+		lo = end > 3 * len ? end - 3 * len : 0;
+		lo = pf->back[set] < lo ? lo - pf->back[set] : 0;
+		hi = end - len;
+		if (!f->pass[set]) {
+			f->pass[set] = 1;
+			f->from[set] = lo;
+			f->to[set] = hi;
+			continue;
+		}
+		if (lo < f->from[set])
+			f->from[set] = lo;
+		if (hi > f->to[set])
+			f->to[set] = hi;
+	}
 }
 
 /* The second byte of the lower-case partner of a Turkish capital. */
@@ -1090,40 +1314,82 @@ turkish_lower(unsigned char lead, unsigned char next)
 	return next;
 }
 
+static void
+scan(const struct jm_prefilter *pf, const char *text, size_t len,
+    const struct found *f)
+{
+	const unsigned char	*t = (const unsigned char *)text;
+	const unsigned char	*p = t, *end = p + len;
+	uint32_t		 s = 0;
+	unsigned char		 b;
+	size_t			 i, a;
+
+	if (pf->all_pass || pf->delta == NULL) {
+		memset(f->pass, pf->all_pass, pf->n_sets);
+		for (i = 0; f->from != NULL && i < pf->n_sets; i++) {
+			f->from[i] = 0;
+			f->to[i] = len;
+		}
+		return;
+	}
+	memset(f->pass, 0, pf->n_sets);
+	while (p < end) {
+		b = *p++;
+		if (b < 0xc3)
+			s = step(pf, s, b);
+		else if (b == 0xe2 && end - p >= 2 && p[0] == 0x84 &&
+		    p[1] == 0xaa) {
+			/* KELVIN SIGN and LONG S match "k" and "s" caselessly. */
+			s = step(pf, s, 'k');
+			p += 2;
+		} else if (b == 0xc5 && p < end && p[0] == 0xbf) {
+			s = step(pf, s, 's');
+			p++;
+		} else if (b <= 0xc5 && p < end) {
+			/* No literal ends inside a character. */
+			s = step(pf, s, b);
+			s = step(pf, s, turkish_lower(b, *p));
+			p++;
+		} else
+			s = step(pf, s, b);
+		if (pf->out_start[s] != pf->out_start[s + 1])
+			emit(pf, s, (size_t)(p - t), f);
+	}
+	/* A pattern with an anchor needs it too, and starts near it. */
+	for (i = 0; i < pf->n_sets; i++) {
+		a = pf->anchor[i];
+		if (a == i || a == SIZE_MAX || !f->pass[i])
+			continue;
+		f->pass[i] = f->pass[a];
+		if (f->pass[i] && f->from != NULL) {
+			f->from[i] = f->from[a];
+			f->to[i] = f->to[a];
+		}
+	}
+}
+
 void
 jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
     size_t len, unsigned char *pass)
 {
-	const unsigned char	*p = (const unsigned char *)text;
-	const unsigned char	*end = p + len;
-	uint32_t		 s = 0;
-	unsigned char		 b;
+	struct found	f;
 
-	if (pf->all_pass || pf->delta == NULL) {
-		memset(pass, pf->all_pass, pf->n_sets);
-		return;
-	}
-	memset(pass, 0, pf->n_sets);
-	while (p < end) {
-		b = *p++;
-		if (b < 0xc3) {
-			s = step(pf, s, b, pass);
-			continue;
-		}
-		/* KELVIN SIGN and LONG S match "k" and "s" caselessly. */
-		if (b == 0xe2 && end - p >= 2 && p[0] == 0x84 && p[1] == 0xaa) {
-			s = step(pf, s, 'k', pass);
-			p += 2;
-		} else if (b == 0xc5 && p < end && p[0] == 0xbf) {
-			s = step(pf, s, 's', pass);
-			p++;
-		} else if (b <= 0xc5 && p < end) {
-			s = step(pf, s, b, pass);
-			s = step(pf, s, turkish_lower(b, *p), pass);
-			p++;
-		} else
-			s = step(pf, s, b, pass);
-	}
+	f.pass = pass;
+	f.from = NULL;
+	f.to = NULL;
+	scan(pf, text, len, &f);
+}
+
+void
+jm_prefilter_scan_where(const struct jm_prefilter *pf, const char *text,
+    size_t len, unsigned char *pass, size_t *from, size_t *to)
+{
+	struct found	f;
+
+	f.pass = pass;
+	f.from = from;
+	f.to = to;
+	scan(pf, text, len, &f);
 }
 
 void
@@ -1136,6 +1402,8 @@ jm_prefilter_free(struct jm_prefilter *pf)
 	for (i = 0; i < pf->n_lits; i++)
 		free(pf->lits[i].s);
 	free(pf->lits);
+	free(pf->back);
+	free(pf->anchor);
 	drop_automaton(pf);
 	free(pf);
 }

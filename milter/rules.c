@@ -14,8 +14,13 @@
  * text alike), and what a verdict leads to (decide.c).  Reply templates
  * are only named here; template.c reads them.
  *
- * Threads: the ruleset, its compiled patterns and its match context are
- * only read after loading.  Match data and the JIT stack belong to the
+ * Speed: the prefilter (prefilter.c) spares every rule whose words are
+ * not in the text, and tells where the words are; a rule is then run
+ * from a little before the first of them and gives up after the last,
+ * rather than over the whole text.
+ *
+ * Threads: the ruleset and its compiled patterns are only read after
+ * loading.  Match data, match context and the JIT stack belong to the
  * calling thread (a pthread key), so libmilter's threads classify at once
  * without a lock.
  */
@@ -99,7 +104,6 @@ struct jm_ruleset {
 	size_t		 n_files;
 	size_t		 cap_files;
 	pcre2_compile_context *ccontext;
-	pcre2_match_context *mcontext;
 	struct jm_prefilter *pf;	/* subject, body and text rules */
 	size_t		 n_filtered;
 	int		 uses_from;
@@ -196,19 +200,26 @@ jm_rules_free(struct jm_ruleset *rs)
 		free(rs->files[i]);
 	free(rs->files);
 	pcre2_compile_context_free(rs->ccontext);
-	pcre2_match_context_free(rs->mcontext);
 	jm_prefilter_free(rs->pf);
 	free(rs);
 }
 
 /*
- * Per-thread match state.  The JIT stack is handed to PCRE2 through a
- * callback on the shared match context, so the context itself stays
- * read-only.
+ * Per-thread match state: the match data, a JIT stack, and a match
+ * context of its own, since each run sets where its match may start.
+ * The scratch arrays of one classification are kept too, so that a
+ * message costs no allocation beyond its verdict.
  */
 struct thread_state {
 	pcre2_match_data *md;
 	pcre2_jit_stack	*jit_stack;
+	pcre2_match_context *mc;
+	unsigned char	*pass;		/* per prefilter set, subject then body */
+	size_t		*from;
+	size_t		*to;
+	size_t		 cap_sets;
+	size_t		*fired_idx;
+	size_t		 cap_rules;
 };
 
 static pthread_key_t	state_key;
@@ -224,6 +235,11 @@ state_destroy(void *p)
 		return;
 	pcre2_match_data_free(ts->md);
 	pcre2_jit_stack_free(ts->jit_stack);
+	pcre2_match_context_free(ts->mc);
+	free(ts->pass);
+	free(ts->from);
+	free(ts->to);
+	free(ts->fired_idx);
 	free(ts);
 }
 
@@ -248,24 +264,52 @@ thread_state(void)
 		return NULL;
 	/* One pair is enough: a rule only asks whether it matched. */
 	ts->md = pcre2_match_data_create(1, NULL);
+	ts->mc = pcre2_match_context_create(NULL);
 	/* Without a stack of its own JIT falls back to 32K on the C stack. */
 	ts->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX,
 	    NULL);
-	if (ts->md == NULL || pthread_setspecific(state_key, ts) != 0) {
+	if (ts->md == NULL || ts->mc == NULL ||
+	    pthread_setspecific(state_key, ts) != 0) {
 		state_destroy(ts);
 		return NULL;
 	}
+	pcre2_set_match_limit(ts->mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(ts->mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(ts->mc, HEAP_LIMIT_KIB);
+	if (ts->jit_stack != NULL)
+		pcre2_jit_stack_assign(ts->mc, NULL, ts->jit_stack);
 	return ts;
 }
 
-static pcre2_jit_stack *
-jit_stack_for_thread(void *unused)
+/* Makes room for NSETS prefilter sets and NRULES rules; 0 or -1. */
+static int
+thread_scratch(struct thread_state *ts, size_t nsets, size_t nrules)
 {
-	struct thread_state *ts;
+	unsigned char	*p;
+	size_t		*f, *t, *r;
 
-	(void)unused;
-	ts = pthread_getspecific(state_key);
-	return ts != NULL ? ts->jit_stack : NULL;
+	if (2 * nsets + 2 > ts->cap_sets) {
+		p = realloc(ts->pass, 2 * nsets + 2);
+		if (p != NULL)
+			ts->pass = p;
+		f = reallocarray(ts->from, 2 * nsets + 2, sizeof(*f));
+		if (f != NULL)
+			ts->from = f;
+		t = reallocarray(ts->to, 2 * nsets + 2, sizeof(*t));
+		if (t != NULL)
+			ts->to = t;
+		if (p == NULL || f == NULL || t == NULL)
+			return -1;
+		ts->cap_sets = 2 * nsets + 2;
+	}
+	if (nrules + 1 > ts->cap_rules) {
+		r = reallocarray(ts->fired_idx, nrules + 1, sizeof(*r));
+		if (r == NULL)
+			return -1;
+		ts->fired_idx = r;
+		ts->cap_rules = nrules + 1;
+	}
+	return 0;
 }
 
 static struct jm_ruleset *
@@ -277,16 +321,11 @@ ruleset_new(void)
 	if (rs == NULL)
 		return NULL;
 	rs->ccontext = pcre2_compile_context_create(NULL);
-	rs->mcontext = pcre2_match_context_create(NULL);
 	rs->pf = jm_prefilter_new();
-	if (rs->ccontext == NULL || rs->mcontext == NULL || rs->pf == NULL) {
+	if (rs->ccontext == NULL || rs->pf == NULL) {
 		jm_rules_free(rs);
 		return NULL;
 	}
-	pcre2_set_match_limit(rs->mcontext, MATCH_LIMIT);
-	pcre2_set_depth_limit(rs->mcontext, DEPTH_LIMIT);
-	pcre2_set_heap_limit(rs->mcontext, HEAP_LIMIT_KIB);
-	pcre2_jit_stack_assign(rs->mcontext, jit_stack_for_thread, NULL);
 	return rs;
 }
 
@@ -797,9 +836,7 @@ parse_rule(struct loader *ld, char *p)
 		oom(ld);
 		return;
 	}
-	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
-	    opts, &errcode, &erroff, rs->ccontext);
-	if (r.code != NULL && prefilter_enabled && r.where != WHERE_FROM &&
+	if (prefilter_enabled && r.where != WHERE_FROM &&
 	    r.where != WHERE_HEADER) {
 		r.filtered = jm_prefilter_add(rs->pf, jm_buf_cstr(&folded),
 		    folded.len, (opts & PCRE2_EXTENDED) != 0, &r.set);
@@ -809,6 +846,10 @@ parse_rule(struct loader *ld, char *p)
 			goto nomem;
 		}
 	}
+	/* A spared rule runs only where its words are (see match()). */
+	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
+	    opts | (r.filtered ? PCRE2_USE_OFFSET_LIMIT : 0), &errcode,
+	    &erroff, rs->ccontext);
 	jm_buf_free(&folded);
 	if (r.code == NULL) {
 		if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
@@ -1210,19 +1251,37 @@ field_free(struct field *f)
 	f->ready = 0;
 }
 
+/* Any match of a rule starts within [from, to] of its text. */
+struct window {
+	size_t	from;
+	size_t	to;		/* SIZE_MAX: anywhere */
+};
+
+static const struct window whole = { 0, SIZE_MAX };
+
 /* 1 matched, 0 not, -1 a limit was hit. */
 static int
-match(const struct jm_ruleset *rs, const struct rule *r,
-    struct thread_state *ts, const struct field *f)
+match(const struct rule *r, struct thread_state *ts, const struct field *f,
+    const struct window *w)
 {
+	size_t	start = 0;
 	int	rc;
 
+	if (w->to != SIZE_MAX && f->opts == PCRE2_NO_UTF_CHECK) {
+		start = w->from < f->len ? w->from : f->len;
+		/* PCRE2 starts on a character, not inside one. */
+		while (start > 0 && ((unsigned char)f->s[start] & 0xc0) ==
+		    0x80)
+			start--;
+		pcre2_set_offset_limit(ts->mc, w->to);
+	} else if (r->filtered)
+		pcre2_set_offset_limit(ts->mc, PCRE2_UNSET);
 	if (r->jit && f->opts == PCRE2_NO_UTF_CHECK)
-		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, 0,
-		    ts->md, rs->mcontext);
+		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
+		    0, ts->md, ts->mc);
 	else
-		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, f->opts,
-		    ts->md, rs->mcontext);
+		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
+		    f->opts, ts->md, ts->mc);
 	if (rc >= 0)
 		return 1;
 	switch (rc) {
@@ -1465,12 +1524,13 @@ clock_s(void)
 }
 
 /*
- * Runs rule I on F unless PASS says its words are absent: 1 fired, else
- * 0.  The profile is only looked at here, so that classifying without
- * one costs one test of a pointer per text.
+ * Runs rule I on F, within W, unless PASS says its words are absent: 1
+ * fired, else 0.  The profile is only looked at here, so that
+ * classifying without one costs one test of a pointer per text.
  */
 static int
-try_rule(struct run *c, size_t i, const struct field *f, int pass)
+try_rule(struct run *c, size_t i, const struct field *f, int pass,
+    const struct window *w)
 {
 	const struct rule	*r = &c->rs->rules[i];
 	struct jm_rule_profile	*rp;
@@ -1480,7 +1540,7 @@ try_rule(struct run *c, size_t i, const struct field *f, int pass)
 	if (c->prof == NULL) {
 		if (!pass)
 			return 0;
-		return fired(match(c->rs, r, c->ts, f), c->out);
+		return fired(match(r, c->ts, f, w), c->out);
 	}
 	rp = &c->prof->rules[i];
 	if (!pass) {
@@ -1488,10 +1548,26 @@ try_rule(struct run *c, size_t i, const struct field *f, int pass)
 		return 0;
 	}
 	t0 = clock_s();
-	rc = match(c->rs, r, c->ts, f);
+	rc = match(r, c->ts, f, w);
 	rp->seconds += clock_s() - t0;
 	rp->runs++;
 	return fired(rc, c->out);
+}
+
+/* Where rule R may match in the text whose scan is PASS, FROM and TO. */
+static int
+gate(const struct rule *r, const unsigned char *pass, const size_t *from,
+    const size_t *to, struct window *w)
+{
+	if (!r->filtered) {
+		*w = whole;
+		return 1;
+	}
+	if (!pass[r->set])
+		return 0;
+	w->from = from[r->set];
+	w->to = to[r->set];
+	return 1;
 }
 
 static int
@@ -1501,8 +1577,10 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 {
 	struct run		 c;
 	struct field		 subject, body, from, *hdr = NULL;
-	size_t			*fired_idx = NULL, i, j, best, nsets;
-	unsigned char		*pass = NULL, *pass_s, *pass_b;
+	struct window		 w;
+	size_t			*fired_idx, i, j, best, nsets;
+	size_t			*from_s, *from_b, *to_s, *to_b;
+	unsigned char		*pass_s, *pass_b;
 	const struct rule	*r;
 	int			 hit, rc = -1;
 
@@ -1514,13 +1592,14 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	c.out = out;
 	c.prof = prof;
 	c.ts = thread_state();
-	if (c.ts == NULL)
+	nsets = jm_prefilter_nsets(rs->pf);
+	if (c.ts == NULL || thread_scratch(c.ts, nsets, rs->n_rules) == -1)
 		return -1;
+	fired_idx = c.ts->fired_idx;
 	out->n_scores = rs->n_categories;
 	out->scores = calloc(rs->n_categories + 1, sizeof(*out->scores));
 	out->fired = calloc(rs->n_rules + 1, sizeof(*out->fired));
-	fired_idx = calloc(rs->n_rules + 1, sizeof(*fired_idx));
-	if (out->scores == NULL || out->fired == NULL || fired_idx == NULL)
+	if (out->scores == NULL || out->fired == NULL)
 		goto done;
 	if (field_set(&subject, m->norm_subject, m->norm_subject != NULL ?
 	    strlen(m->norm_subject) : 0, 0, 0) == -1 ||
@@ -1529,16 +1608,21 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		goto done;
 	if (rs->uses_from && build_from(m, &from) == -1)
 		goto done;
-	/* One pass over each text says which patterns are worth running. */
-	nsets = jm_prefilter_nsets(rs->pf);
-	pass = malloc(2 * nsets + 2);
-	if (pass == NULL)
-		goto done;
-	pass_s = pass;
-	pass_b = pass + nsets + 1;
+	/*
+	 * One pass over each text says which patterns are worth running,
+	 * and where.
+	 */
+	pass_s = c.ts->pass;
+	pass_b = c.ts->pass + nsets + 1;
+	from_s = c.ts->from;
+	from_b = c.ts->from + nsets + 1;
+	to_s = c.ts->to;
+	to_b = c.ts->to + nsets + 1;
 	if (nsets > 0) {
-		jm_prefilter_scan(rs->pf, subject.s, subject.len, pass_s);
-		jm_prefilter_scan(rs->pf, body.s, body.len, pass_b);
+		jm_prefilter_scan_where(rs->pf, subject.s, subject.len, pass_s,
+		    from_s, to_s);
+		jm_prefilter_scan_where(rs->pf, body.s, body.len, pass_b,
+		    from_b, to_b);
 	}
 	if (rs->uses_headers && m->n_headers > 0) {
 		hdr = calloc(m->n_headers, sizeof(*hdr));
@@ -1552,21 +1636,21 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		switch (r->where) {
 		case WHERE_SUBJECT:
 			hit = try_rule(&c, i, &subject,
-			    !r->filtered || pass_s[r->set]);
+			    gate(r, pass_s, from_s, to_s, &w), &w);
 			break;
 		case WHERE_BODY:
 			hit = try_rule(&c, i, &body,
-			    !r->filtered || pass_b[r->set]);
+			    gate(r, pass_b, from_b, to_b, &w), &w);
 			break;
 		case WHERE_TEXT:
 			hit = try_rule(&c, i, &subject,
-			    !r->filtered || pass_s[r->set]);
+			    gate(r, pass_s, from_s, to_s, &w), &w);
 			if (!hit)
 				hit = try_rule(&c, i, &body,
-				    !r->filtered || pass_b[r->set]);
+				    gate(r, pass_b, from_b, to_b, &w), &w);
 			break;
 		case WHERE_FROM:
-			hit = try_rule(&c, i, &from, 1);
+			hit = try_rule(&c, i, &from, 1, &whole);
 			break;
 		case WHERE_HEADER:
 			for (j = 0; j < m->n_headers && !hit; j++) {
@@ -1580,7 +1664,7 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 				    strlen(h->value) : 0, JM_NORM_SPACE,
 				    1) == -1)
 					goto done;
-				hit = try_rule(&c, i, &hdr[j], 1);
+				hit = try_rule(&c, i, &hdr[j], 1, &whole);
 			}
 			break;
 		}
@@ -1627,8 +1711,6 @@ done:
 			field_free(&hdr[j]);
 		free(hdr);
 	}
-	free(fired_idx);
-	free(pass);
 	if (rc == -1)
 		jm_verdict_clear(out);
 	return rc;

@@ -46,6 +46,21 @@ size_t	jm_prefilter_nsets(const struct jm_prefilter *pf);
 void	jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
 	    size_t len, unsigned char *pass);
 
+/*
+ * jm_prefilter_scan() that also says, for every set that passes, where a
+ * match of its pattern can start: not before FROM[id] nor after TO[id]
+ * (byte offsets into TEXT; FROM may fall inside a character, so round it
+ * down to one before matching from it).  From the literal occurrences
+ * and how many characters the pattern allows before its literal: a
+ * pattern like /\bmoney\s+back\b/ is only tried around "money", one
+ * like /\w+ly refund/ from the start of the text.  FROM and TO hold
+ * jm_prefilter_nsets() entries; those of sets that do not pass are left
+ * as they were.
+ */
+void	jm_prefilter_scan_where(const struct jm_prefilter *pf,
+	    const char *text, size_t len, unsigned char *pass, size_t *from,
+	    size_t *to);
+
 void	jm_prefilter_free(struct jm_prefilter *pf);
 
 #endif
