@@ -41,6 +41,7 @@
 #define CLASS_MAX	4	/* members of a class read as alternatives */
 #define DEPTH_MAX	16	/* nested groups read */
 #define WIDTH_ANY	SIZE_MAX	/* no bound */
+#define OUT_FLAG	0x80000000u	/* a transition into outputs */
 #define CHAR_BYTES	4	/* the most bytes of one character */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
 
@@ -82,6 +83,8 @@ struct jm_prefilter {
 					   pass and places the match (itself
 					   for most; SIZE_MAX for an anchor) */
 	size_t		 cap_sets;
+	size_t		*paired;	/* the sets with an anchor */
+	size_t		 n_paired;
 	size_t		 n_states;
 };
 
@@ -867,6 +870,97 @@ read_alt(struct reader *rd, struct litset *out)
 			out[i].any = 1;
 }
 
+size_t
+jm_prefilter_branches(const char *pattern, size_t len, int extended,
+    size_t *starts, size_t *ends, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)pattern;
+	const unsigned char *end = p + len, *start = p;
+	struct reader	 rd;
+	size_t		 n = 0;
+	int		 depth = 0;
+	unsigned char	 c;
+
+	while (p < end) {
+		c = *p;
+		if (c == '\\') {
+			if (p + 1 >= end)
+				return 0;
+			c = p[1];
+			/* Back references and \Q...\E tie the pattern. */
+			if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' ||
+			    c == 'Q' || c == 'E')
+				return 0;
+			p += 2;
+			continue;
+		}
+		if (c == '[') {
+			rd.p = p + 1;
+			rd.end = end;
+			rd.fail = 0;
+			rd.depth = 0;
+			skip_class(&rd);
+			if (rd.fail)
+				return 0;
+			p = rd.p;
+			continue;
+		}
+		if (c == '#' && extended)
+			return 0;
+		if (c == '(') {
+			/*
+			 * Plain, non-capturing, atomic, look-around, named
+			 * and comment groups are fine; verbs, options,
+			 * conditionals and calls are not.
+			 */
+			if (p + 1 < end && p[1] == '*')
+				return 0;
+			if (p + 1 < end && p[1] == '?') {
+				if (p + 2 >= end)
+					return 0;
+				c = p[2];
+				if (!(c == ':' || c == '>' || c == '|' ||
+				    c == '=' || c == '!' || c == '#' ||
+				    c == '\'' || c == '<' || (c == 'P' &&
+				    p + 3 < end && p[3] == '<')))
+					return 0;
+				if (c == '#') {
+					while (p < end && *p != ')')
+						p++;
+					if (p >= end)
+						return 0;
+					p++;
+					continue;
+				}
+			}
+			depth++;
+			p++;
+			continue;
+		}
+		if (c == ')') {
+			if (--depth < 0)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c == '|' && depth == 0) {
+			if (n == max)
+				return 0;
+			starts[n] = (size_t)(start - (const unsigned char *)
+			    pattern);
+			ends[n++] = (size_t)(p - (const unsigned char *)pattern);
+			start = ++p;
+			continue;
+		}
+		p++;
+	}
+	if (depth != 0 || n == max)
+		return 0;
+	starts[n] = (size_t)(start - (const unsigned char *)pattern);
+	ends[n++] = len;
+	return n;
+}
+
 struct jm_prefilter *
 jm_prefilter_new(void)
 {
@@ -976,6 +1070,10 @@ add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
 		if (nb == NULL)
 			return -1;
 		pf->anchor = nb;
+		nb = realloc(pf->paired, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->paired = nb;
 		pf->cap_sets = ncap;
 	}
 	for (i = 0; i < set->n; i++) {
@@ -1039,6 +1137,8 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 			goto done;
 		pf->anchor[gate] = anchor;
 		pf->anchor[anchor] = SIZE_MAX;	/* not a pattern's set */
+		/* n_paired < n_sets <= cap_sets: room was made above. */
+		pf->paired[pf->n_paired++] = gate;
 	}
 	*id = gate;
 	rc = 1;
@@ -1066,6 +1166,80 @@ drop_automaton(struct jm_prefilter *pf)
 	pf->out = NULL;
 	pf->out_len = NULL;
 	pf->n_states = 0;
+}
+
+/*
+ * Numbers the states breadth first, as QUEUE (N states, the root left
+ * out) lists them: the states near the root, where a scan spends most of
+ * its time, share the cache.  A transition into a state with outputs
+ * carries OUT_FLAG, so that the scan looks at outputs only there.
+ */
+static int
+renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
+{
+	uint32_t	*id, *delta, *start, t;
+	size_t		 i, c, old, k;
+
+	id = malloc(pf->n_states * sizeof(*id));
+	delta = malloc(pf->n_states * pf->n_cls * sizeof(*delta));
+	start = malloc((pf->n_states + 1) * sizeof(*start));
+	if (id == NULL || delta == NULL || start == NULL) {
+		free(id);
+		free(delta);
+		free(start);
+		return -1;
+	}
+	id[0] = 0;
+	for (i = 0; i < n; i++)
+		id[queue[i]] = (uint32_t)(i + 1);
+	for (old = 0; old < pf->n_states; old++)
+		for (c = 0; c < pf->n_cls; c++) {
+			t = pf->delta[old * pf->n_cls + c];
+			delta[id[old] * pf->n_cls + c] = id[t] |
+			    (pf->out_start[t] != pf->out_start[t + 1] ?
+			    OUT_FLAG : 0);
+		}
+	/* The outputs keep their order; only their index moves. */
+	for (old = 0; old < pf->n_states; old++)
+		start[id[old]] = pf->out_start[old + 1] - pf->out_start[old];
+	for (i = 0, k = 0; i < pf->n_states; i++) {
+		t = start[i];
+		start[i] = (uint32_t)k;
+		k += t;
+	}
+	start[pf->n_states] = (uint32_t)k;
+	{
+		uint32_t *out = malloc((k + 1) * sizeof(*out));
+		uint32_t *len = malloc((k + 1) * sizeof(*len));
+
+		if (out == NULL || len == NULL) {
+			free(out);
+			free(len);
+			free(id);
+			free(delta);
+			free(start);
+			return -1;
+		}
+		for (old = 0; old < pf->n_states; old++) {
+			size_t	to = start[id[old]], j;
+
+			for (j = pf->out_start[old]; j < pf->out_start[old + 1];
+			    j++, to++) {
+				out[to] = pf->out[j];
+				len[to] = pf->out_len[j];
+			}
+		}
+		free(pf->out);
+		free(pf->out_len);
+		pf->out = out;
+		pf->out_len = len;
+	}
+	free(pf->delta);
+	free(pf->out_start);
+	pf->delta = delta;
+	pf->out_start = start;
+	free(id);
+	return 0;
 }
 
 static int
@@ -1139,7 +1313,7 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 	/* The text is matched lower-cased, so "A" reads as "a". */
 	for (c = 'A'; c <= 'Z'; c++)
 		pf->cls[c] = pf->cls[c - 'A' + 'a'];
-	if (total * pf->n_cls > CELLS_MAX) {
+	if (total * pf->n_cls > CELLS_MAX || total >= OUT_FLAG) {
 		pf->all_pass = 1;
 		return 0;
 	}
@@ -1241,6 +1415,8 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 			pf->out_len[k++] = pf->out_len[j];
 		}
 	}
+	if (renumber(pf, queue, tail) == -1)
+		goto done;
 	rc = 0;
 done:
 	if (rc == -1)
@@ -1253,10 +1429,11 @@ done:
 	return rc;
 }
 
+/* The transition on B; with OUT_FLAG when it reaches outputs. */
 static inline uint32_t
 step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 {
-	return pf->delta[s * pf->n_cls + pf->cls[b]];
+	return pf->delta[(s & ~OUT_FLAG) * pf->n_cls + pf->cls[b]];
 }
 
 /* Where the scan keeps what it found. */
@@ -1322,7 +1499,7 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 	const unsigned char	*p = t, *end = p + len;
 	uint32_t		 s = 0;
 	unsigned char		 b;
-	size_t			 i, a;
+	size_t			 i, a, k;
 
 	if (pf->all_pass || pf->delta == NULL) {
 		memset(f->pass, pf->all_pass, pf->n_sets);
@@ -1352,13 +1529,14 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 			p++;
 		} else
 			s = step(pf, s, b);
-		if (pf->out_start[s] != pf->out_start[s + 1])
-			emit(pf, s, (size_t)(p - t), f);
+		if (s & OUT_FLAG)
+			emit(pf, s & ~OUT_FLAG, (size_t)(p - t), f);
 	}
 	/* A pattern with an anchor needs it too, and starts near it. */
-	for (i = 0; i < pf->n_sets; i++) {
+	for (k = 0; k < pf->n_paired; k++) {
+		i = pf->paired[k];
 		a = pf->anchor[i];
-		if (a == i || a == SIZE_MAX || !f->pass[i])
+		if (!f->pass[i])
 			continue;
 		f->pass[i] = f->pass[a];
 		if (f->pass[i] && f->from != NULL) {
@@ -1404,6 +1582,7 @@ jm_prefilter_free(struct jm_prefilter *pf)
 	free(pf->lits);
 	free(pf->back);
 	free(pf->anchor);
+	free(pf->paired);
 	drop_automaton(pf);
 	free(pf);
 }

@@ -78,15 +78,29 @@ enum where {
 	WHERE_HEADER
 };
 
+/*
+ * A compiled pattern.  A rule whose pattern is an alternation "A|B|C" is
+ * run as one sub-pattern per branch, each spared and placed by its own
+ * words (the branches the prefilter cannot read stay together as one):
+ * the rule fires when any of them matches, as the whole would.
+ */
+struct sub {
+	pcre2_code	*code;
+	int		 jit;		/* JIT-compiled */
+	int		 filtered;	/* runs only where its literals occur */
+	size_t		 set;		/* its set in the prefilter */
+};
+
+#define BRANCHES_MAX	64		/* branches of a rule run apart */
+
 struct rule {
 	char		*name;
 	size_t		 category;	/* index into the categories */
 	enum where	 where;
 	char		*header;	/* WHERE_HEADER: the header's name */
-	pcre2_code	*code;
-	int		 jit;		/* JIT-compiled */
-	int		 filtered;	/* runs only where its literals occur */
-	size_t		 set;		/* its set in the prefilter */
+	struct sub	*subs;
+	size_t		 n_subs;
+	int		 filtered;	/* every sub is spared by its words */
 	int		 weight;
 	char		 language[JM_LANG_MAX];	/* "" when none was set */
 	const char	*file;		/* borrowed from the ruleset's files */
@@ -178,6 +192,16 @@ grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+static void
+subs_free(struct sub *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		pcre2_code_free(v[i].code);
+	free(v);
+}
+
 void
 jm_rules_free(struct jm_ruleset *rs)
 {
@@ -193,7 +217,7 @@ jm_rules_free(struct jm_ruleset *rs)
 	for (i = 0; i < rs->n_rules; i++) {
 		free(rs->rules[i].name);
 		free(rs->rules[i].header);
-		pcre2_code_free(rs->rules[i].code);
+		subs_free(rs->rules[i].subs, rs->rules[i].n_subs);
 	}
 	free(rs->rules);
 	for (i = 0; i < rs->n_files; i++)
@@ -709,6 +733,122 @@ cut_pattern(char **p, char **pat, size_t *len, char **flags)
 	return 0;
 }
 
+static void
+jit(struct sub *sb)
+{
+	if (jit_enabled && pcre2_jit_compile(sb->code, PCRE2_JIT_COMPLETE) == 0)
+		sb->jit = 1;
+}
+
+/*
+ * A sub-pattern of PAT (LEN bytes) that the prefilter spares: its own
+ * set, compiled so that it can be told where to give up.  0, 1 when the
+ * prefilter cannot read it (or it does not compile on its own), -1 when
+ * memory runs out.
+ */
+static int
+filtered_sub(struct jm_ruleset *rs, const char *pat, size_t len,
+    uint32_t opts, struct sub *sb)
+{
+	int		rc, errcode;
+	PCRE2_SIZE	erroff;
+
+	memset(sb, 0, sizeof(*sb));
+	rc = jm_prefilter_add(rs->pf, pat, len, (opts & PCRE2_EXTENDED) != 0,
+	    &sb->set);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
+	sb->code = pcre2_compile((PCRE2_SPTR)pat, len,
+	    opts | PCRE2_USE_OFFSET_LIMIT, &errcode, &erroff, rs->ccontext);
+	if (sb->code == NULL)
+		return 1;	/* its set stays, passing or not, unused */
+	sb->filtered = 1;
+	jit(sb);
+	return 0;
+}
+
+/*
+ * The sub-patterns of rule R, whose whole pattern PAT compiled to CODE
+ * (taken over).  Subject, body and text rules are split into their
+ * branches (jm_prefilter_branches()); a branch the prefilter cannot read
+ * joins the others like it in one sub-pattern that always runs.  0, or
+ * -1 when memory runs out.
+ */
+static int
+make_subs(struct jm_ruleset *rs, struct rule *r, pcre2_code *code,
+    const char *pat, size_t len, uint32_t opts)
+{
+	size_t		 starts[BRANCHES_MAX], ends[BRANCHES_MAX], n = 0, i;
+	size_t		 n_rest = 0;
+	struct jm_buf	 rest;
+	int		 rc, errcode;
+	PCRE2_SIZE	 erroff;
+
+	r->subs = calloc(BRANCHES_MAX + 1, sizeof(*r->subs));
+	if (r->subs == NULL) {
+		pcre2_code_free(code);
+		return -1;
+	}
+	if (prefilter_enabled && r->where != WHERE_FROM &&
+	    r->where != WHERE_HEADER)
+		n = jm_prefilter_branches(pat, len, (opts & PCRE2_EXTENDED) != 0,
+		    starts, ends, BRANCHES_MAX);
+	if (n == 1) {
+		/* One branch: the whole, spared when it can be. */
+		rc = filtered_sub(rs, pat, len, opts, &r->subs[0]);
+		if (rc == -1) {
+			pcre2_code_free(code);
+			return -1;
+		}
+		if (rc == 0) {
+			pcre2_code_free(code);
+			r->n_subs = 1;
+			r->filtered = 1;
+			return 0;
+		}
+	}
+	if (n < 2) {
+		r->subs[0].code = code;
+		jit(&r->subs[0]);
+		r->n_subs = 1;
+		return 0;
+	}
+	pcre2_code_free(code);
+	jm_buf_init(&rest, len + 1);
+	for (i = 0; i < n; i++) {
+		rc = filtered_sub(rs, pat + starts[i], ends[i] - starts[i], opts,
+		    &r->subs[r->n_subs]);
+		if (rc == 0) {
+			r->n_subs++;
+			continue;
+		}
+		if (rc == -1 || (n_rest++ > 0 &&
+		    jm_buf_append(&rest, "|", 1) == -1) ||
+		    jm_buf_append(&rest, pat + starts[i], ends[i] -
+		    starts[i]) == -1)
+			goto fail;
+	}
+	r->filtered = 1;
+	if (n_rest > 0) {
+		r->filtered = 0;
+		r->subs[r->n_subs].code = pcre2_compile(
+		    (PCRE2_SPTR)jm_buf_cstr(&rest), rest.len, opts, &errcode,
+		    &erroff, rs->ccontext);
+		if (r->subs[r->n_subs].code == NULL)
+			goto fail;
+		jit(&r->subs[r->n_subs]);
+		r->n_subs++;
+	}
+	jm_buf_free(&rest);
+	return 0;
+fail:
+	jm_buf_free(&rest);
+	subs_free(r->subs, r->n_subs + 1);
+	r->subs = NULL;
+	r->n_subs = 0;
+	return -1;
+}
+
 /* rule NAME CATEGORY WHERE /PATTERN/FLAGS WEIGHT */
 static void
 parse_rule(struct loader *ld, char *p)
@@ -721,8 +861,9 @@ parse_rule(struct loader *ld, char *p)
 	const char		*f;
 	size_t			 patlen, erroff;
 	uint32_t		 opts;
-	int			 errcode;
+	int			 errcode, rc;
 	PCRE2_UCHAR		 msg[256];
+	pcre2_code		*code;
 
 	memset(&r, 0, sizeof(r));
 	name = next_word(&p);
@@ -836,30 +977,21 @@ parse_rule(struct loader *ld, char *p)
 		oom(ld);
 		return;
 	}
-	if (prefilter_enabled && r.where != WHERE_FROM &&
-	    r.where != WHERE_HEADER) {
-		r.filtered = jm_prefilter_add(rs->pf, jm_buf_cstr(&folded),
-		    folded.len, (opts & PCRE2_EXTENDED) != 0, &r.set);
-		if (r.filtered == -1) {
-			jm_buf_free(&folded);
-			r.filtered = 0;
-			goto nomem;
-		}
-	}
-	/* A spared rule runs only where its words are (see match()). */
-	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
-	    opts | (r.filtered ? PCRE2_USE_OFFSET_LIMIT : 0), &errcode,
-	    &erroff, rs->ccontext);
-	jm_buf_free(&folded);
-	if (r.code == NULL) {
+	/* The whole pattern first, for its errors. */
+	code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
+	    opts, &errcode, &erroff, rs->ccontext);
+	if (code == NULL) {
+		jm_buf_free(&folded);
 		if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
 			snprintf((char *)msg, sizeof(msg), "error %d", errcode);
 		report(ld, "rule %s: pattern error at offset %zu: %s", name,
 		    erroff, (const char *)msg);
 		return;
 	}
-	if (jit_enabled && pcre2_jit_compile(r.code, PCRE2_JIT_COMPLETE) == 0)
-		r.jit = 1;
+	rc = make_subs(rs, &r, code, jm_buf_cstr(&folded), folded.len, opts);
+	jm_buf_free(&folded);
+	if (rc == -1)
+		goto nomem;
 
 	if (r.where == WHERE_HEADER) {
 		r.header = strdup(where + 7);
@@ -885,7 +1017,7 @@ parse_rule(struct loader *ld, char *p)
 nomem:
 	free(r.name);
 	free(r.header);
-	pcre2_code_free(r.code);
+	subs_free(r.subs, r.n_subs);
 	oom(ld);
 }
 
@@ -1261,7 +1393,7 @@ static const struct window whole = { 0, SIZE_MAX };
 
 /* 1 matched, 0 not, -1 a limit was hit. */
 static int
-match(const struct rule *r, struct thread_state *ts, const struct field *f,
+match(const struct sub *r, struct thread_state *ts, const struct field *f,
     const struct window *w)
 {
 	size_t	start = 0;
@@ -1293,15 +1425,6 @@ match(const struct rule *r, struct thread_state *ts, const struct field *f,
 	default:
 		return 0;	/* no match, or text PCRE2 refuses */
 	}
-}
-
-/* Counts a match outcome: whether the rule fired, noting limits. */
-static int
-fired(int rc, struct jm_verdict *v)
-{
-	if (rc == -1)
-		v->limited = 1;
-	return rc == 1;
 }
 
 static int
@@ -1523,51 +1646,58 @@ clock_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* What the prefilter found in one text. */
+struct scanned {
+	const unsigned char *pass;
+	const size_t	*from;
+	const size_t	*to;
+};
+
 /*
- * Runs rule I on F, within W, unless PASS says its words are absent: 1
- * fired, else 0.  The profile is only looked at here, so that
- * classifying without one costs one test of a pointer per text.
+ * Runs rule I on F: each of its sub-patterns that SC does not spare, in
+ * the window SC gives it, until one matches.  1 fired, else 0.  The
+ * profile is only looked at here, so that classifying without one costs
+ * a test of a pointer per run.
  */
 static int
-try_rule(struct run *c, size_t i, const struct field *f, int pass,
-    const struct window *w)
+try_rule(struct run *c, size_t i, const struct field *f,
+    const struct scanned *sc)
 {
 	const struct rule	*r = &c->rs->rules[i];
-	struct jm_rule_profile	*rp;
-	double			 t0;
-	int			 rc;
+	const struct sub	*sb;
+	struct jm_rule_profile	*rp = NULL;
+	struct window		 w;
+	double			 t0 = 0;
+	size_t			 k;
+	int			 rc, ran = 0;
 
-	if (c->prof == NULL) {
-		if (!pass)
-			return 0;
-		return fired(match(r, c->ts, f, w), c->out);
+	if (c->prof != NULL)
+		rp = &c->prof->rules[i];
+	for (k = 0; k < r->n_subs; k++) {
+		sb = &r->subs[k];
+		w = whole;
+		if (sb->filtered && sc != NULL) {
+			if (!sc->pass[sb->set])
+				continue;
+			w.from = sc->from[sb->set];
+			w.to = sc->to[sb->set];
+		}
+		ran = 1;
+		if (rp != NULL)
+			t0 = clock_s();
+		rc = match(sb, c->ts, f, &w);
+		if (rp != NULL) {
+			rp->seconds += clock_s() - t0;
+			rp->runs++;
+		}
+		if (rc == 1)
+			return 1;
+		if (rc == -1)
+			c->out->limited = 1;
 	}
-	rp = &c->prof->rules[i];
-	if (!pass) {
+	if (rp != NULL && !ran)
 		rp->skipped++;
-		return 0;
-	}
-	t0 = clock_s();
-	rc = match(r, c->ts, f, w);
-	rp->seconds += clock_s() - t0;
-	rp->runs++;
-	return fired(rc, c->out);
-}
-
-/* Where rule R may match in the text whose scan is PASS, FROM and TO. */
-static int
-gate(const struct rule *r, const unsigned char *pass, const size_t *from,
-    const size_t *to, struct window *w)
-{
-	if (!r->filtered) {
-		*w = whole;
-		return 1;
-	}
-	if (!pass[r->set])
-		return 0;
-	w->from = from[r->set];
-	w->to = to[r->set];
-	return 1;
+	return 0;
 }
 
 static int
@@ -1577,7 +1707,7 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 {
 	struct run		 c;
 	struct field		 subject, body, from, *hdr = NULL;
-	struct window		 w;
+	struct scanned		 sc_s, sc_b;
 	size_t			*fired_idx, i, j, best, nsets;
 	size_t			*from_s, *from_b, *to_s, *to_b;
 	unsigned char		*pass_s, *pass_b;
@@ -1624,6 +1754,12 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		jm_prefilter_scan_where(rs->pf, body.s, body.len, pass_b,
 		    from_b, to_b);
 	}
+	sc_s.pass = pass_s;
+	sc_s.from = from_s;
+	sc_s.to = to_s;
+	sc_b.pass = pass_b;
+	sc_b.from = from_b;
+	sc_b.to = to_b;
 	if (rs->uses_headers && m->n_headers > 0) {
 		hdr = calloc(m->n_headers, sizeof(*hdr));
 		if (hdr == NULL)
@@ -1635,22 +1771,18 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		hit = 0;
 		switch (r->where) {
 		case WHERE_SUBJECT:
-			hit = try_rule(&c, i, &subject,
-			    gate(r, pass_s, from_s, to_s, &w), &w);
+			hit = try_rule(&c, i, &subject, &sc_s);
 			break;
 		case WHERE_BODY:
-			hit = try_rule(&c, i, &body,
-			    gate(r, pass_b, from_b, to_b, &w), &w);
+			hit = try_rule(&c, i, &body, &sc_b);
 			break;
 		case WHERE_TEXT:
-			hit = try_rule(&c, i, &subject,
-			    gate(r, pass_s, from_s, to_s, &w), &w);
+			hit = try_rule(&c, i, &subject, &sc_s);
 			if (!hit)
-				hit = try_rule(&c, i, &body,
-				    gate(r, pass_b, from_b, to_b, &w), &w);
+				hit = try_rule(&c, i, &body, &sc_b);
 			break;
 		case WHERE_FROM:
-			hit = try_rule(&c, i, &from, 1, &whole);
+			hit = try_rule(&c, i, &from, NULL);
 			break;
 		case WHERE_HEADER:
 			for (j = 0; j < m->n_headers && !hit; j++) {
@@ -1664,7 +1796,7 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 				    strlen(h->value) : 0, JM_NORM_SPACE,
 				    1) == -1)
 					goto done;
-				hit = try_rule(&c, i, &hdr[j], 1, &whole);
+				hit = try_rule(&c, i, &hdr[j], NULL);
 			}
 			break;
 		}

@@ -61,6 +61,20 @@ void	jm_prefilter_scan_where(const struct jm_prefilter *pf,
 	    const char *text, size_t len, unsigned char *pass, size_t *from,
 	    size_t *to);
 
+/*
+ * Splits PATTERN (LEN bytes, as for jm_prefilter_add()) at its top-level
+ * "|": branch I is the bytes from STARTS[I] to ENDS[I].  Matching the
+ * branches one by one finds a match exactly when the whole pattern does,
+ * and each branch has literals of its own.  Returns the number of
+ * branches (1 for a pattern without a top-level "|"), or 0 when there
+ * are more than MAX or the pattern holds what ties its branches together
+ * or cannot be read apart with certainty: a back reference, \Q...\E, an
+ * inline option, a conditional, a subroutine call, a verb, an
+ * extended-mode comment.
+ */
+size_t	jm_prefilter_branches(const char *pattern, size_t len, int extended,
+	    size_t *starts, size_t *ends, size_t max);
+
 void	jm_prefilter_free(struct jm_prefilter *pf);
 
 #endif

@@ -527,6 +527,56 @@ START_TEST(test_edges)
 }
 END_TEST
 
+/* Top-level branches, and the patterns that must stay whole. */
+static const struct branch_case {
+	const char	*pattern;
+	int		 extended;
+	const char	*want;		/* branches joined by ",", "" for none */
+} branch_cases[] = {
+	{ "refund", 0, "refund" },
+	{ "a|b|c", 0, "a,b,c" },
+	{ "(a|b)|c", 0, "(a|b),c" },
+	{ "[|]x|y", 0, "[|]x,y" },
+	{ "\\|x|y", 0, "\\|x,y" },
+	{ "a|", 0, "a," },
+	{ "(?:a|b)c|(?<n>d|e)|(?=f|g)h|(?#x|y)i", 0,
+	    "(?:a|b)c,(?<n>d|e),(?=f|g)h,(?#x|y)i" },
+	{ " a | b ", 1, " a , b " },
+	{ "(a)\\1|b", 0, "" },			/* a back reference */
+	{ "(?<n>a)\\k<n>|b", 0, "" },
+	{ "\\Qa|b\\E", 0, "" },
+	{ "(?i)a|b", 0, "" },			/* an option for what follows */
+	{ "(?i:a)|b", 0, "" },
+	{ "(a)|(?(1)b|c)", 0, "" },		/* a conditional */
+	{ "(a)|(?1)", 0, "" },			/* a call */
+	{ "(*UCP)a|b", 0, "" },
+	{ "a # c|d", 1, "" },			/* a comment */
+	{ "(a|b", 0, "" },
+	{ "a)|b", 0, "" },
+};
+
+START_TEST(test_branches)
+{
+	const struct branch_case *c = &branch_cases[_i];
+	size_t	starts[8], ends[8], n, i, used = 0;
+	char	got[256];
+
+	n = jm_prefilter_branches(c->pattern, strlen(c->pattern), c->extended,
+	    starts, ends, 8);
+	got[0] = '\0';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(got + used, sizeof(got) - used,
+		    "%s%.*s", i > 0 ? "," : "", (int)(ends[i] - starts[i]),
+		    c->pattern + starts[i]);
+	ck_assert_msg(strcmp(got, c->want) == 0, "/%s/: got \"%s\", want "
+	    "\"%s\"", c->pattern, got, c->want);
+	/* More branches than room: whole. */
+	if (n > 1)
+		ck_assert_uint_eq(jm_prefilter_branches(c->pattern,
+		    strlen(c->pattern), c->extended, starts, ends, n - 1), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -543,6 +593,8 @@ main(void)
 	tcase_add_test(tc, test_fold_facts);
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_edges);
+	tcase_add_loop_test(tc, test_branches, 0,
+	    sizeof(branch_cases) / sizeof(branch_cases[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -1140,6 +1140,52 @@ START_TEST(test_profile)
 }
 END_TEST
 
+/*
+ * A rule's top-level branches run apart, each where its own words are,
+ * and the rule fires as the whole pattern would.
+ */
+static const struct branch_case {
+	const char	*body;
+	int		 fires;
+	unsigned long	 runs;		/* pattern runs for this text */
+} branch_cases[] = {
+	{ "a zebra here", 1, 1 },	/* spared branches run first */
+	{ "quux", 1, 1 },
+	{ "quickly", 1, 1 },		/* the word-less branch, alone */
+	{ "nothing to see", 0, 1 },
+	{ "zebras and quuxes", 1, 2 },	/* zebra\b fails, quux matches */
+};
+
+START_TEST(test_branches_apart)
+{
+	const struct branch_case *c = &branch_cases[_i];
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs;
+	struct jm_rules_profile	 prof;
+	struct jm_message	 m;
+	struct jm_verdict	 v;
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load_string("b.rules",
+	    "category c\nrule ALT c body /\\bzebra\\b|\\w+ly\\b|quux/ 1\n", &d,
+	    &rs), 0);
+	/* One branch has no word: the rule is not spared as a whole. */
+	ck_assert_uint_eq(jm_rules_prefiltered(rs), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&prof, rs), 0);
+	msg_init(&m, "", c->body);
+	ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v, &prof),
+	    0);
+	ck_assert_msg((int)v.n_fired == c->fires, "%s: fired %zu", c->body,
+	    v.n_fired);
+	ck_assert_msg(prof.rules[0].runs == c->runs, "%s: %lu runs",
+	    c->body, prof.rules[0].runs);
+	jm_verdict_clear(&v);
+	jm_rules_profile_clear(&prof);
+	jm_rules_free(rs);
+	jm_diag_free(&d);
+}
+END_TEST
+
 /* Reads PATH whole into a new string; NULL if it cannot. */
 static char *
 read_whole(const char *path, size_t *len)
@@ -1292,6 +1338,8 @@ main(void)
 	tcase_add_test(tc, test_manual_examples);
 	tcase_add_test(tc, test_rules_fold);
 	tcase_add_test(tc, test_profile);
+	tcase_add_loop_test(tc, test_branches_apart, 0,
+	    sizeof(branch_cases) / sizeof(branch_cases[0]));
 	tcase_add_test(tc, test_prefilter_changes_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
