@@ -1349,6 +1349,7 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
     int normalize)
 {
 	struct jm_buf	b;
+	int		valid;
 
 	f->ready = 1;
 	f->owned = NULL;
@@ -1356,7 +1357,8 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
 		s = "";
 		len = 0;
 	}
-	if (normalize || !jm_text_valid_utf8(s, len)) {
+	valid = !normalize && jm_text_valid_utf8(s, len);
+	if (!valid) {
 		jm_buf_init(&b, len * 3 + 16);
 		if (jm_text_normalize(s, len, flags, &b) == -1) {
 			jm_buf_free(&b);
@@ -1367,11 +1369,12 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
 		if (f->owned == NULL)
 			return -1;
 		s = f->owned;
+		valid = jm_text_valid_utf8(s, len);
 	}
 	f->s = s;
 	f->len = len;
 	/* Validating once here spares PCRE2 checking it for every rule. */
-	f->opts = jm_text_valid_utf8(s, len) ? PCRE2_NO_UTF_CHECK : 0;
+	f->opts = valid ? PCRE2_NO_UTF_CHECK : 0;
 	return 0;
 }
 
