@@ -1439,8 +1439,7 @@ step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 /* Where the scan keeps what it found. */
 struct found {
 	unsigned char	*pass;
-	size_t		*from;		/* NULL: positions are not wanted */
-	size_t		*to;
+	struct jm_prefilter_where *where;	/* NULL: not wanted */
 };
 
 /*
@@ -1453,12 +1452,13 @@ static inline void
 emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
     const struct found *f)
 {
+	struct jm_prefilter_where *w;
 	uint32_t	j, set;
-	size_t		len, lo, hi;
+	size_t		len, lo, hi, k;
 
 	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++) {
 		set = pf->out[j];
-		if (f->from == NULL) {
+		if (f->where == NULL) {
 			f->pass[set] = 1;
 			continue;
 		}
@@ -1466,16 +1466,25 @@ emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
 		lo = end > 3 * len ? end - 3 * len : 0;
 		lo = pf->back[set] < lo ? lo - pf->back[set] : 0;
 		hi = end - len;
+		w = &f->where[set];
 		if (!f->pass[set]) {
 			f->pass[set] = 1;
-			f->from[set] = lo;
-			f->to[set] = hi;
+			w->n = 1;
+			w->from[0] = lo;
+			w->to[0] = hi;
 			continue;
 		}
-		if (lo < f->from[set])
-			f->from[set] = lo;
-		if (hi > f->to[set])
-			f->to[set] = hi;
+		/* Overlapping the last window, or no room: the last grows. */
+		k = w->n - 1;
+		if (lo <= w->to[k] + 1 || w->n == JM_PREFILTER_WINDOWS) {
+			if (lo < w->from[k])
+				w->from[k] = lo;
+			if (hi > w->to[k])
+				w->to[k] = hi;
+			continue;
+		}
+		w->from[w->n] = lo;
+		w->to[w->n++] = hi;
 	}
 }
 
@@ -1503,9 +1512,10 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 
 	if (pf->all_pass || pf->delta == NULL) {
 		memset(f->pass, pf->all_pass, pf->n_sets);
-		for (i = 0; f->from != NULL && i < pf->n_sets; i++) {
-			f->from[i] = 0;
-			f->to[i] = len;
+		for (i = 0; f->where != NULL && i < pf->n_sets; i++) {
+			f->where[i].n = 1;
+			f->where[i].from[0] = 0;
+			f->where[i].to[0] = len;
 		}
 		return;
 	}
@@ -1539,10 +1549,8 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 		if (!f->pass[i])
 			continue;
 		f->pass[i] = f->pass[a];
-		if (f->pass[i] && f->from != NULL) {
-			f->from[i] = f->from[a];
-			f->to[i] = f->to[a];
-		}
+		if (f->pass[i] && f->where != NULL)
+			f->where[i] = f->where[a];
 	}
 }
 
@@ -1553,20 +1561,18 @@ jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
 	struct found	f;
 
 	f.pass = pass;
-	f.from = NULL;
-	f.to = NULL;
+	f.where = NULL;
 	scan(pf, text, len, &f);
 }
 
 void
 jm_prefilter_scan_where(const struct jm_prefilter *pf, const char *text,
-    size_t len, unsigned char *pass, size_t *from, size_t *to)
+    size_t len, unsigned char *pass, struct jm_prefilter_where *where)
 {
 	struct found	f;
 
 	f.pass = pass;
-	f.from = from;
-	f.to = to;
+	f.where = where;
 	scan(pf, text, len, &f);
 }
 

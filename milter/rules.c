@@ -239,8 +239,7 @@ struct thread_state {
 	pcre2_jit_stack	*jit_stack;
 	pcre2_match_context *mc;
 	unsigned char	*pass;		/* per prefilter set, subject then body */
-	size_t		*from;
-	size_t		*to;
+	struct jm_prefilter_where *where;
 	size_t		 cap_sets;
 	size_t		*fired_idx;
 	size_t		 cap_rules;
@@ -261,8 +260,7 @@ state_destroy(void *p)
 	pcre2_jit_stack_free(ts->jit_stack);
 	pcre2_match_context_free(ts->mc);
 	free(ts->pass);
-	free(ts->from);
-	free(ts->to);
+	free(ts->where);
 	free(ts->fired_idx);
 	free(ts);
 }
@@ -310,19 +308,17 @@ static int
 thread_scratch(struct thread_state *ts, size_t nsets, size_t nrules)
 {
 	unsigned char	*p;
-	size_t		*f, *t, *r;
+	struct jm_prefilter_where *w;
+	size_t		*r;
 
 	if (2 * nsets + 2 > ts->cap_sets) {
 		p = realloc(ts->pass, 2 * nsets + 2);
 		if (p != NULL)
 			ts->pass = p;
-		f = reallocarray(ts->from, 2 * nsets + 2, sizeof(*f));
-		if (f != NULL)
-			ts->from = f;
-		t = reallocarray(ts->to, 2 * nsets + 2, sizeof(*t));
-		if (t != NULL)
-			ts->to = t;
-		if (p == NULL || f == NULL || t == NULL)
+		w = reallocarray(ts->where, 2 * nsets + 2, sizeof(*w));
+		if (w != NULL)
+			ts->where = w;
+		if (p == NULL || w == NULL)
 			return -1;
 		ts->cap_sets = 2 * nsets + 2;
 	}
@@ -1652,8 +1648,7 @@ clock_s(void)
 /* What the prefilter found in one text. */
 struct scanned {
 	const unsigned char *pass;
-	const size_t	*from;
-	const size_t	*to;
+	const struct jm_prefilter_where *where;
 };
 
 /*
@@ -1669,34 +1664,43 @@ try_rule(struct run *c, size_t i, const struct field *f,
 	const struct rule	*r = &c->rs->rules[i];
 	const struct sub	*sb;
 	struct jm_rule_profile	*rp = NULL;
+	const struct jm_prefilter_where *wh;
 	struct window		 w;
 	double			 t0 = 0;
-	size_t			 k;
+	size_t			 k, n, x;
 	int			 rc, ran = 0;
 
 	if (c->prof != NULL)
 		rp = &c->prof->rules[i];
 	for (k = 0; k < r->n_subs; k++) {
 		sb = &r->subs[k];
-		w = whole;
+		wh = NULL;
+		n = 1;
 		if (sb->filtered && sc != NULL) {
 			if (!sc->pass[sb->set])
 				continue;
-			w.from = sc->from[sb->set];
-			w.to = sc->to[sb->set];
+			wh = &sc->where[sb->set];
+			n = wh->n;
 		}
 		ran = 1;
-		if (rp != NULL)
-			t0 = clock_s();
-		rc = match(sb, c->ts, f, &w);
-		if (rp != NULL) {
-			rp->seconds += clock_s() - t0;
-			rp->runs++;
+		for (x = 0; x < n; x++) {
+			w = whole;
+			if (wh != NULL) {
+				w.from = wh->from[x];
+				w.to = wh->to[x];
+			}
+			if (rp != NULL)
+				t0 = clock_s();
+			rc = match(sb, c->ts, f, &w);
+			if (rp != NULL) {
+				rp->seconds += clock_s() - t0;
+				rp->runs++;
+			}
+			if (rc == 1)
+				return 1;
+			if (rc == -1)
+				c->out->limited = 1;
 		}
-		if (rc == 1)
-			return 1;
-		if (rc == -1)
-			c->out->limited = 1;
 	}
 	if (rp != NULL && !ran)
 		rp->skipped++;
@@ -1712,7 +1716,7 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	struct field		 subject, body, from, *hdr = NULL;
 	struct scanned		 sc_s, sc_b;
 	size_t			*fired_idx, i, j, best, nsets;
-	size_t			*from_s, *from_b, *to_s, *to_b;
+	struct jm_prefilter_where *where_s, *where_b;
 	unsigned char		*pass_s, *pass_b;
 	const struct rule	*r;
 	int			 hit, rc = -1;
@@ -1747,22 +1751,18 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	 */
 	pass_s = c.ts->pass;
 	pass_b = c.ts->pass + nsets + 1;
-	from_s = c.ts->from;
-	from_b = c.ts->from + nsets + 1;
-	to_s = c.ts->to;
-	to_b = c.ts->to + nsets + 1;
+	where_s = c.ts->where;
+	where_b = c.ts->where + nsets + 1;
 	if (nsets > 0) {
 		jm_prefilter_scan_where(rs->pf, subject.s, subject.len, pass_s,
-		    from_s, to_s);
+		    where_s);
 		jm_prefilter_scan_where(rs->pf, body.s, body.len, pass_b,
-		    from_b, to_b);
+		    where_b);
 	}
 	sc_s.pass = pass_s;
-	sc_s.from = from_s;
-	sc_s.to = to_s;
+	sc_s.where = where_s;
 	sc_b.pass = pass_b;
-	sc_b.from = from_b;
-	sc_b.to = to_b;
+	sc_b.where = where_b;
 	if (rs->uses_headers && m->n_headers > 0) {
 		hdr = calloc(m->n_headers, sizeof(*hdr));
 		if (hdr == NULL)

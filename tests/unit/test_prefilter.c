@@ -158,7 +158,9 @@ check_sound(const char *const *pats, size_t n_pats,
     const char *const *texts, size_t n_texts, int extended)
 {
 	struct jm_prefilter	*pf = jm_prefilter_new();
-	size_t			*ids, i, j, rejected = 0, *from, *to, p;
+	size_t			*ids, i, j, rejected = 0, p, x;
+	struct jm_prefilter_where *where, *wh;
+	int			 inside;
 	int			*filtered, m, k;
 	unsigned char		*pass, *passed, starts[256];
 	static const uint32_t	 modes[] = { 0, PCRE2_CASELESS };
@@ -173,8 +175,7 @@ check_sound(const char *const *pats, size_t n_pats,
 	}
 	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
 	pass = malloc(jm_prefilter_nsets(pf) + 1);
-	from = calloc(jm_prefilter_nsets(pf) + 1, sizeof(*from));
-	to = calloc(jm_prefilter_nsets(pf) + 1, sizeof(*to));
+	where = calloc(jm_prefilter_nsets(pf) + 1, sizeof(*where));
 	for (j = 0; j < n_texts; j++) {
 		ck_assert_uint_lt(strlen(texts[j]), sizeof(starts));
 		jm_prefilter_scan(pf, texts[j], strlen(texts[j]), pass);
@@ -182,7 +183,7 @@ check_sound(const char *const *pats, size_t n_pats,
 			if (filtered[i] == 1)
 				passed[i] = pass[ids[i]];
 		jm_prefilter_scan_where(pf, texts[j], strlen(texts[j]), pass,
-		    from, to);
+		    where);
 		for (i = 0; i < n_pats; i++) {
 			if (filtered[i] != 1)
 				continue;
@@ -198,22 +199,30 @@ check_sound(const char *const *pats, size_t n_pats,
 				    "out", pats[i], k ? "i" : "",
 				    extended ? "x" : "", texts[j]);
 				/* Every match starts where the scan says. */
+				wh = &where[ids[i]];
+				ck_assert(m != 1 || (wh->n >= 1 &&
+				    wh->n <= JM_PREFILTER_WINDOWS));
 				for (p = 0; m == 1 && p <= strlen(texts[j]);
-				    p++)
-					ck_assert_msg(!starts[p] ||
-					    (from[ids[i]] <= p &&
-					    p <= to[ids[i]]),
+				    p++) {
+					if (!starts[p])
+						continue;
+					inside = 0;
+					for (x = 0; x < wh->n; x++)
+						if (wh->from[x] <= p &&
+						    p <= wh->to[x])
+							inside = 1;
+					ck_assert_msg(inside,
 					    "/%s/%s%s matches \"%s\" at %zu, "
-					    "outside %zu..%zu", pats[i],
-					    k ? "i" : "", extended ? "x" : "",
-					    texts[j], p, from[ids[i]],
-					    to[ids[i]]);
+					    "outside its %zu windows from %zu",
+					    pats[i], k ? "i" : "",
+					    extended ? "x" : "", texts[j], p,
+					    wh->n, wh->from[0]);
+				}
 			}
 		}
 	}
 	free(pass);
-	free(from);
-	free(to);
+	free(where);
 	free(passed);
 	free(ids);
 	free(filtered);
@@ -251,6 +260,9 @@ START_TEST(test_sound_table)
 		"zz abcdKISS", "ab\xe2\x84\xaaiss", "abcd\xe2\x84\xaa\xc5\xbfs",
 		"çok şikayet", "ÇÇÇÇŞİKAYET", "cdeab fun", "abab\tfun",
 		"zzzzzzzzzz abcdefghijkas",
+		"refund .................... refund ............ REFUND .. "
+		"kiss ............. kiss ........ kiss ... kiss ...... kiss "
+		"........ happy day ..................... really happy day",
 		"nothing relevant here", "",
 	};
 	static const char *const xpats[] = {
