@@ -76,7 +76,8 @@ usage(void)
 	    "  migrate                   copy this host's customers to redis\n"
 	    "  classify FILE.eml...      verdict and decision as JSON, no side effects\n"
 	    "  eval [-q] DIR...          precision and recall over a labelled corpus\n"
-	    "  bench [--no-jit] FILE|DIR...  classification speed\n");
+	    "  bench [--no-jit] [--profile] FILE|DIR...\n"
+	    "                            classification speed, the slowest rules\n");
 	return 2;
 }
 

@@ -429,15 +429,15 @@ finish_retry(struct xfer *x, const char *reason)
 		return;
 	}
 	delay = jm_outbox_backoff(st->retry_min, attempt, jitter());
+	if (x->retry_after >= 0 && x->retry_after > delay)
+		delay = x->retry_after;	/* Retry-After is a floor */
 	/*
-	 * Retry-After is a floor, and the due time is kept in whole seconds
-	 * of a truncated clock: without the extra second, a look for due
-	 * rows just after the next second begins would retry up to a second
-	 * before the receiver asked.
+	 * The due time is kept in whole seconds of a truncated clock: without
+	 * the extra second, a look for due rows just after the next second
+	 * begins could retry up to a second sooner than the backoff, or the
+	 * receiver's Retry-After, asked.
 	 */
-	if (x->retry_after >= 0 && x->retry_after + 1 > delay)
-		delay = x->retry_after + 1;
-	next = now + delay;
+	next = now + delay + 1;
 	/* One last attempt at the deadline rather than none after it. */
 	deadline = x->row->retry_from + st->max_age;
 	if (next > deadline)

@@ -10,14 +10,19 @@
  *
  * Soundness comes first.  Anything not understood for certain (inline
  * options, back references, \Q...\E, \x escapes, verbs, conditionals,
- * extended mode, an odd brace) makes the pattern "always run".  Literals
- * are folded the way caseless matching may see them: ASCII letters are
- * lower-cased in both pattern and text, and the two non-ASCII characters
- * that PCRE2 (UTF, UCP, caseless) matches to ASCII letters, KELVIN SIGN
- * and LONG S, become "k" and "s" in the text; the Turkish capitals Ç Ö Ü
- * Ğ Ş are lower-cased on both sides.  Other non-ASCII letters may have
- * case partners, so they end a literal, except the Arabic script, which
- * has no case.  Folding too much only lets more patterns run.
+ * an odd brace) makes the pattern "always run".  Literals are folded the
+ * way caseless matching may see them: ASCII letters are lower-cased in
+ * both pattern and text, and the two non-ASCII characters that PCRE2
+ * (UTF, UCP, caseless) matches to ASCII letters, KELVIN SIGN and LONG S,
+ * become "k" and "s" in the text; the Turkish capitals Â Ç Î Ö Û Ü Ğ Ş
+ * are lower-cased on both sides.  Other non-ASCII letters may have case
+ * partners, so they end a literal, except the Arabic script and
+ * punctuation, which have no case.  Folding too much only lets more
+ * patterns run.  A class of a few such characters, "[cç]", is read as
+ * the alternatives it allows ("cok" or "çok" for "[cç]ok"), since Turkish
+ * rules write every letter a customer may type without its diacritic
+ * that way; an extended (x) pattern is read without its white space and
+ * comments.
  *
  * Deliberately not here: matching itself, and any guess about which
  * literal is rarest in real mail (the longest one is taken).
@@ -32,14 +37,23 @@
 
 #define LIT_MAX		32	/* bytes of a literal kept */
 #define LIT_MIN		3	/* shorter literals filter too little */
-#define ALT_MAX		32	/* literals in one any-of set */
+#define ALT_MAX		64	/* literals in one any-of set */
+#define CLASS_MAX	4	/* members of a class read as alternatives */
 #define DEPTH_MAX	16	/* nested groups read */
+#define WIDTH_ANY	SIZE_MAX	/* no bound */
+#define OUT_FLAG	0x80000000u	/* a transition into outputs */
+#define CHAR_BYTES	4	/* the most bytes of one character */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
 
 struct litset {
 	int		any;		/* nothing in particular is required */
+	size_t		back;		/* characters a match may hold before
+					   the literal, or WIDTH_ANY */
+	size_t		width;		/* the most characters the part read
+					   matches, or WIDTH_ANY */
 	size_t		n;
 	unsigned char	len[ALT_MAX];
+	unsigned char	last[ALT_MAX];	/* bytes of the last character */
 	char		s[ALT_MAX][LIT_MAX];
 };
 
@@ -62,6 +76,15 @@ struct jm_prefilter {
 	uint32_t	*delta;		/* n_states * n_cls */
 	uint32_t	*out_start;	/* n_states + 1 */
 	uint32_t	*out;		/* set ids, by state */
+	uint32_t	*out_len;	/* and the length of each literal */
+	size_t		*back;		/* per set: bytes a match may hold
+					   before one of its literals */
+	size_t		*anchor;	/* per set: the set that must also
+					   pass and places the match (itself
+					   for most; SIZE_MAX for an anchor) */
+	size_t		 cap_sets;
+	size_t		*paired;	/* the sets with an anchor */
+	size_t		 n_paired;
 	size_t		 n_states;
 };
 
@@ -85,7 +108,29 @@ set_score(const struct litset *s)
 	return s->n > 0 ? min : 0;
 }
 
-/* Keeps CAND in BEST when it filters better: longer shortest literal. */
+static size_t
+width_add(size_t a, size_t b)
+{
+	if (a == WIDTH_ANY || b == WIDTH_ANY || a > WIDTH_ANY / 2 ||
+	    b > WIDTH_ANY / 2)
+		return WIDTH_ANY;
+	return a + b;
+}
+
+static size_t
+width_mul(size_t a, size_t k)
+{
+	if (a == 0 || k == 0)
+		return 0;
+	if (a == WIDTH_ANY || k == WIDTH_ANY || a > 1000000 || k > 1000000)
+		return WIDTH_ANY;
+	return a * k;
+}
+
+/*
+ * Keeps CAND in BEST when it filters better: longer shortest literal,
+ * then fewer literals, then a nearer start.
+ */
 static void
 consider(struct litset *best, const struct litset *cand)
 {
@@ -95,45 +140,169 @@ consider(struct litset *best, const struct litset *cand)
 		return;
 	cs = set_score(cand);
 	bs = set_score(best);
-	if (best->any || cs > bs || (cs == bs && cand->n < best->n))
+	if (best->any || cs > bs || (cs == bs && (cand->n < best->n ||
+	    (cand->n == best->n && cand->back < best->back))))
 		*best = *cand;
 }
 
+/*
+ * A run: the literal strings a stretch of the pattern may match, one per
+ * way of reading its classes ("[cç]ok" is "cok" or "çok").  Every match
+ * contains one of them.  A run holds at least one string; the empty run
+ * holds one empty string.
+ */
 static void
-consider_run(struct litset *best, const char *run, size_t len)
+run_reset(struct litset *run)
 {
-	struct litset	one;
+	run->any = 0;
+	run->back = WIDTH_ANY;
+	run->width = 0;
+	run->n = 1;
+	run->len[0] = 0;
+	run->last[0] = 0;
+}
 
-	if (len == 0)
+/*
+ * BEST is a pair: [0] the set that filters best, [1] the one that filters
+ * best among those with a bounded start (the anchor, see scan()).
+ */
+static void
+consider2(struct litset *best, const struct litset *cand)
+{
+	consider(&best[0], cand);
+	if (cand->back != WIDTH_ANY)
+		consider(&best[1], cand);
+}
+
+static void
+consider_run(struct litset *best, const struct litset *run)
+{
+	size_t	i;
+
+	for (i = 0; i < run->n; i++)
+		if (run->len[i] == 0)
+			return;
+	consider2(best, run);
+}
+
+/* Ends the run: it is a candidate, and what follows starts afresh. */
+static void
+run_flush(struct litset *best, struct litset *run)
+{
+	consider_run(best, run);
+	run_reset(run);
+}
+
+static void
+run_dedup(struct litset *run)
+{
+	size_t	i, j, k = 0;
+
+	for (i = 0; i < run->n; i++) {
+		for (j = 0; j < k; j++)
+			if (run->len[j] == run->len[i] &&
+			    memcmp(run->s[j], run->s[i], run->len[i]) == 0)
+				break;
+		if (j < k)
+			continue;
+		if (k != i) {
+			run->len[k] = run->len[i];
+			run->last[k] = run->last[i];
+			memcpy(run->s[k], run->s[i], run->len[i]);
+		}
+		k++;
+	}
+	run->n = k;
+}
+
+/*
+ * Appends one of the N characters in FORMS (UTF-8, LENS bytes each) to
+ * every string of the run.  A run that would grow past its bounds is
+ * flushed first.
+ */
+static void
+run_append(struct litset *best, struct litset *run, char forms[][4],
+    const size_t *lens, size_t n, size_t pre)
+{
+	struct litset	 old;
+	size_t		 i, j, maxlen = 0, k;
+
+	for (i = 0; i < run->n; i++)
+		if (run->len[i] > maxlen)
+			maxlen = run->len[i];
+	for (j = 0; j < n; j++)
+		if (maxlen + lens[j] > LIT_MAX || run->n * n > ALT_MAX) {
+			run_flush(best, run);
+			maxlen = 0;
+			break;
+		}
+	/* PRE characters come before this one: the run starts here. */
+	if (maxlen == 0)
+		run->back = pre;
+	if (n == 1) {
+		for (i = 0; i < run->n; i++) {
+			memcpy(run->s[i] + run->len[i], forms[0], lens[0]);
+			run->len[i] = (unsigned char)(run->len[i] + lens[0]);
+			run->last[i] = (unsigned char)lens[0];
+		}
 		return;
-	one.any = 0;
-	one.n = 1;
-	one.len[0] = (unsigned char)len;
-	memcpy(one.s[0], run, len);
-	consider(best, &one);
+	}
+	old = *run;
+	k = 0;
+	for (i = 0; i < old.n; i++)
+		for (j = 0; j < n; j++) {
+			memcpy(run->s[k], old.s[i], old.len[i]);
+			memcpy(run->s[k] + old.len[i], forms[j], lens[j]);
+			run->len[k] = (unsigned char)(old.len[i] + lens[j]);
+			run->last[k] = (unsigned char)lens[j];
+			k++;
+		}
+	run->n = k;
+	run_dedup(run);
+}
+
+/* Takes the last character off every string: it was optional. */
+static void
+run_drop_last(struct litset *run)
+{
+	size_t	i;
+
+	for (i = 0; i < run->n; i++) {
+		run->len[i] = (unsigned char)(run->len[i] - run->last[i]);
+		run->last[i] = 0;
+	}
+	run_dedup(run);
 }
 
 /*
  * The form of a non-ASCII character inside a literal, or 0 when it must
- * end the literal.  The Arabic script has no case.  The Turkish letters
- * with a cedilla, diaeresis or breve have exactly one case partner each
- * in PCRE2, and the text scan lower-cases those partners too (the unit
- * tests check both claims against the linked PCRE2).  Dotless and dotted
- * i are left out: the normaliser folds them to "i" anyway.
+ * end the literal.  The Arabic script and the general punctuation (the
+ * typographic apostrophe of "don’t") have no case.  The Turkish letters
+ * with a cedilla, diaeresis, breve or circumflex have exactly one case
+ * partner each in PCRE2, and the text scan lower-cases those partners
+ * too (the unit tests check both claims against the linked PCRE2).
+ * Dotless and dotted i are left out: the normaliser folds them to "i"
+ * anyway.
  */
 static uint32_t
 literal_form(uint32_t cp)
 {
 	switch (cp) {
+	case 0xc2:	/* Â */
 	case 0xc7:	/* Ç */
+	case 0xce:	/* Î */
 	case 0xd6:	/* Ö */
+	case 0xdb:	/* Û */
 	case 0xdc:	/* Ü */
 		return cp + 0x20;
 	case 0x11e:	/* Ğ */
 	case 0x15e:	/* Ş */
 		return cp + 1;
+	case 0xe2:
 	case 0xe7:
+	case 0xee:
 	case 0xf6:
+	case 0xfb:
 	case 0xfc:
 	case 0x11f:
 	case 0x15f:
@@ -141,7 +310,7 @@ literal_form(uint32_t cp)
 	}
 	if ((cp >= 0x600 && cp <= 0x6ff) || (cp >= 0x750 && cp <= 0x77f) ||
 	    (cp >= 0x8a0 && cp <= 0x8ff) || (cp >= 0xfb50 && cp <= 0xfdff) ||
-	    (cp >= 0xfe70 && cp <= 0xfeff))
+	    (cp >= 0xfe70 && cp <= 0xfeff) || (cp >= 0x2010 && cp <= 0x2027))
 		return cp;
 	return 0;
 }
@@ -190,25 +359,30 @@ utf8_char(const unsigned char *p, const unsigned char *end, uint32_t *cp)
 }
 
 /*
- * A quantifier after an atom: -1 none, else its minimum (0 or more).
- * A brace that is not a plain {n}, {n,} or {n,m} fails the reading:
- * PCRE2 versions differ on what such a brace means.
+ * A quantifier after an atom: -1 none, else its minimum (0 or more);
+ * *MAX is the most repetitions (1 without a quantifier, WIDTH_ANY for no
+ * bound).  A brace that is not a plain {n}, {n,} or {n,m} fails the
+ * reading: PCRE2 versions differ on what such a brace means.
  */
 static long
-quantifier(struct reader *rd)
+quantifier(struct reader *rd, size_t *max)
 {
 	long	min = -1;
+	size_t	hi;
 
+	*max = 1;
 	if (rd->p >= rd->end)
 		return -1;
 	switch (*rd->p) {
 	case '*':
 	case '?':
 		min = 0;
+		*max = *rd->p == '?' ? 1 : WIDTH_ANY;
 		rd->p++;
 		break;
 	case '+':
 		min = 1;
+		*max = WIDTH_ANY;
 		rd->p++;
 		break;
 	case '{':
@@ -223,10 +397,22 @@ quantifier(struct reader *rd)
 				min = min * 10 + (*rd->p - '0');
 			rd->p++;
 		}
-		if (rd->p < rd->end && *rd->p == ',')
+		*max = (size_t)min;
+		if (rd->p < rd->end && *rd->p == ',') {
 			rd->p++;
-		while (rd->p < rd->end && *rd->p >= '0' && *rd->p <= '9')
-			rd->p++;
+			*max = WIDTH_ANY;
+			if (rd->p < rd->end && *rd->p >= '0' && *rd->p <= '9') {
+				hi = 0;
+				while (rd->p < rd->end && *rd->p >= '0' &&
+				    *rd->p <= '9') {
+					if (hi < 100000)
+						hi = hi * 10 +
+						    (size_t)(*rd->p - '0');
+					rd->p++;
+				}
+				*max = hi < 100000 ? hi : WIDTH_ANY;
+			}
+		}
 		if (rd->p >= rd->end || *rd->p != '}') {
 			rd->fail = 1;
 			return -1;
@@ -285,7 +471,20 @@ skip_class(struct reader *rd)
 
 static void read_alt(struct reader *, struct litset *);
 
-/* A group, the opening parenthesis already read. */
+static void
+empty_pair(struct litset *out)
+{
+	size_t	i;
+
+	for (i = 0; i < 2; i++) {
+		out[i].any = 1;
+		out[i].n = 0;
+		out[i].back = WIDTH_ANY;
+		out[i].width = 0;
+	}
+}
+
+/* A group, the opening parenthesis already read; OUT is a pair. */
 static void
 read_group(struct reader *rd, struct litset *out)
 {
@@ -293,8 +492,7 @@ read_group(struct reader *rd, struct litset *out)
 	int		 zero_width = 0;
 	char		 close = 0;
 
-	out->any = 1;
-	out->n = 0;
+	empty_pair(out);
 	if (p < rd->end && *p == '*') {
 		rd->fail = 1;			/* (*VERB) */
 		return;
@@ -358,31 +556,119 @@ read_group(struct reader *rd, struct litset *out)
 	}
 	rd->p++;
 	if (zero_width)
-		out->any = 1;
+		empty_pair(out);
 }
 
-/* One branch: a sequence of atoms up to "|", ")" or the end. */
+/*
+ * The literal form of the character at P (ASCII lower-cased) into OUT;
+ * its length in the pattern in *ADV.  0 when it cannot be part of a
+ * literal, -1 for bad UTF-8.
+ */
+static int
+char_form(const unsigned char *p, const unsigned char *end, char *out,
+    size_t *outlen, size_t *adv)
+{
+	uint32_t	cp, form;
+	size_t		n;
+
+	if (*p < 0x80) {
+		*adv = 1;
+		out[0] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		*outlen = 1;
+		return 1;
+	}
+	n = utf8_char(p, end, &cp);
+	if (n == 0)
+		return -1;
+	*adv = n;
+	form = literal_form(cp);
+	if (form == 0 || form > 0xffff)
+		return 0;
+	*outlen = utf8_put(form, out);
+	return 1;
+}
+
+/*
+ * A class of a few single characters, "[cç]" or "['’]", the opening
+ * bracket already read: its members' literal forms, distinct.  Returns
+ * their number and moves past the class, or 0 (nothing moved) for any
+ * other class: negated, with a range, an escape that is not a
+ * punctuation mark, a POSIX name, or more than CLASS_MAX members.
+ */
+static size_t
+read_small_class(struct reader *rd, char forms[][4], size_t *lens)
+{
+	const unsigned char *p = rd->p;
+	char		 f[4];
+	size_t		 n = 0, flen, adv, i;
+	int		 first = 1, rc;
+
+	if (p < rd->end && *p == '^')
+		return 0;
+	while (p < rd->end && (*p != ']' || first)) {
+		first = 0;
+		if (*p == '\\') {
+			if (p + 1 >= rd->end || p[1] >= 0x80 ||
+			    (p[1] >= 'a' && p[1] <= 'z') ||
+			    (p[1] >= 'A' && p[1] <= 'Z') ||
+			    (p[1] >= '0' && p[1] <= '9'))
+				return 0;
+			p++;
+		} else if (*p == '[' && p + 1 < rd->end && (p[1] == ':' ||
+		    p[1] == '.' || p[1] == '='))
+			return 0;
+		rc = char_form(p, rd->end, f, &flen, &adv);
+		if (rc != 1)
+			return 0;
+		p += adv;
+		if (p + 1 < rd->end && *p == '-' && p[1] != ']')
+			return 0;		/* a range */
+		for (i = 0; i < n; i++)
+			if (lens[i] == flen && memcmp(forms[i], f, flen) == 0)
+				break;
+		if (i < n)
+			continue;
+		if (n == CLASS_MAX)
+			return 0;
+		memcpy(forms[n], f, flen);
+		lens[n++] = flen;
+	}
+	if (p >= rd->end)
+		return 0;
+	rd->p = p + 1;
+	return n;
+}
+
+/*
+ * One branch: a sequence of atoms up to "|", ")" or the end.  BEST gets
+ * the best set of literals every match of the branch contains, with how
+ * far into the branch it may start, and the branch's width.
+ */
 static void
 read_seq(struct reader *rd, struct litset *best)
 {
-	char		 run[LIT_MAX];
-	size_t		 rlen = 0, last = 0, n;
-	struct litset	*g;
-	uint32_t	 cp, form;
+	struct litset	*run, *g;
+	char		 forms[CLASS_MAX][4];
+	size_t		 lens[CLASS_MAX], n, adv, max, w;
+	size_t		 pre = 0;	/* characters read so far, at most */
+	size_t		 before;
 	unsigned char	 c;
 	long		 min;
+	int		 rc;
 
-	best->any = 1;
-	best->n = 0;
-	g = malloc(sizeof(*g));
-	if (g == NULL) {
+	empty_pair(best);
+	run = malloc(sizeof(*run));
+	g = malloc(2 * sizeof(*g));
+	if (run == NULL || g == NULL) {
+		free(run);
+		free(g);
 		rd->fail = 1;
 		return;
 	}
+	run_reset(run);
 	while (!rd->fail && rd->p < rd->end && *rd->p != '|' &&
 	    *rd->p != ')') {
 		c = *rd->p;
-		last = 0;		/* bytes of the last char in the run */
 		if (c == '\\') {
 			if (rd->p + 1 >= rd->end) {
 				rd->fail = 1;
@@ -392,21 +678,33 @@ read_seq(struct reader *rd, struct litset *best)
 			if (c < 0x80 && !((c >= 'a' && c <= 'z') ||
 			    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
 				/* An escaped punctuation mark is itself. */
+				forms[0][0] = (char)c;
+				lens[0] = 1;
+				n = 1;
 				rd->p += 2;
-				goto literal_ascii;
+				goto literal;
 			}
 			if (c >= 0x80) {
 				rd->p++;
 				goto literal_utf8;
 			}
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_flush(best, run);
 			rd->p += 2;
+			w = 1;
 			switch (c) {
 			case 'b': case 'B': case 'A': case 'z': case 'Z':
-			case 'G': case 'd': case 'D': case 's': case 'S':
+			case 'G':
+				w = 0;
+				break;
+			case 'd': case 'D': case 's': case 'S':
 			case 'w': case 'W': case 'h': case 'H': case 'v':
-			case 'V': case 'R': case 'X':
+			case 'V':
+				break;
+			case 'R':
+				w = 2;			/* CR LF */
+				break;
+			case 'X':
+				w = WIDTH_ANY;		/* a grapheme cluster */
 				break;
 			case 'p': case 'P':
 				if (rd->p < rd->end && *rd->p == '{') {
@@ -425,92 +723,131 @@ read_seq(struct reader *rd, struct litset *best)
 				rd->fail = 1;	/* \1, \k, \x, \Q, \K, ... */
 				break;
 			}
-			quantifier(rd);
+			quantifier(rd, &max);
+			pre = width_add(pre, width_mul(w, max));
 			continue;
 		}
-		if (c == '.' || c == '^' || c == '$' || c == '[' || c == '(') {
-			consider_run(best, run, rlen);
-			rlen = 0;
+		if (c == '[') {
 			rd->p++;
-			if (c == '[')
-				skip_class(rd);
+			n = read_small_class(rd, forms, lens);
+			if (n > 0)
+				goto literal;
+			run_flush(best, run);
+			skip_class(rd);
+			quantifier(rd, &max);
+			pre = width_add(pre, max);
+			continue;
+		}
+		if (c == '.' || c == '^' || c == '$' || c == '(') {
+			run_flush(best, run);
+			rd->p++;
 			if (c == '(') {
 				read_group(rd, g);
 				if (rd->fail)
 					break;
-				min = quantifier(rd);
-				if (min != 0)
-					consider(best, g);
+				min = quantifier(rd, &max);
+				if (min != 0) {
+					/* In the last repetition, at the latest. */
+					before = width_add(pre, width_mul(
+					    g[0].width, max == WIDTH_ANY ?
+					    WIDTH_ANY : max - 1));
+					g[0].back = width_add(before, g[0].back);
+					g[1].back = width_add(before, g[1].back);
+					consider2(best, &g[0]);
+					consider2(best, &g[1]);
+				}
+				pre = width_add(pre, width_mul(g[0].width, max));
 				continue;
 			}
-			quantifier(rd);
+			quantifier(rd, &max);
+			if (c == '.')
+				pre = width_add(pre, max);
 			continue;
 		}
 		if (c == '*' || c == '+' || c == '?' || c == '{') {
 			rd->fail = 1;		/* a quantifier with no atom */
 			break;
 		}
-		if (c >= 0x80)
-			goto literal_utf8;
-		rd->p++;
-literal_ascii:
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if (rlen + 1 > LIT_MAX) {
-			consider_run(best, run, rlen);
-			rlen = 0;
-		}
-		run[rlen++] = (char)c;
-		last = 1;
-		goto quantified;
 literal_utf8:
-		n = utf8_char(rd->p, rd->end, &cp);
-		if (n == 0) {
+		rc = char_form(rd->p, rd->end, forms[0], &lens[0], &adv);
+		if (rc == -1) {
 			rd->fail = 1;
 			break;
 		}
-		rd->p += n;
-		form = literal_form(cp);
-		if (form == 0 || form > 0xffff) {
-			consider_run(best, run, rlen);
-			rlen = 0;
-			quantifier(rd);
+		rd->p += adv;
+		if (rc == 0) {
+			run_flush(best, run);
+			quantifier(rd, &max);
+			pre = width_add(pre, max);
 			continue;
 		}
-		if (rlen + 3 > LIT_MAX) {
-			consider_run(best, run, rlen);
-			rlen = 0;
-		}
-		last = utf8_put(form, run + rlen);
-		rlen += last;
-quantified:
-		min = quantifier(rd);
+		n = 1;
+literal:
+		run_append(best, run, forms, lens, n, pre);
+		min = quantifier(rd, &max);
+		pre = width_add(pre, max);
 		if (min == 0) {
 			/* The character may be absent: the run ends before it. */
-			rlen -= last;
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_drop_last(run);
+			run_flush(best, run);
 		} else if (min > 0) {
 			/* Present, but what follows is not next to it. */
-			consider_run(best, run, rlen);
-			rlen = 0;
+			run_flush(best, run);
 		}
 	}
-	consider_run(best, run, rlen);
+	consider_run(best, run);
+	best[0].width = best[1].width = pre;
+	free(run);
 	free(g);
 }
 
-/* Alternatives: any one of them matches, so their sets are joined. */
+/* Joins the literals of S into OUT; sets *ANY when OUT cannot hold them. */
+static void
+join(struct litset *out, const struct litset *s, int *any)
+{
+	size_t	i, j;
+
+	if (s->width > out->width)
+		out->width = s->width;
+	if (s->back > out->back)
+		out->back = s->back;
+	if (s->any)
+		*any = 1;
+	for (i = 0; !*any && i < s->n; i++) {
+		for (j = 0; j < out->n; j++)
+			if (out->len[j] == s->len[i] &&
+			    memcmp(out->s[j], s->s[i], s->len[i]) == 0)
+				break;
+		if (j < out->n)
+			continue;
+		if (out->n == ALT_MAX) {
+			*any = 1;
+			break;
+		}
+		out->len[out->n] = s->len[i];
+		memcpy(out->s[out->n], s->s[i], s->len[i]);
+		out->n++;
+	}
+}
+
+/*
+ * Alternatives: any one of them matches, so their sets are joined, each
+ * of the pair apart.
+ */
 static void
 read_alt(struct reader *rd, struct litset *out)
 {
 	struct litset	*s;
-	size_t		 i, j;
-	int		 any = 0;
+	size_t		 i;
+	int		 any[2] = { 0, 0 };
 
-	out->any = 0;
-	out->n = 0;
-	s = malloc(sizeof(*s));
+	for (i = 0; i < 2; i++) {
+		out[i].any = 0;
+		out[i].n = 0;
+		out[i].back = 0;
+		out[i].width = 0;
+	}
+	s = malloc(2 * sizeof(*s));
 	if (s == NULL) {
 		rd->fail = 1;
 		return;
@@ -519,23 +856,8 @@ read_alt(struct reader *rd, struct litset *out)
 		read_seq(rd, s);
 		if (rd->fail)
 			break;
-		if (s->any)
-			any = 1;
-		for (i = 0; !any && i < s->n; i++) {
-			for (j = 0; j < out->n; j++)
-				if (out->len[j] == s->len[i] &&
-				    memcmp(out->s[j], s->s[i], s->len[i]) == 0)
-					break;
-			if (j < out->n)
-				continue;
-			if (out->n == ALT_MAX) {
-				any = 1;
-				break;
-			}
-			out->len[out->n] = s->len[i];
-			memcpy(out->s[out->n], s->s[i], s->len[i]);
-			out->n++;
-		}
+		join(&out[0], &s[0], &any[0]);
+		join(&out[1], &s[1], &any[1]);
 		if (rd->p < rd->end && *rd->p == '|') {
 			rd->p++;
 			continue;
@@ -543,8 +865,100 @@ read_alt(struct reader *rd, struct litset *out)
 		break;
 	}
 	free(s);
-	if (any)
-		out->any = 1;
+	for (i = 0; i < 2; i++)
+		if (any[i])
+			out[i].any = 1;
+}
+
+size_t
+jm_prefilter_branches(const char *pattern, size_t len, int extended,
+    size_t *starts, size_t *ends, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)pattern;
+	const unsigned char *end = p + len, *start = p;
+	struct reader	 rd;
+	size_t		 n = 0;
+	int		 depth = 0;
+	unsigned char	 c;
+
+	while (p < end) {
+		c = *p;
+		if (c == '\\') {
+			if (p + 1 >= end)
+				return 0;
+			c = p[1];
+			/* Back references and \Q...\E tie the pattern. */
+			if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' ||
+			    c == 'Q' || c == 'E')
+				return 0;
+			p += 2;
+			continue;
+		}
+		if (c == '[') {
+			rd.p = p + 1;
+			rd.end = end;
+			rd.fail = 0;
+			rd.depth = 0;
+			skip_class(&rd);
+			if (rd.fail)
+				return 0;
+			p = rd.p;
+			continue;
+		}
+		if (c == '#' && extended)
+			return 0;
+		if (c == '(') {
+			/*
+			 * Plain, non-capturing, atomic, look-around, named
+			 * and comment groups are fine; verbs, options,
+			 * conditionals and calls are not.
+			 */
+			if (p + 1 < end && p[1] == '*')
+				return 0;
+			if (p + 1 < end && p[1] == '?') {
+				if (p + 2 >= end)
+					return 0;
+				c = p[2];
+				if (!(c == ':' || c == '>' || c == '|' ||
+				    c == '=' || c == '!' || c == '#' ||
+				    c == '\'' || c == '<' || (c == 'P' &&
+				    p + 3 < end && p[3] == '<')))
+					return 0;
+				if (c == '#') {
+					while (p < end && *p != ')')
+						p++;
+					if (p >= end)
+						return 0;
+					p++;
+					continue;
+				}
+			}
+			depth++;
+			p++;
+			continue;
+		}
+		if (c == ')') {
+			if (--depth < 0)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c == '|' && depth == 0) {
+			if (n == max)
+				return 0;
+			starts[n] = (size_t)(start - (const unsigned char *)
+			    pattern);
+			ends[n++] = (size_t)(p - (const unsigned char *)pattern);
+			start = ++p;
+			continue;
+		}
+		p++;
+	}
+	if (depth != 0 || n == max)
+		return 0;
+	starts[n] = (size_t)(start - (const unsigned char *)pattern);
+	ends[n++] = len;
+	return n;
 }
 
 struct jm_prefilter *
@@ -553,40 +967,114 @@ jm_prefilter_new(void)
 	return calloc(1, sizeof(struct jm_prefilter));
 }
 
-int
-jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
-    int extended, size_t *id)
+/*
+ * The pattern of an extended (x) pattern as it reads without the flag:
+ * white space outside classes dropped, "#" comments to the end of the
+ * line dropped.  Caller frees *OUT.  0, or -1 when it cannot be done
+ * with certainty (white space inside braces, where PCRE2 versions
+ * differ) or memory runs out.  Non-ASCII pattern white space (U+0085,
+ * U+200E, ...) is kept: it merely ends a literal.
+ */
+static int
+strip_extended(const char *pattern, size_t len, char **out, size_t *outlen)
 {
-	struct reader	 rd;
-	struct litset	*set;
-	struct lit	*v;
-	size_t		 i, cap;
-	int		 rc = 0;
+	const unsigned char *p = (const unsigned char *)pattern;
+	const unsigned char *end = p + len;
+	char		*o;
+	size_t		 n = 0;
+	int		 brace = 0;
 
-	if (extended)
-		return 0;
-	set = malloc(sizeof(*set));
-	if (set == NULL)
+	o = malloc(len + 1);
+	if (o == NULL)
 		return -1;
-	rd.p = (const unsigned char *)pattern;
-	rd.end = rd.p + len;
-	rd.fail = 0;
-	rd.depth = 0;
-	read_alt(&rd, set);
-	if (rd.fail || rd.p != rd.end || set->any || set->n == 0 ||
-	    set_score(set) < LIT_MIN)
-		goto done;
+	while (p < end) {
+		if (*p == '\\') {
+			o[n++] = (char)*p++;
+			if (p < end)
+				o[n++] = (char)*p++;
+			continue;
+		}
+		if (*p == '[') {
+			struct reader	rd;
+			const unsigned char *start = p;
+
+			rd.p = p + 1;
+			rd.end = end;
+			rd.fail = 0;
+			rd.depth = 0;
+			skip_class(&rd);
+			if (rd.fail)
+				goto fail;
+			memcpy(o + n, start, (size_t)(rd.p - start));
+			n += (size_t)(rd.p - start);
+			p = rd.p;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+		    *p == '\v' || *p == '\f') {
+			if (brace)
+				goto fail;
+			p++;
+			continue;
+		}
+		if (*p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		if (*p == '{')
+			brace = 1;
+		else if (*p == '}')
+			brace = 0;
+		o[n++] = (char)*p++;
+	}
+	*out = o;
+	*outlen = n;
+	return 0;
+fail:
+	free(o);
+	return -1;
+}
+
+/* Whether SET can gate a pattern: enough literals, long enough. */
+static int
+usable(const struct litset *set)
+{
+	return !set->any && set->n > 0 && set_score(set) >= LIT_MIN;
+}
+
+/* Adds SET's literals as a new set; 0 and its id, or -1. */
+static int
+add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
+{
+	struct lit	*v;
+	size_t		 i, cap, ncap, *nb;
+
 	if (pf->n_lits + set->n > pf->cap_lits) {
 		cap = pf->cap_lits != 0 ? pf->cap_lits : 64;
 		while (cap < pf->n_lits + set->n)
 			cap *= 2;
 		v = realloc(pf->lits, cap * sizeof(*v));
-		if (v == NULL) {
-			rc = -1;
-			goto done;
-		}
+		if (v == NULL)
+			return -1;
 		pf->lits = v;
 		pf->cap_lits = cap;
+	}
+	if (pf->n_sets == pf->cap_sets) {
+		ncap = pf->cap_sets != 0 ? pf->cap_sets * 2 : 64;
+		nb = realloc(pf->back, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->back = nb;
+		nb = realloc(pf->anchor, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->anchor = nb;
+		nb = realloc(pf->paired, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->paired = nb;
+		pf->cap_sets = ncap;
 	}
 	for (i = 0; i < set->n; i++) {
 		v = &pf->lits[pf->n_lits];
@@ -594,18 +1082,69 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 		if (v->s == NULL) {
 			while (i-- > 0)
 				free(pf->lits[--pf->n_lits].s);
-			rc = -1;
-			goto done;
+			return -1;
 		}
 		memcpy(v->s, set->s[i], set->len[i]);
 		v->len = set->len[i];
 		v->set = pf->n_sets;
 		pf->n_lits++;
 	}
+	pf->back[pf->n_sets] = set->back == WIDTH_ANY ||
+	    set->back > WIDTH_ANY / CHAR_BYTES ? WIDTH_ANY :
+	    set->back * CHAR_BYTES;
+	pf->anchor[pf->n_sets] = pf->n_sets;
 	*id = pf->n_sets++;
+	return 0;
+}
+
+int
+jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
+    int extended, size_t *id)
+{
+	struct reader	 rd;
+	struct litset	*set;
+	char		*plain = NULL;
+	size_t		 gate, anchor;
+	int		 rc = 0;
+
+	if (extended) {
+		if (strip_extended(pattern, len, &plain, &len) == -1)
+			return 0;
+		pattern = plain;
+	}
+	set = malloc(2 * sizeof(*set));
+	if (set == NULL) {
+		free(plain);
+		return -1;
+	}
+	rd.p = (const unsigned char *)pattern;
+	rd.end = rd.p + len;
+	rd.fail = 0;
+	rd.depth = 0;
+	read_alt(&rd, set);
+	if (rd.fail || rd.p != rd.end || !usable(&set[0]))
+		goto done;
+	rc = -1;
+	if (add_set(pf, &set[0], &gate) == -1)
+		goto done;
+	/*
+	 * The best set may lie anywhere in a match ("\w+ly refund"): a
+	 * second one near the start, when there is one, also has to be in
+	 * the text, and tells where to start matching.
+	 */
+	if (set[0].back == WIDTH_ANY && usable(&set[1])) {
+		if (add_set(pf, &set[1], &anchor) == -1)
+			goto done;
+		pf->anchor[gate] = anchor;
+		pf->anchor[anchor] = SIZE_MAX;	/* not a pattern's set */
+		/* n_paired < n_sets <= cap_sets: room was made above. */
+		pf->paired[pf->n_paired++] = gate;
+	}
+	*id = gate;
 	rc = 1;
 done:
 	free(set);
+	free(plain);
 	return rc;
 }
 
@@ -621,16 +1160,133 @@ drop_automaton(struct jm_prefilter *pf)
 	free(pf->delta);
 	free(pf->out_start);
 	free(pf->out);
+	free(pf->out_len);
 	pf->delta = NULL;
 	pf->out_start = NULL;
 	pf->out = NULL;
+	pf->out_len = NULL;
 	pf->n_states = 0;
+}
+
+/*
+ * Numbers the states breadth first, as QUEUE (N states, the root left
+ * out) lists them: the states near the root, where a scan spends most of
+ * its time, share the cache.  A transition into a state with outputs
+ * carries OUT_FLAG, so that the scan looks at outputs only there.
+ */
+static int
+renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
+{
+	uint32_t	*id, *delta, *start, t;
+	size_t		 i, c, old, k;
+
+	id = malloc(pf->n_states * sizeof(*id));
+	delta = malloc(pf->n_states * pf->n_cls * sizeof(*delta));
+	start = malloc((pf->n_states + 1) * sizeof(*start));
+	if (id == NULL || delta == NULL || start == NULL) {
+		free(id);
+		free(delta);
+		free(start);
+		return -1;
+	}
+	id[0] = 0;
+	for (i = 0; i < n; i++)
+		id[queue[i]] = (uint32_t)(i + 1);
+	for (old = 0; old < pf->n_states; old++)
+		for (c = 0; c < pf->n_cls; c++) {
+			t = pf->delta[old * pf->n_cls + c];
+			delta[id[old] * pf->n_cls + c] = id[t] |
+			    (pf->out_start[t] != pf->out_start[t + 1] ?
+			    OUT_FLAG : 0);
+		}
+	/* The outputs keep their order; only their index moves. */
+	for (old = 0; old < pf->n_states; old++)
+		start[id[old]] = pf->out_start[old + 1] - pf->out_start[old];
+	for (i = 0, k = 0; i < pf->n_states; i++) {
+		t = start[i];
+		start[i] = (uint32_t)k;
+		k += t;
+	}
+	start[pf->n_states] = (uint32_t)k;
+	{
+		uint32_t *out = malloc((k + 1) * sizeof(*out));
+		uint32_t *len = malloc((k + 1) * sizeof(*len));
+
+		if (out == NULL || len == NULL) {
+			free(out);
+			free(len);
+			free(id);
+			free(delta);
+			free(start);
+			return -1;
+		}
+		for (old = 0; old < pf->n_states; old++) {
+			size_t	to = start[id[old]], j;
+
+			for (j = pf->out_start[old]; j < pf->out_start[old + 1];
+			    j++, to++) {
+				out[to] = pf->out[j];
+				len[to] = pf->out_len[j];
+			}
+		}
+		free(pf->out);
+		free(pf->out_len);
+		pf->out = out;
+		pf->out_len = len;
+	}
+	free(pf->delta);
+	free(pf->out_start);
+	pf->delta = delta;
+	pf->out_start = start;
+	free(id);
+	return 0;
+}
+
+static int
+cmp_lits(const void *a, const void *b)
+{
+	const struct lit *x = *(const struct lit *const *)a;
+	const struct lit *y = *(const struct lit *const *)b;
+	int		 c;
+
+	c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * The states of the trie of every literal: its root and one per
+ * distinct prefix, counted in sorted order.  0 when memory runs out.
+ */
+static size_t
+trie_states(const struct jm_prefilter *pf)
+{
+	const struct lit **v;
+	size_t		 i, j, n = 1;
+
+	v = malloc(pf->n_lits * sizeof(*v));
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < pf->n_lits; i++)
+		v[i] = &pf->lits[i];
+	qsort(v, pf->n_lits, sizeof(*v), cmp_lits);
+	for (i = 0; i < pf->n_lits; i++) {
+		j = 0;
+		if (i > 0)
+			while (j < v[i]->len && j < v[i - 1]->len &&
+			    v[i]->s[j] == v[i - 1]->s[j])
+				j++;
+		n += v[i]->len - j;
+	}
+	free(v);
+	return n;
 }
 
 int
 jm_prefilter_compile(struct jm_prefilter *pf)
 {
-	size_t		 i, j, k, c, total = 1, s, t, n_out, head, tail;
+	size_t		 i, j, k, c, total, s, t, n_out, head, tail;
 	uint32_t	*fail = NULL, *queue = NULL, *count = NULL;
 	uint32_t	*term_start = NULL, *term = NULL;
 	unsigned char	 used[256];
@@ -642,11 +1298,12 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 		return 0;
 
 	memset(used, 0, sizeof(used));
-	for (i = 0; i < pf->n_lits; i++) {
-		total += pf->lits[i].len;
+	for (i = 0; i < pf->n_lits; i++)
 		for (j = 0; j < pf->lits[i].len; j++)
 			used[(unsigned char)pf->lits[i].s[j]] = 1;
-	}
+	total = trie_states(pf);
+	if (total == 0)
+		return -1;
 	/* Class 0 is every byte no literal contains. */
 	memset(pf->cls, 0, sizeof(pf->cls));
 	pf->n_cls = 1;
@@ -656,7 +1313,7 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 	/* The text is matched lower-cased, so "A" reads as "a". */
 	for (c = 'A'; c <= 'Z'; c++)
 		pf->cls[c] = pf->cls[c - 'A' + 'a'];
-	if (total * pf->n_cls > CELLS_MAX) {
+	if (total * pf->n_cls > CELLS_MAX || total >= OUT_FLAG) {
 		pf->all_pass = 1;
 		return 0;
 	}
@@ -696,7 +1353,7 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 		for (j = 0; j < pf->lits[i].len; j++)
 			s = pf->delta[s * pf->n_cls +
 			    pf->cls[(unsigned char)pf->lits[i].s[j]]];
-		term[term_start[s] + count[s]++] = (uint32_t)pf->lits[i].set;
+		term[term_start[s] + count[s]++] = (uint32_t)i;
 	}
 
 	/* Breadth first: failure links, then the full transition table. */
@@ -740,18 +1397,26 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 	}
 	pf->out_start[pf->n_states] = (uint32_t)n_out;
 	pf->out = malloc((n_out + 1) * sizeof(*pf->out));
-	if (pf->out == NULL)
+	pf->out_len = malloc((n_out + 1) * sizeof(*pf->out_len));
+	if (pf->out == NULL || pf->out_len == NULL)
 		goto done;
 	for (i = 0; i < tail; i++) {
 		s = queue[i];
 		k = pf->out_start[s];
-		for (j = term_start[s]; j < term_start[s + 1]; j++)
-			pf->out[k++] = term[j];
+		for (j = term_start[s]; j < term_start[s + 1]; j++) {
+			pf->out[k] = (uint32_t)pf->lits[term[j]].set;
+			pf->out_len[k++] = (uint32_t)pf->lits[term[j]].len;
+		}
 		/* The failure state comes earlier in breadth-first order. */
 		for (j = pf->out_start[fail[s]]; j < pf->out_start[fail[s]] +
 		    count[fail[s]]; j++)
-			pf->out[k++] = pf->out[j];
+		{
+			pf->out[k] = pf->out[j];
+			pf->out_len[k++] = pf->out_len[j];
+		}
 	}
+	if (renumber(pf, queue, tail) == -1)
+		goto done;
 	rc = 0;
 done:
 	if (rc == -1)
@@ -764,63 +1429,151 @@ done:
 	return rc;
 }
 
+/* The transition on B; with OUT_FLAG when it reaches outputs. */
 static inline uint32_t
-step(const struct jm_prefilter *pf, uint32_t s, unsigned char b,
-    unsigned char *pass)
+step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 {
-	uint32_t	j;
+	return pf->delta[(s & ~OUT_FLAG) * pf->n_cls + pf->cls[b]];
+}
 
-	s = pf->delta[s * pf->n_cls + pf->cls[b]];
-	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++)
-		pass[pf->out[j]] = 1;
-	return s;
+/* Where the scan keeps what it found. */
+struct found {
+	unsigned char	*pass;
+	struct jm_prefilter_where *where;	/* NULL: not wanted */
+};
+
+/*
+ * The literals ending at state S, END bytes into the text.  A literal
+ * of LEN bytes spans LEN to 3 * LEN bytes of text (KELVIN SIGN is three
+ * bytes for "k"), and a match holds at most the set's back bytes before
+ * it.
+ */
+static inline void
+emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
+    const struct found *f)
+{
+	struct jm_prefilter_where *w;
+	uint32_t	j, set;
+	size_t		len, lo, hi, k;
+
+	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++) {
+		set = pf->out[j];
+		if (f->where == NULL) {
+			f->pass[set] = 1;
+			continue;
+		}
+		len = pf->out_len[j];
+		lo = end > 3 * len ? end - 3 * len : 0;
+		lo = pf->back[set] < lo ? lo - pf->back[set] : 0;
+		hi = end - len;
+		w = &f->where[set];
+		if (!f->pass[set]) {
+			f->pass[set] = 1;
+			w->n = 1;
+			w->from[0] = lo;
+			w->to[0] = hi;
+			continue;
+		}
+		/* Overlapping the last window, or no room: the last grows. */
+		k = w->n - 1;
+		if (lo <= w->to[k] + 1 || w->n == JM_PREFILTER_WINDOWS) {
+			if (lo < w->from[k])
+				w->from[k] = lo;
+			if (hi > w->to[k])
+				w->to[k] = hi;
+			continue;
+		}
+		w->from[w->n] = lo;
+		w->to[w->n++] = hi;
+	}
 }
 
 /* The second byte of the lower-case partner of a Turkish capital. */
 static unsigned char
 turkish_lower(unsigned char lead, unsigned char next)
 {
-	if (lead == 0xc3 && (next == 0x87 || next == 0x96 || next == 0x9c))
-		return (unsigned char)(next + 0x20);	/* Ç Ö Ü */
+	if (lead == 0xc3 && (next == 0x82 || next == 0x87 || next == 0x8e ||
+	    next == 0x96 || next == 0x9b || next == 0x9c))
+		return (unsigned char)(next + 0x20);	/* Â Ç Î Ö Û Ü */
 	if ((lead == 0xc4 || lead == 0xc5) && next == 0x9e)
 		return 0x9f;				/* Ğ Ş */
 	return next;
+}
+
+static void
+scan(const struct jm_prefilter *pf, const char *text, size_t len,
+    const struct found *f)
+{
+	const unsigned char	*t = (const unsigned char *)text;
+	const unsigned char	*p = t, *end = p + len;
+	uint32_t		 s = 0;
+	unsigned char		 b;
+	size_t			 i, a, k;
+
+	if (pf->all_pass || pf->delta == NULL) {
+		memset(f->pass, pf->all_pass, pf->n_sets);
+		for (i = 0; f->where != NULL && i < pf->n_sets; i++) {
+			f->where[i].n = 1;
+			f->where[i].from[0] = 0;
+			f->where[i].to[0] = len;
+		}
+		return;
+	}
+	memset(f->pass, 0, pf->n_sets);
+	while (p < end) {
+		b = *p++;
+		if (b < 0xc3)
+			s = step(pf, s, b);
+		else if (b == 0xe2 && end - p >= 2 && p[0] == 0x84 &&
+		    p[1] == 0xaa) {
+			/* KELVIN SIGN and LONG S match "k" and "s" caselessly. */
+			s = step(pf, s, 'k');
+			p += 2;
+		} else if (b == 0xc5 && p < end && p[0] == 0xbf) {
+			s = step(pf, s, 's');
+			p++;
+		} else if (b <= 0xc5 && p < end) {
+			/* No literal ends inside a character. */
+			s = step(pf, s, b);
+			s = step(pf, s, turkish_lower(b, *p));
+			p++;
+		} else
+			s = step(pf, s, b);
+		if (s & OUT_FLAG)
+			emit(pf, s & ~OUT_FLAG, (size_t)(p - t), f);
+	}
+	/* A pattern with an anchor needs it too, and starts near it. */
+	for (k = 0; k < pf->n_paired; k++) {
+		i = pf->paired[k];
+		a = pf->anchor[i];
+		if (!f->pass[i])
+			continue;
+		f->pass[i] = f->pass[a];
+		if (f->pass[i] && f->where != NULL)
+			f->where[i] = f->where[a];
+	}
 }
 
 void
 jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
     size_t len, unsigned char *pass)
 {
-	const unsigned char	*p = (const unsigned char *)text;
-	const unsigned char	*end = p + len;
-	uint32_t		 s = 0;
-	unsigned char		 b;
+	struct found	f;
 
-	if (pf->all_pass || pf->delta == NULL) {
-		memset(pass, pf->all_pass, pf->n_sets);
-		return;
-	}
-	memset(pass, 0, pf->n_sets);
-	while (p < end) {
-		b = *p++;
-		if (b < 0xc3) {
-			s = step(pf, s, b, pass);
-			continue;
-		}
-		/* KELVIN SIGN and LONG S match "k" and "s" caselessly. */
-		if (b == 0xe2 && end - p >= 2 && p[0] == 0x84 && p[1] == 0xaa) {
-			s = step(pf, s, 'k', pass);
-			p += 2;
-		} else if (b == 0xc5 && p < end && p[0] == 0xbf) {
-			s = step(pf, s, 's', pass);
-			p++;
-		} else if (b <= 0xc5 && p < end) {
-			s = step(pf, s, b, pass);
-			s = step(pf, s, turkish_lower(b, *p), pass);
-			p++;
-		} else
-			s = step(pf, s, b, pass);
-	}
+	f.pass = pass;
+	f.where = NULL;
+	scan(pf, text, len, &f);
+}
+
+void
+jm_prefilter_scan_where(const struct jm_prefilter *pf, const char *text,
+    size_t len, unsigned char *pass, struct jm_prefilter_where *where)
+{
+	struct found	f;
+
+	f.pass = pass;
+	f.where = where;
+	scan(pf, text, len, &f);
 }
 
 void
@@ -833,6 +1586,9 @@ jm_prefilter_free(struct jm_prefilter *pf)
 	for (i = 0; i < pf->n_lits; i++)
 		free(pf->lits[i].s);
 	free(pf->lits);
+	free(pf->back);
+	free(pf->anchor);
+	free(pf->paired);
 	drop_automaton(pf);
 	free(pf);
 }

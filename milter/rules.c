@@ -14,8 +14,13 @@
  * text alike), and what a verdict leads to (decide.c).  Reply templates
  * are only named here; template.c reads them.
  *
- * Threads: the ruleset, its compiled patterns and its match context are
- * only read after loading.  Match data and the JIT stack belong to the
+ * Speed: the prefilter (prefilter.c) spares every rule whose words are
+ * not in the text, and tells where the words are; a rule is then run
+ * from a little before the first of them and gives up after the last,
+ * rather than over the whole text.
+ *
+ * Threads: the ruleset and its compiled patterns are only read after
+ * loading.  Match data, match context and the JIT stack belong to the
  * calling thread (a pthread key), so libmilter's threads classify at once
  * without a lock.
  */
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -72,15 +78,29 @@ enum where {
 	WHERE_HEADER
 };
 
+/*
+ * A compiled pattern.  A rule whose pattern is an alternation "A|B|C" is
+ * run as one sub-pattern per branch, each spared and placed by its own
+ * words (the branches the prefilter cannot read stay together as one):
+ * the rule fires when any of them matches, as the whole would.
+ */
+struct sub {
+	pcre2_code	*code;
+	int		 jit;		/* JIT-compiled */
+	int		 filtered;	/* runs only where its literals occur */
+	size_t		 set;		/* its set in the prefilter */
+};
+
+#define BRANCHES_MAX	64		/* branches of a rule run apart */
+
 struct rule {
 	char		*name;
 	size_t		 category;	/* index into the categories */
 	enum where	 where;
 	char		*header;	/* WHERE_HEADER: the header's name */
-	pcre2_code	*code;
-	int		 jit;		/* JIT-compiled */
-	int		 filtered;	/* runs only where its literals occur */
-	size_t		 set;		/* its set in the prefilter */
+	struct sub	*subs;
+	size_t		 n_subs;
+	int		 filtered;	/* every sub is spared by its words */
 	int		 weight;
 	char		 language[JM_LANG_MAX];	/* "" when none was set */
 	const char	*file;		/* borrowed from the ruleset's files */
@@ -98,7 +118,6 @@ struct jm_ruleset {
 	size_t		 n_files;
 	size_t		 cap_files;
 	pcre2_compile_context *ccontext;
-	pcre2_match_context *mcontext;
 	struct jm_prefilter *pf;	/* subject, body and text rules */
 	size_t		 n_filtered;
 	int		 uses_from;
@@ -116,11 +135,18 @@ struct loader {
 };
 
 static int jit_enabled = 1;
+static int prefilter_enabled = 1;
 
 void
 jm_rules_set_jit(int on)
 {
 	jit_enabled = on != 0;
+}
+
+void
+jm_rules_set_prefilter(int on)
+{
+	prefilter_enabled = on != 0;
 }
 
 static void report(struct loader *, const char *, ...)
@@ -166,6 +192,16 @@ grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+static void
+subs_free(struct sub *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		pcre2_code_free(v[i].code);
+	free(v);
+}
+
 void
 jm_rules_free(struct jm_ruleset *rs)
 {
@@ -181,26 +217,32 @@ jm_rules_free(struct jm_ruleset *rs)
 	for (i = 0; i < rs->n_rules; i++) {
 		free(rs->rules[i].name);
 		free(rs->rules[i].header);
-		pcre2_code_free(rs->rules[i].code);
+		subs_free(rs->rules[i].subs, rs->rules[i].n_subs);
 	}
 	free(rs->rules);
 	for (i = 0; i < rs->n_files; i++)
 		free(rs->files[i]);
 	free(rs->files);
 	pcre2_compile_context_free(rs->ccontext);
-	pcre2_match_context_free(rs->mcontext);
 	jm_prefilter_free(rs->pf);
 	free(rs);
 }
 
 /*
- * Per-thread match state.  The JIT stack is handed to PCRE2 through a
- * callback on the shared match context, so the context itself stays
- * read-only.
+ * Per-thread match state: the match data, a JIT stack, and a match
+ * context of its own, since each run sets where its match may start.
+ * The scratch arrays of one classification are kept too, so that a
+ * message costs no allocation beyond its verdict.
  */
 struct thread_state {
 	pcre2_match_data *md;
 	pcre2_jit_stack	*jit_stack;
+	pcre2_match_context *mc;
+	unsigned char	*pass;		/* per prefilter set, subject then body */
+	struct jm_prefilter_where *where;
+	size_t		 cap_sets;
+	size_t		*fired_idx;
+	size_t		 cap_rules;
 };
 
 static pthread_key_t	state_key;
@@ -216,6 +258,10 @@ state_destroy(void *p)
 		return;
 	pcre2_match_data_free(ts->md);
 	pcre2_jit_stack_free(ts->jit_stack);
+	pcre2_match_context_free(ts->mc);
+	free(ts->pass);
+	free(ts->where);
+	free(ts->fired_idx);
 	free(ts);
 }
 
@@ -240,24 +286,50 @@ thread_state(void)
 		return NULL;
 	/* One pair is enough: a rule only asks whether it matched. */
 	ts->md = pcre2_match_data_create(1, NULL);
+	ts->mc = pcre2_match_context_create(NULL);
 	/* Without a stack of its own JIT falls back to 32K on the C stack. */
 	ts->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX,
 	    NULL);
-	if (ts->md == NULL || pthread_setspecific(state_key, ts) != 0) {
+	if (ts->md == NULL || ts->mc == NULL ||
+	    pthread_setspecific(state_key, ts) != 0) {
 		state_destroy(ts);
 		return NULL;
 	}
+	pcre2_set_match_limit(ts->mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(ts->mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(ts->mc, HEAP_LIMIT_KIB);
+	if (ts->jit_stack != NULL)
+		pcre2_jit_stack_assign(ts->mc, NULL, ts->jit_stack);
 	return ts;
 }
 
-static pcre2_jit_stack *
-jit_stack_for_thread(void *unused)
+/* Makes room for NSETS prefilter sets and NRULES rules; 0 or -1. */
+static int
+thread_scratch(struct thread_state *ts, size_t nsets, size_t nrules)
 {
-	struct thread_state *ts;
+	unsigned char	*p;
+	struct jm_prefilter_where *w;
+	size_t		*r;
 
-	(void)unused;
-	ts = pthread_getspecific(state_key);
-	return ts != NULL ? ts->jit_stack : NULL;
+	if (2 * nsets + 2 > ts->cap_sets) {
+		p = realloc(ts->pass, 2 * nsets + 2);
+		if (p != NULL)
+			ts->pass = p;
+		w = reallocarray(ts->where, 2 * nsets + 2, sizeof(*w));
+		if (w != NULL)
+			ts->where = w;
+		if (p == NULL || w == NULL)
+			return -1;
+		ts->cap_sets = 2 * nsets + 2;
+	}
+	if (nrules + 1 > ts->cap_rules) {
+		r = reallocarray(ts->fired_idx, nrules + 1, sizeof(*r));
+		if (r == NULL)
+			return -1;
+		ts->fired_idx = r;
+		ts->cap_rules = nrules + 1;
+	}
+	return 0;
 }
 
 static struct jm_ruleset *
@@ -269,16 +341,11 @@ ruleset_new(void)
 	if (rs == NULL)
 		return NULL;
 	rs->ccontext = pcre2_compile_context_create(NULL);
-	rs->mcontext = pcre2_match_context_create(NULL);
 	rs->pf = jm_prefilter_new();
-	if (rs->ccontext == NULL || rs->mcontext == NULL || rs->pf == NULL) {
+	if (rs->ccontext == NULL || rs->pf == NULL) {
 		jm_rules_free(rs);
 		return NULL;
 	}
-	pcre2_set_match_limit(rs->mcontext, MATCH_LIMIT);
-	pcre2_set_depth_limit(rs->mcontext, DEPTH_LIMIT);
-	pcre2_set_heap_limit(rs->mcontext, HEAP_LIMIT_KIB);
-	pcre2_jit_stack_assign(rs->mcontext, jit_stack_for_thread, NULL);
 	return rs;
 }
 
@@ -662,6 +729,122 @@ cut_pattern(char **p, char **pat, size_t *len, char **flags)
 	return 0;
 }
 
+static void
+jit(struct sub *sb)
+{
+	if (jit_enabled && pcre2_jit_compile(sb->code, PCRE2_JIT_COMPLETE) == 0)
+		sb->jit = 1;
+}
+
+/*
+ * A sub-pattern of PAT (LEN bytes) that the prefilter spares: its own
+ * set, compiled so that it can be told where to give up.  0, 1 when the
+ * prefilter cannot read it (or it does not compile on its own), -1 when
+ * memory runs out.
+ */
+static int
+filtered_sub(struct jm_ruleset *rs, const char *pat, size_t len,
+    uint32_t opts, struct sub *sb)
+{
+	int		rc, errcode;
+	PCRE2_SIZE	erroff;
+
+	memset(sb, 0, sizeof(*sb));
+	rc = jm_prefilter_add(rs->pf, pat, len, (opts & PCRE2_EXTENDED) != 0,
+	    &sb->set);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
+	sb->code = pcre2_compile((PCRE2_SPTR)pat, len,
+	    opts | PCRE2_USE_OFFSET_LIMIT, &errcode, &erroff, rs->ccontext);
+	if (sb->code == NULL)
+		return 1;	/* its set stays, passing or not, unused */
+	sb->filtered = 1;
+	jit(sb);
+	return 0;
+}
+
+/*
+ * The sub-patterns of rule R, whose whole pattern PAT compiled to CODE
+ * (taken over).  Subject, body and text rules are split into their
+ * branches (jm_prefilter_branches()); a branch the prefilter cannot read
+ * joins the others like it in one sub-pattern that always runs.  0, or
+ * -1 when memory runs out.
+ */
+static int
+make_subs(struct jm_ruleset *rs, struct rule *r, pcre2_code *code,
+    const char *pat, size_t len, uint32_t opts)
+{
+	size_t		 starts[BRANCHES_MAX], ends[BRANCHES_MAX], n = 0, i;
+	size_t		 n_rest = 0;
+	struct jm_buf	 rest;
+	int		 rc, errcode;
+	PCRE2_SIZE	 erroff;
+
+	r->subs = calloc(BRANCHES_MAX + 1, sizeof(*r->subs));
+	if (r->subs == NULL) {
+		pcre2_code_free(code);
+		return -1;
+	}
+	if (prefilter_enabled && r->where != WHERE_FROM &&
+	    r->where != WHERE_HEADER)
+		n = jm_prefilter_branches(pat, len, (opts & PCRE2_EXTENDED) != 0,
+		    starts, ends, BRANCHES_MAX);
+	if (n == 1) {
+		/* One branch: the whole, spared when it can be. */
+		rc = filtered_sub(rs, pat, len, opts, &r->subs[0]);
+		if (rc == -1) {
+			pcre2_code_free(code);
+			return -1;
+		}
+		if (rc == 0) {
+			pcre2_code_free(code);
+			r->n_subs = 1;
+			r->filtered = 1;
+			return 0;
+		}
+	}
+	if (n < 2) {
+		r->subs[0].code = code;
+		jit(&r->subs[0]);
+		r->n_subs = 1;
+		return 0;
+	}
+	pcre2_code_free(code);
+	jm_buf_init(&rest, len + 1);
+	for (i = 0; i < n; i++) {
+		rc = filtered_sub(rs, pat + starts[i], ends[i] - starts[i], opts,
+		    &r->subs[r->n_subs]);
+		if (rc == 0) {
+			r->n_subs++;
+			continue;
+		}
+		if (rc == -1 || (n_rest++ > 0 &&
+		    jm_buf_append(&rest, "|", 1) == -1) ||
+		    jm_buf_append(&rest, pat + starts[i], ends[i] -
+		    starts[i]) == -1)
+			goto fail;
+	}
+	r->filtered = 1;
+	if (n_rest > 0) {
+		r->filtered = 0;
+		r->subs[r->n_subs].code = pcre2_compile(
+		    (PCRE2_SPTR)jm_buf_cstr(&rest), rest.len, opts, &errcode,
+		    &erroff, rs->ccontext);
+		if (r->subs[r->n_subs].code == NULL)
+			goto fail;
+		jit(&r->subs[r->n_subs]);
+		r->n_subs++;
+	}
+	jm_buf_free(&rest);
+	return 0;
+fail:
+	jm_buf_free(&rest);
+	subs_free(r->subs, r->n_subs + 1);
+	r->subs = NULL;
+	r->n_subs = 0;
+	return -1;
+}
+
 /* rule NAME CATEGORY WHERE /PATTERN/FLAGS WEIGHT */
 static void
 parse_rule(struct loader *ld, char *p)
@@ -674,8 +857,9 @@ parse_rule(struct loader *ld, char *p)
 	const char		*f;
 	size_t			 patlen, erroff;
 	uint32_t		 opts;
-	int			 errcode;
+	int			 errcode, rc;
 	PCRE2_UCHAR		 msg[256];
+	pcre2_code		*code;
 
 	memset(&r, 0, sizeof(r));
 	name = next_word(&p);
@@ -789,28 +973,21 @@ parse_rule(struct loader *ld, char *p)
 		oom(ld);
 		return;
 	}
-	r.code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
+	/* The whole pattern first, for its errors. */
+	code = pcre2_compile((PCRE2_SPTR)jm_buf_cstr(&folded), folded.len,
 	    opts, &errcode, &erroff, rs->ccontext);
-	if (r.code != NULL && r.where != WHERE_FROM &&
-	    r.where != WHERE_HEADER) {
-		r.filtered = jm_prefilter_add(rs->pf, jm_buf_cstr(&folded),
-		    folded.len, (opts & PCRE2_EXTENDED) != 0, &r.set);
-		if (r.filtered == -1) {
-			jm_buf_free(&folded);
-			r.filtered = 0;
-			goto nomem;
-		}
-	}
-	jm_buf_free(&folded);
-	if (r.code == NULL) {
+	if (code == NULL) {
+		jm_buf_free(&folded);
 		if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0)
 			snprintf((char *)msg, sizeof(msg), "error %d", errcode);
 		report(ld, "rule %s: pattern error at offset %zu: %s", name,
 		    erroff, (const char *)msg);
 		return;
 	}
-	if (jit_enabled && pcre2_jit_compile(r.code, PCRE2_JIT_COMPLETE) == 0)
-		r.jit = 1;
+	rc = make_subs(rs, &r, code, jm_buf_cstr(&folded), folded.len, opts);
+	jm_buf_free(&folded);
+	if (rc == -1)
+		goto nomem;
 
 	if (r.where == WHERE_HEADER) {
 		r.header = strdup(where + 7);
@@ -836,7 +1013,7 @@ parse_rule(struct loader *ld, char *p)
 nomem:
 	free(r.name);
 	free(r.header);
-	pcre2_code_free(r.code);
+	subs_free(r.subs, r.n_subs);
 	oom(ld);
 }
 
@@ -1168,6 +1345,7 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
     int normalize)
 {
 	struct jm_buf	b;
+	int		valid;
 
 	f->ready = 1;
 	f->owned = NULL;
@@ -1175,7 +1353,8 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
 		s = "";
 		len = 0;
 	}
-	if (normalize || !jm_text_valid_utf8(s, len)) {
+	valid = !normalize && jm_text_valid_utf8(s, len);
+	if (!valid) {
 		jm_buf_init(&b, len * 3 + 16);
 		if (jm_text_normalize(s, len, flags, &b) == -1) {
 			jm_buf_free(&b);
@@ -1186,11 +1365,12 @@ field_set(struct field *f, const char *s, size_t len, unsigned flags,
 		if (f->owned == NULL)
 			return -1;
 		s = f->owned;
+		valid = jm_text_valid_utf8(s, len);
 	}
 	f->s = s;
 	f->len = len;
 	/* Validating once here spares PCRE2 checking it for every rule. */
-	f->opts = jm_text_valid_utf8(s, len) ? PCRE2_NO_UTF_CHECK : 0;
+	f->opts = valid ? PCRE2_NO_UTF_CHECK : 0;
 	return 0;
 }
 
@@ -1202,19 +1382,37 @@ field_free(struct field *f)
 	f->ready = 0;
 }
 
+/* Any match of a rule starts within [from, to] of its text. */
+struct window {
+	size_t	from;
+	size_t	to;		/* SIZE_MAX: anywhere */
+};
+
+static const struct window whole = { 0, SIZE_MAX };
+
 /* 1 matched, 0 not, -1 a limit was hit. */
 static int
-match(const struct jm_ruleset *rs, const struct rule *r,
-    struct thread_state *ts, const struct field *f)
+match(const struct sub *r, struct thread_state *ts, const struct field *f,
+    const struct window *w)
 {
+	size_t	start = 0;
 	int	rc;
 
+	if (w->to != SIZE_MAX && f->opts == PCRE2_NO_UTF_CHECK) {
+		start = w->from < f->len ? w->from : f->len;
+		/* PCRE2 starts on a character, not inside one. */
+		while (start > 0 && ((unsigned char)f->s[start] & 0xc0) ==
+		    0x80)
+			start--;
+		pcre2_set_offset_limit(ts->mc, w->to);
+	} else if (r->filtered)
+		pcre2_set_offset_limit(ts->mc, PCRE2_UNSET);
 	if (r->jit && f->opts == PCRE2_NO_UTF_CHECK)
-		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, 0,
-		    ts->md, rs->mcontext);
+		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
+		    0, ts->md, ts->mc);
 	else
-		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, 0, f->opts,
-		    ts->md, rs->mcontext);
+		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
+		    f->opts, ts->md, ts->mc);
 	if (rc >= 0)
 		return 1;
 	switch (rc) {
@@ -1226,15 +1424,6 @@ match(const struct jm_ruleset *rs, const struct rule *r,
 	default:
 		return 0;	/* no match, or text PCRE2 refuses */
 	}
-}
-
-/* Counts a match outcome: whether the rule fired, noting limits. */
-static int
-fired(int rc, struct jm_verdict *v)
-{
-	if (rc == -1)
-		v->limited = 1;
-	return rc == 1;
 }
 
 static int
@@ -1439,14 +1628,96 @@ jm_verdict_clear(struct jm_verdict *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int
-jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
-    const char *default_language, struct jm_verdict *out)
+/* One classification: what every rule needs to run and be counted. */
+struct run {
+	const struct jm_ruleset *rs;
+	struct thread_state *ts;
+	struct jm_verdict *out;
+	struct jm_rules_profile *prof;	/* NULL: no clock is read */
+};
+
+static double
+clock_s(void)
 {
-	struct thread_state	*ts;
+	struct timespec	t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* What the prefilter found in one text. */
+struct scanned {
+	const unsigned char *pass;
+	const struct jm_prefilter_where *where;
+};
+
+/*
+ * Runs rule I on F: each of its sub-patterns that SC does not spare, in
+ * the window SC gives it, until one matches.  1 fired, else 0.  The
+ * profile is only looked at here, so that classifying without one costs
+ * a test of a pointer per run.
+ */
+static int
+try_rule(struct run *c, size_t i, const struct field *f,
+    const struct scanned *sc)
+{
+	const struct rule	*r = &c->rs->rules[i];
+	const struct sub	*sb;
+	struct jm_rule_profile	*rp = NULL;
+	const struct jm_prefilter_where *wh;
+	struct window		 w;
+	double			 t0 = 0;
+	size_t			 k, n, x;
+	int			 rc, ran = 0;
+
+	if (c->prof != NULL)
+		rp = &c->prof->rules[i];
+	for (k = 0; k < r->n_subs; k++) {
+		sb = &r->subs[k];
+		wh = NULL;
+		n = 1;
+		if (sb->filtered && sc != NULL) {
+			if (!sc->pass[sb->set])
+				continue;
+			wh = &sc->where[sb->set];
+			n = wh->n;
+		}
+		ran = 1;
+		for (x = 0; x < n; x++) {
+			w = whole;
+			if (wh != NULL) {
+				w.from = wh->from[x];
+				w.to = wh->to[x];
+			}
+			if (rp != NULL)
+				t0 = clock_s();
+			rc = match(sb, c->ts, f, &w);
+			if (rp != NULL) {
+				rp->seconds += clock_s() - t0;
+				rp->runs++;
+			}
+			if (rc == 1)
+				return 1;
+			if (rc == -1)
+				c->out->limited = 1;
+		}
+	}
+	if (rp != NULL && !ran)
+		rp->skipped++;
+	return 0;
+}
+
+static int
+classify(const struct jm_ruleset *rs, const struct jm_message *m,
+    const char *default_language, struct jm_verdict *out,
+    struct jm_rules_profile *prof)
+{
+	struct run		 c;
 	struct field		 subject, body, from, *hdr = NULL;
-	size_t			*fired_idx = NULL, i, j, best, nsets;
-	unsigned char		*pass = NULL, *pass_s, *pass_b;
+	struct scanned		 sc_s, sc_b;
+	size_t			*fired_idx, i, j, best, nsets;
+	struct jm_prefilter_where *where_s, *where_b;
+	unsigned char		*pass_s, *pass_b;
 	const struct rule	*r;
 	int			 hit, rc = -1;
 
@@ -1454,14 +1725,18 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	memset(&subject, 0, sizeof(subject));
 	memset(&body, 0, sizeof(body));
 	memset(&from, 0, sizeof(from));
-	ts = thread_state();
-	if (ts == NULL)
+	c.rs = rs;
+	c.out = out;
+	c.prof = prof;
+	c.ts = thread_state();
+	nsets = jm_prefilter_nsets(rs->pf);
+	if (c.ts == NULL || thread_scratch(c.ts, nsets, rs->n_rules) == -1)
 		return -1;
+	fired_idx = c.ts->fired_idx;
 	out->n_scores = rs->n_categories;
 	out->scores = calloc(rs->n_categories + 1, sizeof(*out->scores));
 	out->fired = calloc(rs->n_rules + 1, sizeof(*out->fired));
-	fired_idx = calloc(rs->n_rules + 1, sizeof(*fired_idx));
-	if (out->scores == NULL || out->fired == NULL || fired_idx == NULL)
+	if (out->scores == NULL || out->fired == NULL)
 		goto done;
 	if (field_set(&subject, m->norm_subject, m->norm_subject != NULL ?
 	    strlen(m->norm_subject) : 0, 0, 0) == -1 ||
@@ -1470,17 +1745,24 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		goto done;
 	if (rs->uses_from && build_from(m, &from) == -1)
 		goto done;
-	/* One pass over each text says which patterns are worth running. */
-	nsets = jm_prefilter_nsets(rs->pf);
-	pass = malloc(2 * nsets + 2);
-	if (pass == NULL)
-		goto done;
-	pass_s = pass;
-	pass_b = pass + nsets + 1;
+	/*
+	 * One pass over each text says which patterns are worth running,
+	 * and where.
+	 */
+	pass_s = c.ts->pass;
+	pass_b = c.ts->pass + nsets + 1;
+	where_s = c.ts->where;
+	where_b = c.ts->where + nsets + 1;
 	if (nsets > 0) {
-		jm_prefilter_scan(rs->pf, subject.s, subject.len, pass_s);
-		jm_prefilter_scan(rs->pf, body.s, body.len, pass_b);
+		jm_prefilter_scan_where(rs->pf, subject.s, subject.len, pass_s,
+		    where_s);
+		jm_prefilter_scan_where(rs->pf, body.s, body.len, pass_b,
+		    where_b);
 	}
+	sc_s.pass = pass_s;
+	sc_s.where = where_s;
+	sc_b.pass = pass_b;
+	sc_b.where = where_b;
 	if (rs->uses_headers && m->n_headers > 0) {
 		hdr = calloc(m->n_headers, sizeof(*hdr));
 		if (hdr == NULL)
@@ -1492,21 +1774,18 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		hit = 0;
 		switch (r->where) {
 		case WHERE_SUBJECT:
-			if (!r->filtered || pass_s[r->set])
-				hit = fired(match(rs, r, ts, &subject), out);
+			hit = try_rule(&c, i, &subject, &sc_s);
 			break;
 		case WHERE_BODY:
-			if (!r->filtered || pass_b[r->set])
-				hit = fired(match(rs, r, ts, &body), out);
+			hit = try_rule(&c, i, &body, &sc_b);
 			break;
 		case WHERE_TEXT:
-			if (!r->filtered || pass_s[r->set])
-				hit = fired(match(rs, r, ts, &subject), out);
-			if (!hit && (!r->filtered || pass_b[r->set]))
-				hit = fired(match(rs, r, ts, &body), out);
+			hit = try_rule(&c, i, &subject, &sc_s);
+			if (!hit)
+				hit = try_rule(&c, i, &body, &sc_b);
 			break;
 		case WHERE_FROM:
-			hit = fired(match(rs, r, ts, &from), out);
+			hit = try_rule(&c, i, &from, NULL);
 			break;
 		case WHERE_HEADER:
 			for (j = 0; j < m->n_headers && !hit; j++) {
@@ -1520,12 +1799,14 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 				    strlen(h->value) : 0, JM_NORM_SPACE,
 				    1) == -1)
 					goto done;
-				hit = fired(match(rs, r, ts, &hdr[j]), out);
+				hit = try_rule(&c, i, &hdr[j], NULL);
 			}
 			break;
 		}
 		if (!hit)
 			continue;
+		if (prof != NULL)
+			prof->rules[i].fired++;
 		out->scores[r->category] += r->weight;
 		out->fired[out->n_fired] = r->name;
 		fired_idx[out->n_fired++] = i;
@@ -1534,17 +1815,17 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	/* Highest precedence, then the higher score, then declared first. */
 	best = SIZE_MAX;
 	for (i = 0; i < rs->n_categories; i++) {
-		const struct jm_category *c = &rs->categories[i], *b;
+		const struct jm_category *cat = &rs->categories[i], *b;
 
-		if (out->scores[i] < c->threshold)
+		if (out->scores[i] < cat->threshold)
 			continue;
 		if (best == SIZE_MAX) {
 			best = i;
 			continue;
 		}
 		b = &rs->categories[best];
-		if (c->precedence > b->precedence ||
-		    (c->precedence == b->precedence &&
+		if (cat->precedence > b->precedence ||
+		    (cat->precedence == b->precedence &&
 		    out->scores[i] > out->scores[best]))
 			best = i;
 	}
@@ -1553,6 +1834,8 @@ jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		out->score = out->scores[best];
 	}
 	choose_language(rs, m, default_language, fired_idx, out->n_fired, out);
+	if (prof != NULL)
+		prof->messages++;
 	rc = 0;
 done:
 	field_free(&subject);
@@ -1563,9 +1846,54 @@ done:
 			field_free(&hdr[j]);
 		free(hdr);
 	}
-	free(fired_idx);
-	free(pass);
 	if (rc == -1)
 		jm_verdict_clear(out);
 	return rc;
+}
+
+int
+jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
+    const char *default_language, struct jm_verdict *out)
+{
+	return classify(rs, m, default_language, out, NULL);
+}
+
+int
+jm_rules_classify_profile(const struct jm_ruleset *rs,
+    const struct jm_message *m, const char *default_language,
+    struct jm_verdict *out, struct jm_rules_profile *prof)
+{
+	if (prof == NULL || prof->n != rs->n_rules) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return classify(rs, m, default_language, out, prof);
+}
+
+int
+jm_rules_profile_init(struct jm_rules_profile *p,
+    const struct jm_ruleset *rs)
+{
+	size_t	i;
+
+	memset(p, 0, sizeof(*p));
+	p->rules = calloc(rs->n_rules + 1, sizeof(*p->rules));
+	if (p->rules == NULL)
+		return -1;
+	p->n = rs->n_rules;
+	for (i = 0; i < rs->n_rules; i++) {
+		p->rules[i].name = rs->rules[i].name;
+		p->rules[i].file = rs->rules[i].file;
+		p->rules[i].line = rs->rules[i].line;
+	}
+	return 0;
+}
+
+void
+jm_rules_profile_clear(struct jm_rules_profile *p)
+{
+	if (p == NULL)
+		return;
+	free(p->rules);
+	memset(p, 0, sizeof(*p));
 }

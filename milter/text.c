@@ -247,11 +247,29 @@ jm_text_normalize(const char *in, size_t len, unsigned flags,
     struct jm_buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, adv;
+	size_t			 i, j, adv;
 	long			 cp;
 	int			 started = 0, pending = 0;
 
 	for (i = 0; i < len; i += adv) {
+		/*
+		 * Printable ASCII maps to itself and is no space: a run of
+		 * it goes out in one piece (most of a message is such runs).
+		 */
+		for (j = i; j < len && p[j] > 0x20 && p[j] < 0x7f; j++)
+			;
+		if (j > i) {
+			if (pending) {
+				if (put_cp(out, ' ') == -1)
+					return -1;
+				pending = 0;
+			}
+			if (jm_buf_append(out, p + i, j - i) == -1)
+				return -1;
+			started = 1;
+			adv = j - i;
+			continue;
+		}
 		cp = utf8_next(p + i, len - i, &adv);
 		if (cp < 0)
 			cp = REPLACEMENT;

@@ -103,8 +103,10 @@ int	jm_ctl_classify(const struct jm_policy *p, int argc, char **argv);
 int	jm_ctl_eval(const struct jm_policy *p, int argc, char **argv);
 
 /*
- * "bench [--no-jit] [-s SECONDS] FILE|DIR...": classification speed over
- * the messages given, per core: messages/s and MB/s.
+ * "bench [--no-jit] [--no-prefilter] [--profile] [--top N] [-s SECONDS]
+ * FILE|DIR...": classification speed over the messages given, per core:
+ * messages/s and MB/s.  --profile (or --top N) adds where the time went and the N (20)
+ * rules that cost the most.
  */
 int	jm_ctl_bench(const char *conf_path, int argc, char **argv);
 

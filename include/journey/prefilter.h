@@ -46,6 +46,48 @@ size_t	jm_prefilter_nsets(const struct jm_prefilter *pf);
 void	jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
 	    size_t len, unsigned char *pass);
 
+#define JM_PREFILTER_WINDOWS	4
+
+/*
+ * Where a match of a set's pattern can start: in one of N windows, from
+ * FROM[i] to TO[i] (byte offsets into the text; FROM may fall inside a
+ * character, so round it down to one before matching from it).
+ */
+struct jm_prefilter_where {
+	size_t		n;
+	size_t		from[JM_PREFILTER_WINDOWS];
+	size_t		to[JM_PREFILTER_WINDOWS];
+};
+
+/*
+ * jm_prefilter_scan() that also says, for every set that passes, where a
+ * match of its pattern can start: around each place its literals were
+ * found, from as many characters before it as the pattern allows before
+ * its literal.  A pattern like /\bmoney\s+back\b/ is only tried at each
+ * "money", one like /\w+ly refund/ from the start of the text to the
+ * last "refund".  Nearby places share a window; past
+ * JM_PREFILTER_WINDOWS the last window grows.  WHERE holds
+ * jm_prefilter_nsets() entries; those of sets that do not pass are left
+ * as they were.
+ */
+void	jm_prefilter_scan_where(const struct jm_prefilter *pf,
+	    const char *text, size_t len, unsigned char *pass,
+	    struct jm_prefilter_where *where);
+
+/*
+ * Splits PATTERN (LEN bytes, as for jm_prefilter_add()) at its top-level
+ * "|": branch I is the bytes from STARTS[I] to ENDS[I].  Matching the
+ * branches one by one finds a match exactly when the whole pattern does,
+ * and each branch has literals of its own.  Returns the number of
+ * branches (1 for a pattern without a top-level "|"), or 0 when there
+ * are more than MAX or the pattern holds what ties its branches together
+ * or cannot be read apart with certainty: a back reference, \Q...\E, an
+ * inline option, a conditional, a subroutine call, a verb, an
+ * extended-mode comment.
+ */
+size_t	jm_prefilter_branches(const char *pattern, size_t len, int extended,
+	    size_t *starts, size_t *ends, size_t max);
+
 void	jm_prefilter_free(struct jm_prefilter *pf);
 
 #endif

@@ -72,6 +72,13 @@ const struct jm_category *jm_rules_find_category(const struct jm_ruleset *rs,
 void	jm_rules_set_jit(int on);
 
 /*
+ * Turns the sparing of rules on or off for later loads: off, every rule
+ * runs on every text (benchmarks, and tests that the prefilter never
+ * changes a verdict); on by default.
+ */
+void	jm_rules_set_prefilter(int on);
+
+/*
  * Classifies M.  Deterministic: the same message and ruleset always give
  * the same verdict.  Language: the language whose fired rules weigh most,
  * else the script of the text, else Content-Language, else
@@ -82,5 +89,46 @@ int	jm_rules_classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	    const char *default_language, struct jm_verdict *out);
 
 void	jm_verdict_clear(struct jm_verdict *v);
+
+/*
+ * Where the time of classification goes, rule by rule, for "journeyctl
+ * bench --profile": an operator's answer to "which of my rules is slow".
+ */
+struct jm_rule_profile {
+	const char	*name;		/* borrowed from the ruleset */
+	const char	*file;		/* borrowed from the ruleset */
+	unsigned	 line;
+	double		 seconds;	/* inside PCRE2's match, wall clock */
+	unsigned long	 runs;		/* texts the pattern was run on */
+	unsigned long	 skipped;	/* texts it was spared: none of its
+					   words, or not its language's script */
+	unsigned long	 fired;		/* messages it fired on */
+};
+
+struct jm_rules_profile {
+	struct jm_rule_profile *rules;	/* one per rule, in load order */
+	size_t		 n;
+	unsigned long	 messages;
+};
+
+/*
+ * Prepares P for the rules of RS, every count zero.  0, or -1 when memory
+ * runs out.  Release with jm_rules_profile_clear(); P is valid while RS
+ * lives.
+ */
+int	jm_rules_profile_init(struct jm_rules_profile *p,
+	    const struct jm_ruleset *rs);
+
+void	jm_rules_profile_clear(struct jm_rules_profile *p);
+
+/*
+ * jm_rules_classify() that also adds to PROF, which was prepared for RS:
+ * the same verdict, a little slower (two clock readings per pattern
+ * run).  PROF belongs to the calling thread.  -1 also when PROF was
+ * not prepared for RS.
+ */
+int	jm_rules_classify_profile(const struct jm_ruleset *rs,
+	    const struct jm_message *m, const char *default_language,
+	    struct jm_verdict *out, struct jm_rules_profile *prof);
 
 #endif

@@ -23,42 +23,69 @@
 static const struct extract_case {
 	const char	*pattern;
 	int		 filtered;
+	int		 extended;	/* compiled with the x flag */
 } extract_cases[] = {
-	{ "refund", 1 },
-	{ "\\brefund\\b", 1 },
-	{ "\\b(?:refund|money back)\\b", 1 },
-	{ "(refund|ab)", 0 },			/* "ab" is too short */
-	{ "(refund|)", 0 },			/* an empty branch */
-	{ "(refund)?", 0 },
-	{ "(refund)*x", 0 },
-	{ "(refund){0,2}", 0 },
-	{ "(refund){1,2}", 1 },
-	{ "(refund)+", 1 },
-	{ "colou?r", 1 },			/* "colo", then "r" */
-	{ "colou?rful", 1 },			/* "rful" */
-	{ "\\d+ days late", 1 },
-	{ "[a-z]+ly", 0 },
-	{ "(?i)refund", 0 },			/* inline options */
-	{ "(?i:refund)", 0 },
-	{ "\\Qrefund\\E", 0 },
-	{ "\\x41bcd", 0 },
-	{ "(re)fund\\1", 0 },
-	{ "(*UCP)refund", 0 },
-	{ "(?=refund)", 0 },
-	{ "(?!refund)abc", 1 },
-	{ "(?<=refund)abc", 1 },
-	{ "ab{,3}cdef", 0 },			/* a brace PCRE2 versions read apart */
-	{ "ab{2}cdef", 1 },
-	{ "(?<word>refund)", 1 },
-	{ "(?#comment)refund", 1 },
-	{ "şikayet", 1 },			/* "şikayet" */
-	{ "ŞİKAYET", 1 },			/* "kayet" */
-	{ "değişim", 1 },
-	{ "ıı", 0 },
-	{ "لغو اشتراک", 1 },
-	{ "\\bkötü\\b", 1 },
-	{ "a.b.c.d", 0 },
-	{ "", 0 },
+	{ "refund", 1, 0 },
+	{ "\\brefund\\b", 1, 0 },
+	{ "\\b(?:refund|money back)\\b", 1, 0 },
+	{ "(refund|ab)", 0, 0 },			/* "ab" is too short */
+	{ "(refund|)", 0, 0 },			/* an empty branch */
+	{ "(refund)?", 0, 0 },
+	{ "(refund)*x", 0, 0 },
+	{ "(refund){0,2}", 0, 0 },
+	{ "(refund){1,2}", 1, 0 },
+	{ "(refund)+", 1, 0 },
+	{ "colou?r", 1, 0 },			/* "colo", then "r" */
+	{ "colou?rful", 1, 0 },			/* "rful" */
+	{ "\\d+ days late", 1, 0 },
+	{ "[a-z]+ly", 0, 0 },
+	{ "(?i)refund", 0, 0 },			/* inline options */
+	{ "(?i:refund)", 0, 0 },
+	{ "\\Qrefund\\E", 0, 0 },
+	{ "\\x41bcd", 0, 0 },
+	{ "(re)fund\\1", 0, 0 },
+	{ "(*UCP)refund", 0, 0 },
+	{ "(?=refund)", 0, 0 },
+	{ "(?!refund)abc", 1, 0 },
+	{ "(?<=refund)abc", 1, 0 },
+	{ "ab{,3}cdef", 0, 0 },			/* a brace PCRE2 versions read apart */
+	{ "ab{2}cdef", 1, 0 },
+	{ "(?<word>refund)", 1, 0 },
+	{ "(?#comment)refund", 1, 0 },
+	{ "şikayet", 1, 0 },			/* "şikayet" */
+	{ "ŞİKAYET", 1, 0 },			/* "kayet" */
+	{ "değişim", 1, 0 },
+	{ "ıı", 0, 0 },
+	{ "لغو اشتراک", 1, 0 },
+	{ "\\bkötü\\b", 1, 0 },
+	{ "a.b.c.d", 0, 0 },
+	{ "", 0, 0 },
+	/* A class of a few characters is read as their alternatives. */
+	{ "[cç]ok", 1, 0 },			/* "cok" or "çok" */
+	{ "\\b[sş]ik[aâ]yet", 1, 0 },
+	{ "don['’]t", 1, 0 },
+	{ "[Kk]iss", 1, 0 },
+	{ "[]x]yz", 1, 0 },
+	{ "[a-]bc", 1, 0 },
+	{ "x[.!?]y", 1, 0 },
+	{ "[^a]bcd", 1, 0 },			/* "bcd" */
+	{ "[abcde]xy", 0, 0 },			/* five: too many */
+	{ "[a-c]xy", 0, 0 },			/* a range */
+	{ "[\\d]xy", 0, 0 },
+	{ "[[:alpha:]]xy", 0, 0 },
+	{ "[cç]o?k", 0, 0 },			/* "co" or "ço", then "k" */
+	{ "[cç]?oka", 1, 0 },			/* "oka" */
+	{ "[ab][cd][ef]", 1, 0 },			/* eight of three letters */
+	{ "[ab][cd][ef][gh][ij][kl][mn]", 1, 0 },	/* past the cap: a flush */
+	/* Extended patterns read as they would without the flag. */
+	{ "refund", 1, 1 },
+	{ "re fund", 1, 1 },
+	{ "money\\ back | refund", 1, 1 },
+	{ "a b", 0, 1 },
+	{ "[ ]x", 0, 1 },
+	{ "refund # the word", 1, 1 },
+	{ "ab{1, 3}cdef", 0, 1 },		/* PCRE2 versions differ */
+	{ "ab{1,3} cdef", 1, 1 },
 };
 
 START_TEST(test_extract)
@@ -68,33 +95,57 @@ START_TEST(test_extract)
 	size_t			 id = 99;
 	int			 rc;
 
-	rc = jm_prefilter_add(pf, c->pattern, strlen(c->pattern), 0, &id);
-	ck_assert_msg(rc == c->filtered, "/%s/: got %d, want %d", c->pattern,
-	    rc, c->filtered);
+	rc = jm_prefilter_add(pf, c->pattern, strlen(c->pattern), c->extended,
+	    &id);
+	ck_assert_msg(rc == c->filtered, "/%s/%s: got %d, want %d",
+	    c->pattern, c->extended ? "x" : "", rc, c->filtered);
 	if (rc == 1)
 		ck_assert_uint_eq(id, 0);
-	ck_assert_int_eq(jm_prefilter_add(pf, "refund", 6, 1, &id), 0);
 	jm_prefilter_free(pf);
 }
 END_TEST
 
+/*
+ * Whether PAT matches TEXT: 1, 0, or -1 when it does not compile.  With
+ * STARTS, also every offset where a match can start, marked in STARTS
+ * (strlen(TEXT) + 1 bytes).
+ */
 static int
-pcre_matches(const char *pat, const char *text, uint32_t opts)
+pcre_matches_at(const char *pat, const char *text, uint32_t opts,
+    unsigned char *starts)
 {
 	pcre2_code		*re;
 	pcre2_match_data	*md;
-	int			 err, rc;
-	PCRE2_SIZE		 off;
+	int			 err, rc, any = 0;
+	PCRE2_SIZE		 off, i, n = strlen(text);
 
 	re = pcre2_compile((PCRE2_SPTR)pat, strlen(pat),
 	    PCRE2_UTF | PCRE2_UCP | opts, &err, &off, NULL);
 	if (re == NULL)
 		return -1;
 	md = pcre2_match_data_create(1, NULL);
-	rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
+	if (starts == NULL) {
+		rc = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL);
+		any = rc >= 0;
+	} else
+		for (i = 0; i <= n; i++) {
+			starts[i] = 0;
+			if (i < n && ((unsigned char)text[i] & 0xc0) == 0x80)
+				continue;
+			rc = pcre2_match(re, (PCRE2_SPTR)text, n, i,
+			    PCRE2_ANCHORED, md, NULL);
+			if (rc >= 0)
+				starts[i] = any = 1;
+		}
 	pcre2_match_data_free(md);
 	pcre2_code_free(re);
-	return rc >= 0;
+	return any;
+}
+
+static int
+pcre_matches(const char *pat, const char *text, uint32_t opts)
+{
+	return pcre_matches_at(pat, text, opts, NULL);
 }
 
 /*
@@ -104,39 +155,75 @@ pcre_matches(const char *pat, const char *text, uint32_t opts)
  */
 static size_t
 check_sound(const char *const *pats, size_t n_pats,
-    const char *const *texts, size_t n_texts)
+    const char *const *texts, size_t n_texts, int extended)
 {
 	struct jm_prefilter	*pf = jm_prefilter_new();
-	size_t			*ids, i, j, rejected = 0;
+	size_t			*ids, i, j, rejected = 0, p, x;
+	struct jm_prefilter_where *where, *wh;
+	int			 inside;
 	int			*filtered, m, k;
-	unsigned char		*pass;
+	unsigned char		*pass, *passed, starts[256];
 	static const uint32_t	 modes[] = { 0, PCRE2_CASELESS };
 
 	ids = calloc(n_pats, sizeof(*ids));
 	filtered = calloc(n_pats, sizeof(*filtered));
+	passed = calloc(n_pats, sizeof(*passed));
 	for (i = 0; i < n_pats; i++) {
 		filtered[i] = jm_prefilter_add(pf, pats[i], strlen(pats[i]),
-		    0, &ids[i]);
+		    extended, &ids[i]);
 		ck_assert_int_ge(filtered[i], 0);
 	}
 	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
 	pass = malloc(jm_prefilter_nsets(pf) + 1);
+	where = calloc(jm_prefilter_nsets(pf) + 1, sizeof(*where));
 	for (j = 0; j < n_texts; j++) {
+		ck_assert_uint_lt(strlen(texts[j]), sizeof(starts));
 		jm_prefilter_scan(pf, texts[j], strlen(texts[j]), pass);
+		for (i = 0; i < n_pats; i++)
+			if (filtered[i] == 1)
+				passed[i] = pass[ids[i]];
+		jm_prefilter_scan_where(pf, texts[j], strlen(texts[j]), pass,
+		    where);
 		for (i = 0; i < n_pats; i++) {
 			if (filtered[i] != 1)
 				continue;
 			if (!pass[ids[i]])
 				rejected++;
+			ck_assert_int_eq(passed[i], pass[ids[i]]);
 			for (k = 0; k < 2; k++) {
-				m = pcre_matches(pats[i], texts[j], modes[k]);
+				m = pcre_matches_at(pats[i], texts[j],
+				    modes[k] | (extended ? PCRE2_EXTENDED : 0),
+				    starts);
 				ck_assert_msg(m != 1 || pass[ids[i]],
-				    "/%s/%s matches \"%s\" but was filtered out",
-				    pats[i], k ? "i" : "", texts[j]);
+				    "/%s/%s%s matches \"%s\" but was filtered "
+				    "out", pats[i], k ? "i" : "",
+				    extended ? "x" : "", texts[j]);
+				/* Every match starts where the scan says. */
+				wh = &where[ids[i]];
+				ck_assert(m != 1 || (wh->n >= 1 &&
+				    wh->n <= JM_PREFILTER_WINDOWS));
+				for (p = 0; m == 1 && p <= strlen(texts[j]);
+				    p++) {
+					if (!starts[p])
+						continue;
+					inside = 0;
+					for (x = 0; x < wh->n; x++)
+						if (wh->from[x] <= p &&
+						    p <= wh->to[x])
+							inside = 1;
+					ck_assert_msg(inside,
+					    "/%s/%s%s matches \"%s\" at %zu, "
+					    "outside its %zu windows from %zu",
+					    pats[i], k ? "i" : "",
+					    extended ? "x" : "", texts[j], p,
+					    wh->n, wh->from[0]);
+				}
 			}
 		}
 	}
 	free(pass);
+	free(where);
+	free(passed);
 	free(ids);
 	free(filtered);
 	jm_prefilter_free(pf);
@@ -153,6 +240,12 @@ START_TEST(test_sound_table)
 		"a\\/b c", "(?<n>broken) (?:phone|screen)", "[]x]yz abc",
 		"[[:alpha:]]+ report", "(?=.*urgent)asap",
 		"not (really|very) happy", "\\p{L}+ delayed",
+		"\\b[cç]ok k[oö]t[uü]\\b", "[sş]ik[aâ]yet", "don['’]t",
+		"[.!?] [Kk]iss", "[ab][cd][ef]g",
+		/* Literals after a bounded start: the window reaches back. */
+		"(?:very |really )?happy day", "[ab]{2,3}x?\\d refund",
+		"a?b?c?d?kiss", "\\w{1,4}şikayet", "(?:ab|cde){2}\\sfun",
+		"\\w{1,10}kas",
 	};
 	static const char *const texts[] = {
 		"I want a REFUND now", "Money Back!", "\xe2\x84\xaaISS me",
@@ -161,13 +254,35 @@ START_TEST(test_sound_table)
 		"لغو اشتراک", "never never again", "abbbcde", "x.com",
 		"a/b c", "BROKEN Screen", "]yz abc", "Accident report",
 		"asap, urgent", "not REALLY happy", "Parcel delayed",
+		"COK KOTU", "Çok kötü", "ŞİKÂYET", "şikayet", "DON’T", "don't",
+		"ok! \xe2\x84\xaaiss", "bdeg", "ACFG",
+		"a really happy day", "very happy day", "xx bbb1 refund",
+		"zz abcdKISS", "ab\xe2\x84\xaaiss", "abcd\xe2\x84\xaa\xc5\xbfs",
+		"çok şikayet", "ÇÇÇÇŞİKAYET", "cdeab fun", "abab\tfun",
+		"zzzzzzzzzz abcdefghijkas",
+		"refund .................... refund ............ REFUND .. "
+		"kiss ............. kiss ........ kiss ... kiss ...... kiss "
+		"........ happy day ..................... really happy day",
 		"nothing relevant here", "",
+	};
+	static const char *const xpats[] = {
+		"re fund", "money\\ back | refund", "[ ]x y z",
+		"\\b [cç] ok \\s k[oö]t[uü] \\b", "ab{1,3} cde",
+		"never # a comment", "(?: really | very ) \\s happy",
+	};
+	static const char *const xtexts[] = {
+		"REFUND", "money back", "re fund", " xyz", "x y z", "çok kötü",
+		"ÇOK KÖTÜ", "abbbcde", "ab cde", "never", "really happy",
+		"veryhappy", "very happy", "nothing", "",
 	};
 	size_t	rejected;
 
 	rejected = check_sound(pats, sizeof(pats) / sizeof(pats[0]), texts,
-	    sizeof(texts) / sizeof(texts[0]));
-	ck_assert_uint_gt(rejected, 300);
+	    sizeof(texts) / sizeof(texts[0]), 0);
+	ck_assert_uint_gt(rejected, 700);
+	rejected = check_sound(xpats, sizeof(xpats) / sizeof(xpats[0]), xtexts,
+	    sizeof(xtexts) / sizeof(xtexts[0]), 1);
+	ck_assert_uint_gt(rejected, 50);
 }
 END_TEST
 
@@ -187,6 +302,7 @@ gen_pattern(char *out, size_t outlen, int depth)
 	static const char *const atoms[] = {
 		"a", "b", "k", "K", "s", "S", "ç", "Ç", "ş", "\\.", ".",
 		"[ab]", "\\b", "\\s", "\\w", " ", "ab", "ka", "sak", "bas",
+		"[kK]", "[sş]", "[cç]", "[aâ]", "[a.]", "[ka ]",
 	};
 	static const char *const quants[] = { "", "", "", "?", "*", "+",
 	    "{2}", "{0,1}", "{1,3}", "+?" };
@@ -219,7 +335,7 @@ gen_text(char *out, size_t outlen)
 {
 	static const char *const bits[] = {
 		"a", "b", "k", "K", "s", "S", " ", ".", "ç", "Ç", "ş", "Ş",
-		"\xe2\x84\xaa", "\xc5\xbf", "x",
+		"\xe2\x84\xaa", "\xc5\xbf", "x", "â", "Â",
 	};
 	size_t	n = 0, i, len = rnd(14);
 
@@ -248,7 +364,7 @@ START_TEST(test_sound_random)
 		gen_text(texts[i], 128);
 	}
 	rejected = check_sound((const char *const *)pats, N_PATS,
-	    (const char *const *)texts, N_TEXTS);
+	    (const char *const *)texts, N_TEXTS, 0);
 	ck_assert_uint_gt(rejected, 1000);
 	for (i = 0; i < N_PATS; i++) {
 		struct jm_prefilter *pf = jm_prefilter_new();
@@ -328,7 +444,7 @@ partners(unsigned cp, char *out, size_t outlen)
  * The folding facts prefilter.c rests on, asked of the linked PCRE2: an
  * ASCII letter's only non-ASCII partners are KELVIN SIGN and LONG S, each
  * Turkish letter kept in literals has exactly its other case, and Arabic
- * letters have none.
+ * letters and typographic punctuation have none.
  */
 START_TEST(test_fold_facts)
 {
@@ -341,6 +457,9 @@ START_TEST(test_fold_facts)
 		{ 0xe7, "U+00C7" }, { 0xf6, "U+00D6" }, { 0xfc, "U+00DC" },
 		{ 0x11f, "U+011E" }, { 0x15f, "U+015E" },
 		{ 0xc7, "U+00E7" }, { 0x15e, "U+015F" },
+		{ 0xe2, "U+00C2" }, { 0xee, "U+00CE" }, { 0xfb, "U+00DB" },
+		{ 0xc2, "U+00E2" }, { 0xce, "U+00EE" }, { 0xdb, "U+00FB" },
+		{ 0x2019, "" }, { 0x2013, "" },
 		{ 0x627, "" }, { 0x6a9, "" }, { 0x6cc, "" }, { 0xfefb, "" },
 	};
 	char	got[256];
@@ -420,6 +539,56 @@ START_TEST(test_edges)
 }
 END_TEST
 
+/* Top-level branches, and the patterns that must stay whole. */
+static const struct branch_case {
+	const char	*pattern;
+	int		 extended;
+	const char	*want;		/* branches joined by ",", "" for none */
+} branch_cases[] = {
+	{ "refund", 0, "refund" },
+	{ "a|b|c", 0, "a,b,c" },
+	{ "(a|b)|c", 0, "(a|b),c" },
+	{ "[|]x|y", 0, "[|]x,y" },
+	{ "\\|x|y", 0, "\\|x,y" },
+	{ "a|", 0, "a," },
+	{ "(?:a|b)c|(?<n>d|e)|(?=f|g)h|(?#x|y)i", 0,
+	    "(?:a|b)c,(?<n>d|e),(?=f|g)h,(?#x|y)i" },
+	{ " a | b ", 1, " a , b " },
+	{ "(a)\\1|b", 0, "" },			/* a back reference */
+	{ "(?<n>a)\\k<n>|b", 0, "" },
+	{ "\\Qa|b\\E", 0, "" },
+	{ "(?i)a|b", 0, "" },			/* an option for what follows */
+	{ "(?i:a)|b", 0, "" },
+	{ "(a)|(?(1)b|c)", 0, "" },		/* a conditional */
+	{ "(a)|(?1)", 0, "" },			/* a call */
+	{ "(*UCP)a|b", 0, "" },
+	{ "a # c|d", 1, "" },			/* a comment */
+	{ "(a|b", 0, "" },
+	{ "a)|b", 0, "" },
+};
+
+START_TEST(test_branches)
+{
+	const struct branch_case *c = &branch_cases[_i];
+	size_t	starts[8], ends[8], n, i, used = 0;
+	char	got[256];
+
+	n = jm_prefilter_branches(c->pattern, strlen(c->pattern), c->extended,
+	    starts, ends, 8);
+	got[0] = '\0';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(got + used, sizeof(got) - used,
+		    "%s%.*s", i > 0 ? "," : "", (int)(ends[i] - starts[i]),
+		    c->pattern + starts[i]);
+	ck_assert_msg(strcmp(got, c->want) == 0, "/%s/: got \"%s\", want "
+	    "\"%s\"", c->pattern, got, c->want);
+	/* More branches than room: whole. */
+	if (n > 1)
+		ck_assert_uint_eq(jm_prefilter_branches(c->pattern,
+		    strlen(c->pattern), c->extended, starts, ends, n - 1), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -436,6 +605,8 @@ main(void)
 	tcase_add_test(tc, test_fold_facts);
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_edges);
+	tcase_add_loop_test(tc, test_branches, 0,
+	    sizeof(branch_cases) / sizeof(branch_cases[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -19,6 +19,7 @@
 
 #include "journey/buf.h"
 #include "journey/diag.h"
+#include "journey/message.h"
 #include "journey/rules.h"
 #include "journey/text.h"
 
@@ -1051,6 +1052,260 @@ START_TEST(test_manual_examples)
 }
 END_TEST
 
+/*
+ * The profile counts what classifying did, rule by rule, and changes no
+ * verdict: a run per text a pattern was tried on, a skip per text the
+ * prefilter spared it, a firing per message.
+ */
+static const struct profile_case {
+	const char	*label;
+	const char	*subject;
+	const char	*body;
+	const char	*fired;
+} profile_cases[] = {
+	{ "refund in the body", "beta", "I want a refund quickly",
+	    "WORD,ALWAYS" },
+	{ "alpha in the subject", "alpha", "nothing", "TEXT" },
+	{ "alpha in the body only", "gamma", "it is alpha", "TEXT" },
+};
+
+START_TEST(test_profile)
+{
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs, *other;
+	struct jm_rules_profile	 prof, wrong;
+	struct jm_message	 m;
+	struct jm_verdict	 v, plain;
+	size_t			 i;
+	static const struct {
+		const char	*name;
+		unsigned long	 runs, skipped, fired;
+	} want[] = {
+		{ "WORD", 1, 2, 1 },		/* run on the body with "refund" */
+		{ "ALWAYS", 3, 0, 1 },		/* no word: run on every body */
+		{ "TEXT", 2, 3, 2 },		/* a body after a subject hit is not tried */
+	};
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load_string("p.rules",
+	    "category c threshold 100\n"
+	    "rule WORD c body /refund/ 1\n"
+	    "rule ALWAYS c body /\\w+ly\\b/ 1\n"
+	    "rule TEXT c text /alpha/ 1\n", &d, &rs), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&prof, rs), 0);
+	ck_assert_uint_eq(prof.n, 3);
+	for (i = 0; i < sizeof(profile_cases) / sizeof(profile_cases[0]);
+	    i++) {
+		msg_init(&m, profile_cases[i].subject, profile_cases[i].body);
+		ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v,
+		    &prof), 0);
+		ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &plain), 0);
+		ck_assert_msg(strcmp(fired_list(&v),
+		    profile_cases[i].fired) == 0, "%s: fired %s",
+		    profile_cases[i].label, fired_list(&v));
+		ck_assert_str_eq(fired_list(&plain), profile_cases[i].fired);
+		ck_assert_int_eq(v.score, plain.score);
+		jm_verdict_clear(&v);
+		jm_verdict_clear(&plain);
+	}
+	ck_assert_uint_eq(prof.messages, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_str_eq(prof.rules[i].name, want[i].name);
+		ck_assert_str_eq(prof.rules[i].file, "p.rules");
+		ck_assert_uint_eq(prof.rules[i].line, i + 2);
+		ck_assert_msg(prof.rules[i].runs == want[i].runs &&
+		    prof.rules[i].skipped == want[i].skipped &&
+		    prof.rules[i].fired == want[i].fired,
+		    "%s: runs %lu skipped %lu fired %lu", want[i].name,
+		    prof.rules[i].runs, prof.rules[i].skipped,
+		    prof.rules[i].fired);
+		ck_assert(prof.rules[i].seconds >= 0);
+		ck_assert(want[i].runs > 0 || prof.rules[i].seconds == 0);
+	}
+
+	/* A profile made for another ruleset is refused. */
+	ck_assert_int_eq(jm_rules_load_string("o.rules",
+	    "category c\nrule ONE c body /one/ 1\n", &d, &other), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&wrong, other), 0);
+	ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v, &wrong),
+	    -1);
+	ck_assert_ptr_null(v.fired);
+	jm_rules_profile_clear(&wrong);
+	jm_rules_profile_clear(&prof);
+	ck_assert_ptr_null(prof.rules);
+	jm_rules_profile_clear(NULL);
+	jm_rules_free(other);
+	jm_rules_free(rs);
+	jm_diag_free(&d);
+}
+END_TEST
+
+/*
+ * A rule's top-level branches run apart, each where its own words are,
+ * and the rule fires as the whole pattern would.
+ */
+static const struct branch_case {
+	const char	*body;
+	int		 fires;
+	unsigned long	 runs;		/* pattern runs for this text */
+} branch_cases[] = {
+	{ "a zebra here", 1, 1 },	/* spared branches run first */
+	{ "quux", 1, 1 },
+	{ "quickly", 1, 1 },		/* the word-less branch, alone */
+	{ "nothing to see", 0, 1 },
+	{ "zebras and quuxes", 1, 2 },	/* zebra\b fails, quux matches */
+};
+
+START_TEST(test_branches_apart)
+{
+	const struct branch_case *c = &branch_cases[_i];
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs;
+	struct jm_rules_profile	 prof;
+	struct jm_message	 m;
+	struct jm_verdict	 v;
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load_string("b.rules",
+	    "category c\nrule ALT c body /\\bzebra\\b|\\w+ly\\b|quux/ 1\n", &d,
+	    &rs), 0);
+	/* One branch has no word: the rule is not spared as a whole. */
+	ck_assert_uint_eq(jm_rules_prefiltered(rs), 0);
+	ck_assert_int_eq(jm_rules_profile_init(&prof, rs), 0);
+	msg_init(&m, "", c->body);
+	ck_assert_int_eq(jm_rules_classify_profile(rs, &m, "en", &v, &prof),
+	    0);
+	ck_assert_msg((int)v.n_fired == c->fires, "%s: fired %zu", c->body,
+	    v.n_fired);
+	ck_assert_msg(prof.rules[0].runs == c->runs, "%s: %lu runs",
+	    c->body, prof.rules[0].runs);
+	jm_verdict_clear(&v);
+	jm_rules_profile_clear(&prof);
+	jm_rules_free(rs);
+	jm_diag_free(&d);
+}
+END_TEST
+
+/* Reads PATH whole into a new string; NULL if it cannot. */
+static char *
+read_whole(const char *path, size_t *len)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	if (buf != NULL) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+/* The fired rules of M under both rulesets must be the same. */
+static void
+same_verdict(const struct jm_ruleset *spared, const struct jm_ruleset *all,
+    const struct jm_message *m, const char *what)
+{
+	struct jm_verdict	v, w;
+	char			got[1024];
+
+	ck_assert_int_eq(jm_rules_classify(spared, m, "en", &v), 0);
+	ck_assert_int_eq(jm_rules_classify(all, m, "en", &w), 0);
+	snprintf(got, sizeof(got), "%s", fired_list(&v));
+	ck_assert_msg(strcmp(got, fired_list(&w)) == 0,
+	    "%s: with the prefilter %s, without %s", what, got,
+	    fired_list(&w));
+	ck_assert_int_eq(v.score, w.score);
+	ck_assert_str_eq(v.language, w.language);
+	jm_verdict_clear(&v);
+	jm_verdict_clear(&w);
+}
+
+/*
+ * The shipped rules over the corpus: sparing rules by their words changes
+ * no rule's firing, on each message and on each pair of bodies joined
+ * (words of two messages side by side).
+ */
+START_TEST(test_prefilter_changes_nothing)
+{
+	static const char *const langs[] = { "en", "tr", "fa" };
+	const char		*top = getenv("top_srcdir");
+	struct jm_diag		 d;
+	struct jm_ruleset	*spared, *all;
+	struct jm_message	*msgs[400], joined;
+	struct jm_buf		 b;
+	char			 path[1024], line[1024], file[512], want[64];
+	char			*raw;
+	size_t			 n = 0, i, len;
+	FILE			*fp;
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
+	snprintf(path, sizeof(path), "%s/rules", top);
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load(path, &d, &spared), 0);
+	jm_rules_set_prefilter(0);
+	ck_assert_int_eq(jm_rules_load(path, &d, &all), 0);
+	jm_rules_set_prefilter(1);
+	ck_assert_uint_gt(jm_rules_prefiltered(spared), 350);
+	ck_assert_uint_eq(jm_rules_prefiltered(all), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/tests/corpus/%s/EXPECTED", top,
+		    langs[i]);
+		fp = fopen(path, "r");
+		ck_assert_ptr_nonnull(fp);
+		while (fgets(line, sizeof(line), fp) != NULL && n < 400) {
+			if (line[0] == '#' || sscanf(line, "%511s %63s", file,
+			    want) != 2)
+				continue;
+			snprintf(path, sizeof(path), "%s/tests/corpus/%s/%s",
+			    top, langs[i], file);
+			raw = read_whole(path, &len);
+			ck_assert_msg(raw != NULL, "%s", path);
+			ck_assert_int_eq(jm_message_parse(raw, len, 65536,
+			    &msgs[n]), 0);
+			free(raw);
+			same_verdict(spared, all, msgs[n], path);
+			n++;
+		}
+		fclose(fp);
+	}
+	ck_assert_uint_ge(n, 200);
+	for (i = 0; i + 1 < n; i++) {
+		jm_buf_init(&b, 1 << 20);
+		jm_buf_append(&b, msgs[i]->norm_text, msgs[i]->norm_text_len);
+		jm_buf_append(&b, " ", 1);
+		jm_buf_append(&b, msgs[i + 1]->norm_text,
+		    msgs[i + 1]->norm_text_len);
+		memset(&joined, 0, sizeof(joined));
+		joined.subject = joined.norm_subject = msgs[n - 1 - i]->subject;
+		joined.text = joined.norm_text = (char *)jm_buf_cstr(&b);
+		joined.text_len = joined.norm_text_len = b.len;
+		joined.from_addr = joined.from_name = (char *)"";
+		same_verdict(spared, all, &joined, "two bodies joined");
+		jm_buf_free(&b);
+	}
+	for (i = 0; i < n; i++)
+		jm_message_free(msgs[i]);
+	jm_rules_free(spared);
+	jm_rules_free(all);
+	jm_diag_free(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1082,6 +1337,10 @@ main(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_manual_examples);
 	tcase_add_test(tc, test_rules_fold);
+	tcase_add_test(tc, test_profile);
+	tcase_add_loop_test(tc, test_branches_apart, 0,
+	    sizeof(branch_cases) / sizeof(branch_cases[0]));
+	tcase_add_test(tc, test_prefilter_changes_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
