@@ -92,21 +92,44 @@ s.settimeout(0.5)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon.
+# milter_conf FILE LINES...: a configuration for a test daemon.  It runs
+# as root (allow_root = yes, as a test harness may), unless MILTER_USER
+# names an unprivileged user: then it drops to that user, and its state
+# and pid file go under $MILTER_HOME (a directory that user can reach
+# wherever the build tree is), with the rules copied there.
 milter_conf() {
 	f=$1
 	shift
+	if [ -n "${MILTER_USER:-}" ]; then
+		MILTER_HOME=$(mktemp -d /tmp/jm-e2e.XXXXXX)
+		chmod 755 "$MILTER_HOME"
+		mkdir -p "$MILTER_HOME/run"
+		chown "$MILTER_USER" "$MILTER_HOME/run"
+		cp -R "$top_srcdir/rules" "$MILTER_HOME/rules"
+		chmod -R a+rX "$MILTER_HOME/rules"
+		MILTER_STATE=$MILTER_HOME/state
+		MILTER_PIDFILE=$MILTER_HOME/run/journey-milter.pid
+	else
+		MILTER_STATE=$RUN/state
+		MILTER_PIDFILE=$RUN/journey-milter.pid
+		mkdir -p "$MILTER_STATE"
+	fi
 	{
 		echo "# written by $(basename "$0")"
-		echo "user ="
-		echo "pid_file = $RUN/journey-milter.pid"
-		echo "state_dir = $RUN/state"
-		echo "rules_dir = $top_srcdir/rules"
+		if [ -n "${MILTER_USER:-}" ]; then
+			echo "user = $MILTER_USER"
+			echo "rules_dir = $MILTER_HOME/rules"
+		else
+			echo "user ="
+			echo "allow_root = yes"
+			echo "rules_dir = $top_srcdir/rules"
+		fi
+		echo "pid_file = $MILTER_PIDFILE"
+		echo "state_dir = $MILTER_STATE"
 		for line in "$@"; do
 			echo "$line"
 		done
 	} >"$f"
-	mkdir -p "$RUN/state"
 }
 
 # milter_start CONF PORT: starts the built daemon in the foreground on
@@ -302,4 +325,7 @@ e2e_cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	BG_PIDS=
+	case "${MILTER_HOME:-}" in
+	/tmp/jm-e2e.*) rm -rf "$MILTER_HOME" ;;
+	esac
 }
