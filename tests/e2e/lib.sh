@@ -92,21 +92,29 @@ s.settimeout(0.5)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon.  It runs
-# as root (allow_root = yes, as a test harness may), unless MILTER_USER
-# names an unprivileged user: then it drops to that user, and its state
-# and pid file go under $MILTER_HOME (a directory that user can reach
-# wherever the build tree is), with the rules copied there.
+# milter_home: makes $MILTER_HOME for a daemon that runs as MILTER_USER
+# (see milter_conf); call it first if the configuration names files in it.
+milter_home() {
+	[ -z "${MILTER_HOME:-}" ] || return 0
+	MILTER_HOME=$(mktemp -d /tmp/jm-e2e.XXXXXX)
+	chmod 755 "$MILTER_HOME"
+	mkdir -p "$MILTER_HOME/run"
+	chown "$MILTER_USER" "$MILTER_HOME/run"
+	cp -R "${MILTER_RULES:-$top_srcdir/rules}" "$MILTER_HOME/rules"
+	chmod -R a+rX "$MILTER_HOME/rules"
+}
+
+# milter_conf FILE LINES...: a configuration for a test daemon, with the
+# rules of MILTER_RULES (default: the shipped ones).  It runs as root
+# (allow_root = yes, as a test harness may), unless MILTER_USER names an
+# unprivileged user: then it drops to that user, and its state and pid
+# file go under $MILTER_HOME (a directory that user can reach wherever the
+# build tree is), with the rules copied there.
 milter_conf() {
 	f=$1
 	shift
 	if [ -n "${MILTER_USER:-}" ]; then
-		MILTER_HOME=$(mktemp -d /tmp/jm-e2e.XXXXXX)
-		chmod 755 "$MILTER_HOME"
-		mkdir -p "$MILTER_HOME/run"
-		chown "$MILTER_USER" "$MILTER_HOME/run"
-		cp -R "$top_srcdir/rules" "$MILTER_HOME/rules"
-		chmod -R a+rX "$MILTER_HOME/rules"
+		milter_home
 		MILTER_STATE=$MILTER_HOME/state
 		MILTER_PIDFILE=$MILTER_HOME/run/journey-milter.pid
 	else
@@ -122,7 +130,7 @@ milter_conf() {
 		else
 			echo "user ="
 			echo "allow_root = yes"
-			echo "rules_dir = $top_srcdir/rules"
+			echo "rules_dir = ${MILTER_RULES:-$top_srcdir/rules}"
 		fi
 		echo "pid_file = $MILTER_PIDFILE"
 		echo "state_dir = $MILTER_STATE"
