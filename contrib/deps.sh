@@ -4,7 +4,8 @@
 JM_DEPS="build-essential autoconf automake pkg-config ca-certificates
 	libmilter-dev libcurl4-openssl-dev libpcre2-dev libgmime-3.0-dev
 	libjansson-dev libsqlite3-dev libxml2-dev libssl-dev check
-	postfix swaks python3 sqlite3 groff-base"
+	postfix swaks python3 sqlite3 groff-base openssl
+	clang libclang-rt-14-dev"
 
 jm_install_deps() {
 	if [ "$(id -u)" -ne 0 ]; then

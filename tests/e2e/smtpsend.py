@@ -10,9 +10,11 @@ Usage:
       sends FILE as it is; exit 0 if it was accepted.
   smtpsend.py PORT burst N CONNS FROM TO FILE
       sends N messages over CONNS connections at once, each FILE with
-      every "{i}" replaced by its number; prints how many were accepted
-      and exits 0 if all were.
+      every "{i}" replaced by its number and every "{c}" by that number
+      modulo $SMTPSEND_CUSTOMERS (default N); prints how many were
+      accepted and exits 0 if all were.
 """
+import os
 import smtplib
 import sys
 import threading
@@ -33,13 +35,15 @@ def one(port, sender, rcpt, data):
 def burst(port, n, conns, sender, rcpt, template):
     accepted = [0] * conns
     errors = []
+    customers = int(os.environ.get("SMTPSEND_CUSTOMERS", str(n)))
 
     def worker(k):
         try:
             with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as s:
                 for i in range(k, n, conns):
-                    s.sendmail(sender, [rcpt],
-                               template.replace(b"{i}", str(i).encode()))
+                    msg = template.replace(b"{i}", str(i).encode())
+                    msg = msg.replace(b"{c}", str(i % customers).encode())
+                    s.sendmail(sender, [rcpt], msg)
                     accepted[k] += 1
         except (OSError, smtplib.SMTPException) as e:
             errors.append(repr(e))
