@@ -54,7 +54,7 @@ jm_diag_add(struct jm_diag *d, const char *file, unsigned line,
 			cap *= 2;
 		v = realloc(d->lines, cap * sizeof(*v));
 		if (v == NULL) {
-			/* Lines past cap read as oom_line; the count is what matters. */
+			/* Past cap a line reads as oom_line, but counts. */
 			free(s);
 			d->n++;
 			return;

@@ -151,7 +151,7 @@ refuse_root(const struct jm_conf *conf)
 	if (conf->user[0] != '\0') {
 		pw = getpwnam(conf->user);
 		if (pw == NULL || pw->pw_uid != 0)
-			return 0;	/* drop_privileges() says if it is missing */
+			return 0;	/* if missing, drop_privileges() says so */
 	}
 	fprintf(stderr, "journey-milter: refusing to run as root: set user = "
 	    "to an unprivileged user (or allow_root = yes in %s)\n",

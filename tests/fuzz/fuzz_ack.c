@@ -80,7 +80,7 @@ check_reply(const char *s, size_t len)
 		if (eol == NULL)
 			fuzz_fail("header block not ended");
 		if (eol == p)
-			return;		/* the empty line: headers done */
+			return;	/* the empty line: headers done */
 		n = (size_t)(eol - p);
 		if (n > 998)
 			fuzz_fail("header line longer than 998 bytes");

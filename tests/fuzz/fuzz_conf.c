@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jm_diag_init(&d);
 	rc = jm_conf_load(path, &d, &c);
 	if (rc == 0 && (c == NULL || d.n != 0))
-		fuzz_fail("loaded without a configuration, or with diagnostics");
+		fuzz_fail("loaded with no configuration or with diagnostics");
 	if (rc == -1 && (c != NULL || d.n == 0))
 		fuzz_fail("refused without a diagnostic, or half-loaded");
 	for (i = 0; i < d.n; i++)

@@ -29,7 +29,7 @@ load_rules(void)
 	jm_message_init();
 	jm_diag_init(&d);
 	if (jm_rules_load(fuzz_rules_dir(), &d, &rules) == -1)
-		fuzz_fail("cannot load the shipped rules (set JM_FUZZ_RULES_DIR)");
+		fuzz_fail("cannot load the rules (set JM_FUZZ_RULES_DIR)");
 	jm_diag_free(&d);
 }
 

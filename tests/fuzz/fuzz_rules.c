@@ -23,7 +23,8 @@ static const char sample[] =
     "Content-Type: text/plain; charset=utf-8\r\n"
     "\r\n"
     "I am very disappointed, please cancel my subscription. "
-    "Siparişimi iptal edin. \xd9\x84\xd8\xb7\xd9\x81\xd8\xa7 aaaaaaaaaaaaaaaaaaab\r\n"
+    "Siparişimi iptal edin. \xd9\x84\xd8\xb7\xd9\x81\xd8\xa7\r\n"
+    "aaaaaaaaaaaaaaaaaaab\r\n"
     "Thanks!\r\n";
 
 static struct jm_message *msg;

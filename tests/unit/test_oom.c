@@ -44,7 +44,7 @@
 #include "journey/store.h"
 #include "journey/template.h"
 
-#define RUNS_MAX	200000	/* a path with more allocations is a bug here */
+#define RUNS_MAX	200000	/* more on one path would be a bug */
 
 /* The wrapped allocator. */
 void	*__real_malloc(size_t);
@@ -157,11 +157,13 @@ static char *
 complaint(unsigned long i, size_t *len)
 {
 	static const char fmt[] =
-	    "From: =?UTF-8?B?QXnFn2UgWcSxbG1heg==?= <ayse.%lu@customer.example>\r\n"
+	    "From: =?UTF-8?B?QXnFn2UgWcSxbG1heg==?=\r\n"
+	    " <ayse.%lu@customer.example>\r\n"
 	    "To: Support <support@example.com>\r\n"
 	    "Subject: =?UTF-8?Q?Return_-_still_no_refund_after_3_weeks?=\r\n"
 	    "Message-ID: <oom-%lu@customer.example>\r\n"
-	    "References: <root-%lu@customer.example> <mid-%lu@customer.example>\r\n"
+	    "References: <root-%lu@customer.example>\r\n"
+	    " <mid-%lu@customer.example>\r\n"
 	    "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
 	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
@@ -173,8 +175,8 @@ complaint(unsigned long i, size_t *len)
 	    "Content-Type: text/plain; charset=iso-8859-1\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n"
 	    "\r\n"
-	    "I sent back the shoes on the 2nd of last month and I still haven't\r\n"
-	    "seen a cent of my refund. This is really not acceptable, I am very\r\n"
+	    "I sent back the shoes last month and I still haven't\r\n"
+	    "seen a cent of my refund. This is not acceptable, I am very\r\n"
 	    "disappointed and frustrated. Nobody answers. Caf=E9 aside.\r\n"
 	    "\r\n"
 	    "On Mon, 1 Nov 2026, Support wrote:\r\n"
@@ -239,8 +241,8 @@ START_TEST(test_process)
 
 	/* The run without failures: what every other run is held to. */
 	raw = complaint(0, &len);
-	ck_assert_int_eq(jm_process(p, store, raw, len, "<ayse.0@customer.example>",
-	    rcpt, 1, 1800000000, &out), 0);
+	ck_assert_int_eq(jm_process(p, store, raw, len,
+	    "<ayse.0@customer.example>", rcpt, 1, 1800000000, &out), 0);
 	free(raw);
 	ck_assert_str_eq(out.category, "complaint");
 	ck_assert_int_eq(out.decision.ack, 1);
@@ -254,7 +256,7 @@ START_TEST(test_process)
 		    rcpt, 1, 1800000000, &out);
 		hit = disarm();
 		free(raw);
-		ck_assert_msg(rc == 0 || rc == -1, "run %lu returned %d", n, rc);
+		ck_assert_msg(rc == 0 || rc == -1, "run %lu: %d", n, rc);
 		if (!hit) {
 			/* Past the last allocation: the path is done. */
 			ck_assert_int_eq(rc, 0);
@@ -265,7 +267,7 @@ START_TEST(test_process)
 			refused++;
 			continue;
 		}
-		/* Accepted with a verdict: it is the right one, or none at all. */
+		/* A verdict: the right one, or none at all. */
 		if (strcmp(out.category, "complaint") == 0 &&
 		    out.decision.ack && out.webhooks == 1 &&
 		    out.escalations == 2)
@@ -275,7 +277,8 @@ START_TEST(test_process)
 			    strcmp(out.category, "none") == 0,
 			    "run %lu: category %s", n, out.category);
 			ck_assert_msg(out.decision.ack ||
-			    strcmp(out.decision.ack_reason, "compose-failed") == 0 ||
+			    strcmp(out.decision.ack_reason,
+			    "compose-failed") == 0 ||
 			    strcmp(out.category, "none") == 0,
 			    "run %lu: ack %s", n, out.decision.ack_reason);
 			partial++;
@@ -365,7 +368,7 @@ START_TEST(test_rules)
 			ck_assert_ptr_nonnull(v.category);
 			ck_assert_str_eq(v.category->name, "complaint");
 		} else
-			ck_assert_msg(hit, "failed without a failed allocation");
+			ck_assert_msg(hit, "failed, no allocation did");
 		jm_verdict_clear(&v);
 		jm_rules_free(rs);
 		jm_diag_free(&d);
@@ -384,11 +387,12 @@ START_TEST(test_templates)
 	    "Subject: Re: {{subject}} [{{ticket}}]\n"
 	    "\n"
 	    "Hello{{#customer_name}} {{customer_name}}{{/customer_name}},\n"
-	    "{{#cancellation_offer}}{{cancellation_offer}}{{/cancellation_offer}}\n"
+	    "{{#cancellation_offer}}{{cancellation_offer}}"
+	    "{{/cancellation_offer}}\n"
 	    "{{support_name}}\n";
 	static const struct jm_template_vars vars = {
-	    "Ay\xc5\x9f" "e\r\nBcc: x@example.org", "Refund \xff", "JM-ABCDEFGH",
-	    "complaint", "Support", "a month free" };
+	    "Ay\xc5\x9f" "e\r\nBcc: x@example.org", "Refund \xff",
+	    "JM-ABCDEFGH", "complaint", "Support", "a month free" };
 	struct jm_diag		 d;
 	struct jm_templates	*ts;
 	char			*subject, *body;
@@ -411,7 +415,7 @@ START_TEST(test_templates)
 			ck_assert_ptr_null(strchr(subject, '\n'));
 			ck_assert_ptr_nonnull(strstr(body, "a month free"));
 		} else {
-			ck_assert_msg(hit, "failed without a failed allocation");
+			ck_assert_msg(hit, "failed, no allocation did");
 			ck_assert_ptr_null(subject);
 			ck_assert_ptr_null(body);
 		}
