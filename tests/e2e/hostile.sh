@@ -26,7 +26,6 @@ cat >"$RUN/rules/zz-hostile.rules" <<'EOR'
 language en
 rule HOSTILE_BACKTRACK complaint body /(a+)+$/ 1
 EOR
-MILTER_RULES=$RUN/rules
 
 # A webhook receiver that misbehaves in three ways; it stops by itself.
 cat >"$RUN/receiver.py" <<'EOP'
@@ -72,6 +71,7 @@ wait_for 10 port_open "$HPORT" || bail "webhook receiver did not start"
 hook=http://127.0.0.1:$HPORT
 milter_conf "$RUN/jm.conf" \
     "socket = inet:127.0.0.1:$MPORT" \
+    "rules_dir = $RUN/rules" \
     "watch_recipients = support@example.com" \
     "journey_webhook_url = $hook/redirect $hook/huge $hook/slow" \
     "webhook_timeout = 2s" \

@@ -100,16 +100,29 @@ milter_home() {
 	chmod 755 "$MILTER_HOME"
 	mkdir -p "$MILTER_HOME/run"
 	chown "$MILTER_USER" "$MILTER_HOME/run"
-	cp -R "${MILTER_RULES:-$top_srcdir/rules}" "$MILTER_HOME/rules"
+	cp -R "$top_srcdir/rules" "$MILTER_HOME/rules"
 	chmod -R a+rX "$MILTER_HOME/rules"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon, with the
-# rules of MILTER_RULES (default: the shipped ones).  It runs as root
-# (allow_root = yes, as a test harness may), unless MILTER_USER names an
-# unprivileged user: then it drops to that user, and its state and pid
-# file go under $MILTER_HOME (a directory that user can reach wherever the
-# build tree is), with the rules copied there.
+# conf_default "KEY = VALUE" LINES...: prints the first argument unless
+# one of LINES sets KEY.
+conf_default() {
+	kv=$1
+	shift
+	for line in "$@"; do
+		case $line in "${kv%% *} "*|"${kv%% *}="*) return 0 ;; esac
+	done
+	echo "$kv"
+}
+
+# milter_conf FILE LINES...: a configuration for a test daemon.  A line
+# for user, allow_root, pid_file, state_dir or rules_dir replaces the
+# default.  The daemon runs as root (allow_root = yes, as a test harness
+# may) unless MILTER_USER names an unprivileged user: then it drops to
+# that user, and its state, pid file and a copy of the rules go under
+# $MILTER_HOME (milter_home), which that user can reach wherever the build
+# tree is.  MILTER_STATE and MILTER_PIDFILE say where the defaults put
+# the state and the pid file.
 milter_conf() {
 	f=$1
 	shift
@@ -125,15 +138,15 @@ milter_conf() {
 	{
 		echo "# written by $(basename "$0")"
 		if [ -n "${MILTER_USER:-}" ]; then
-			echo "user = $MILTER_USER"
-			echo "rules_dir = $MILTER_HOME/rules"
+			conf_default "user = $MILTER_USER" "$@"
+			conf_default "rules_dir = $MILTER_HOME/rules" "$@"
 		else
-			echo "user ="
-			echo "allow_root = yes"
-			echo "rules_dir = ${MILTER_RULES:-$top_srcdir/rules}"
+			conf_default "user =" "$@"
+			conf_default "allow_root = yes" "$@"
+			conf_default "rules_dir = $top_srcdir/rules" "$@"
 		fi
-		echo "pid_file = $MILTER_PIDFILE"
-		echo "state_dir = $MILTER_STATE"
+		conf_default "pid_file = $MILTER_PIDFILE" "$@"
+		conf_default "state_dir = $MILTER_STATE" "$@"
 		for line in "$@"; do
 			echo "$line"
 		done
