@@ -9,7 +9,7 @@
 # were sent to.  Everything goes through a private Postfix, the
 # acknowledgements too.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-e2e_init backscatter
+e2e_init bscat
 need_root
 
 MPORT=$(free_port)

@@ -20,6 +20,8 @@ PF_DIR=
 MILTER_PID=
 BG_PIDS=
 
+# e2e_init NAME: the run directory $RUN.  Keep NAME short: Postfix's unix
+# sockets live under it, and a socket path has at most 107 bytes.
 e2e_init() {
 	RUN="$top_builddir/tests/e2e/run/$1"
 	rm -rf "$RUN"

@@ -11,7 +11,7 @@
 # over STARTTLS: the webhook secret, the SMTP password and the chat token
 # are used, and none of them appears in the log, even at log_level debug.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
-e2e_init privileges
+e2e_init privs
 need_root
 id nobody >/dev/null 2>&1 || bail "no user nobody"
 
