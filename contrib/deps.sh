@@ -4,8 +4,8 @@
 JM_DEPS="build-essential autoconf automake pkg-config ca-certificates
 	libmilter-dev libcurl4-openssl-dev libpcre2-dev libgmime-3.0-dev
 	libjansson-dev libsqlite3-dev libxml2-dev libssl-dev check
-	libhiredis-dev postfix swaks python3 sqlite3 groff-base redis-server
-	chromium python3-prometheus-client systemd"
+	libhiredis-dev postfix swaks python3 sqlite3 groff-base redis-server openssl
+	chromium python3-prometheus-client systemd clang libclang-rt-14-dev"
 
 jm_install_deps() {
 	if [ "$(id -u)" -ne 0 ]; then

@@ -67,6 +67,8 @@ static const struct jm_conf_key keys[] = {
 	    "user to run as after start (empty: stay as started)" },
 	{ "group", JM_CONF_STRING, "", 0, 0, F(group), NULL,
 	    "group to run as (empty: the user's primary group)" },
+	{ "allow_root", JM_CONF_BOOL, "no", 0, 0, F(allow_root), NULL,
+	    "start even if that leaves the daemon running as root (not advised)" },
 	{ "pid_file", JM_CONF_STRING,
 	    JM_RUNSTATEDIR "/journey-milter/journey-milter.pid", 0, 0,
 	    F(pid_file), NULL, "file holding the daemon's process id (empty: none)" },
@@ -733,6 +735,7 @@ check_urls(const char *v, char *why, size_t whylen)
 	int			rc = 0;
 
 	if (list_split(&l, v) == -1) {
+		list_free(&l);		/* what was split before memory ran out */
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
@@ -764,6 +767,7 @@ check_chat_target(const char *v, char *why, size_t whylen)
 	if (*v == '\0')
 		return 0;
 	if (list_split(&l, v) == -1) {
+		list_free(&l);		/* what was split before memory ran out */
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}

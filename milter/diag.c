@@ -47,14 +47,20 @@ jm_diag_add(struct jm_diag *d, const char *file, unsigned line,
 	if (n < 0)
 		s = NULL;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
+	if (d->n >= d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8, i;
 
+		while (cap <= d->n)
+			cap *= 2;
 		v = realloc(d->lines, cap * sizeof(*v));
 		if (v == NULL) {
+			/* Past cap a line reads as oom_line, but counts. */
 			free(s);
+			d->n++;
 			return;
 		}
+		for (i = d->cap; i < cap; i++)
+			v[i] = NULL;
 		d->lines = v;
 		d->cap = cap;
 	}
@@ -66,7 +72,7 @@ jm_diag_line(const struct jm_diag *d, size_t i)
 {
 	if (i >= d->n)
 		return NULL;
-	return d->lines[i] != NULL ? d->lines[i] : oom_line;
+	return i < d->cap && d->lines[i] != NULL ? d->lines[i] : oom_line;
 }
 
 void
@@ -76,7 +82,7 @@ jm_diag_free(struct jm_diag *d)
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n && i < d->cap; i++)
 		free(d->lines[i]);
 	free(d->lines);
 	jm_diag_init(d);

@@ -133,6 +133,32 @@ prepare_state_dir(const struct jm_conf *conf)
 	return 0;
 }
 
+/*
+ * The daemon parses mail from anyone on the internet: a bug in it, or in
+ * a library under it, must not be a bug running as root.  Started as
+ * root, it drops to "user"; if that would leave it root (no user, or a
+ * user whose id is 0), it refuses to start unless the operator said
+ * allow_root = yes.  Checked before the socket is opened, so that a
+ * refused start leaves nothing behind.
+ */
+static int
+refuse_root(const struct jm_conf *conf)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0 || conf->allow_root)
+		return 0;
+	if (conf->user[0] != '\0') {
+		pw = getpwnam(conf->user);
+		if (pw == NULL || pw->pw_uid != 0)
+			return 0;	/* if missing, drop_privileges() says so */
+	}
+	fprintf(stderr, "journey-milter: refusing to run as root: set user = "
+	    "to an unprivileged user (or allow_root = yes in %s)\n",
+	    conf->path != NULL ? conf->path : "the configuration");
+	return -1;
+}
+
 static int
 drop_privileges(const struct jm_conf *conf, const char *sockpath)
 {
@@ -168,6 +194,12 @@ drop_privileges(const struct jm_conf *conf, const char *sockpath)
 	    setuid(pw->pw_uid) == -1) {
 		fprintf(stderr, "journey-milter: cannot become %s: %s\n",
 		    conf->user, strerror(errno));
+		return -1;
+	}
+	/* A drop that could be undone is no drop. */
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		fprintf(stderr, "journey-milter: still able to regain root "
+		    "after becoming %s\n", conf->user);
 		return -1;
 	}
 	return 0;
@@ -465,6 +497,8 @@ main(int argc, char *argv[])
 	if (check)
 		return check_only(conf_path);
 
+	/* The socket, the state and the pid file: ours and our group's only. */
+	umask(027);
 	jm_log_init("journey-milter", foreground);
 	jm_message_init();
 	jm_diag_init(&d);
@@ -486,6 +520,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	if (refuse_root(p->conf) == -1)
+		return 1;
 	milter_socket(p->conf->socket, sock, sizeof(sock));
 	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0)
 		sockpath = strchr(sock, ':') + 1;

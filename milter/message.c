@@ -785,9 +785,13 @@ read_from(struct jm_message *m, GMimeParserOptions *opts)
 	}
 	if (addr != NULL)
 		m->from_addr = utf8_dup(addr);
-	else if (strchr(raw, '@') != NULL)
-		m->from_addr = jm_addr_normalize(raw);
-	else
+	else if (strchr(raw, '@') != NULL) {
+		/* GMime gave up on it: the raw bytes, but as valid UTF-8. */
+		char	*a = jm_addr_normalize(raw);
+
+		m->from_addr = a != NULL ? utf8_dup(a) : NULL;
+		free(a);
+	} else
 		m->from_addr = strdup("");
 	m->from_name = name != NULL ? utf8_dup(name) : strdup("");
 	if (list != NULL)

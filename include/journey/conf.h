@@ -41,6 +41,7 @@ struct jm_conf {
 	char		*socket;
 	char		*user;
 	char		*group;
+	int		 allow_root;	/* may keep running as root */
 	char		*pid_file;
 	char		*state_dir;
 	char		*rules_dir;

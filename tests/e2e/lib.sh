@@ -24,6 +24,8 @@ BG_PIDS=
 PF_ALL=
 MILTER_ALL=
 
+# e2e_init NAME: the run directory $RUN.  Keep NAME short: Postfix's unix
+# sockets live under it, and a socket path has at most 107 bytes.
 e2e_init() {
 	RUN="$top_builddir/tests/e2e/run/$1"
 	rm -rf "$RUN"
@@ -96,26 +98,65 @@ s.settimeout(0.5)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# milter_conf FILE LINES...: a configuration for a test daemon, in $RUN.
-# A line for user, pid_file, state_dir or rules_dir replaces the default.
+# milter_home: makes $MILTER_HOME for a daemon that runs as MILTER_USER
+# (see milter_conf); call it first if the configuration names files in it.
+milter_home() {
+	[ -z "${MILTER_HOME:-}" ] || return 0
+	MILTER_HOME=$(mktemp -d /tmp/jm-e2e.XXXXXX)
+	chmod 755 "$MILTER_HOME"
+	mkdir -p "$MILTER_HOME/run"
+	chown "$MILTER_USER" "$MILTER_HOME/run"
+	cp -R "$top_srcdir/rules" "$MILTER_HOME/rules"
+	chmod -R a+rX "$MILTER_HOME/rules"
+}
+
+# conf_default "KEY = VALUE" LINES...: prints the first argument unless
+# one of LINES sets KEY.
+conf_default() {
+	kv=$1
+	shift
+	for line in "$@"; do
+		case $line in "${kv%% *} "*|"${kv%% *}="*) return 0 ;; esac
+	done
+	echo "$kv"
+}
+
+# milter_conf FILE LINES...: a configuration for a test daemon.  A line
+# for user, allow_root, pid_file, state_dir or rules_dir replaces the
+# default.  The daemon runs as root (allow_root = yes, as a test harness
+# may) unless MILTER_USER names an unprivileged user: then it drops to
+# that user, and its state, pid file and a copy of the rules go under
+# $MILTER_HOME (milter_home), which that user can reach wherever the build
+# tree is.  MILTER_STATE and MILTER_PIDFILE say where the defaults put
+# the state and the pid file.
 milter_conf() {
 	f=$1
 	shift
+	if [ -n "${MILTER_USER:-}" ]; then
+		milter_home
+		MILTER_STATE=$MILTER_HOME/state
+		MILTER_PIDFILE=$MILTER_HOME/run/journey-milter.pid
+	else
+		MILTER_STATE=$RUN/state
+		MILTER_PIDFILE=$RUN/journey-milter.pid
+		mkdir -p "$MILTER_STATE"
+	fi
 	{
 		echo "# written by $(basename "$0")"
-		for kv in "user =" "pid_file = $RUN/journey-milter.pid" \
-		    "state_dir = $RUN/state" "rules_dir = $top_srcdir/rules"; do
-			given=
-			for line in "$@"; do
-				case $line in "${kv%% *} "*|"${kv%% *}="*) given=1 ;; esac
-			done
-			[ -n "$given" ] || echo "$kv"
-		done
+		if [ -n "${MILTER_USER:-}" ]; then
+			conf_default "user = $MILTER_USER" "$@"
+			conf_default "rules_dir = $MILTER_HOME/rules" "$@"
+		else
+			conf_default "user =" "$@"
+			conf_default "allow_root = yes" "$@"
+			conf_default "rules_dir = $top_srcdir/rules" "$@"
+		fi
+		conf_default "pid_file = $MILTER_PIDFILE" "$@"
+		conf_default "state_dir = $MILTER_STATE" "$@"
 		for line in "$@"; do
 			echo "$line"
 		done
 	} >"$f"
-	mkdir -p "$RUN/state"
 }
 
 # milter_start CONF PORT: starts the built daemon in the foreground on
@@ -357,6 +398,9 @@ e2e_cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	BG_PIDS=
+	case "${MILTER_HOME:-}" in
+	/tmp/jm-e2e.*) rm -rf "$MILTER_HOME" ;;
+	esac
 }
 
 # ---------------------------------------------------------------------------
