@@ -837,13 +837,43 @@ sqlite_dead(void *impl, long long id, const char *err)
 	    "dead-lettering a row");
 }
 
+/*
+ * Steps the prepared statement S, appending outbox rows (without payload)
+ * to *ROWS, then finalizes it and lets go of the lock the caller took.
+ * On an error the rows read so far are freed.
+ */
+static int
+collect_rows(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
+    struct jm_outbox_row **rows, size_t *n)
+{
+	size_t	cap = 0;
+	int	rc;
+
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (rows_append(s, 0, rows, n, &cap) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, what);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	if (rc != SQLITE_DONE) {
+		jm_outbox_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 sqlite_list(void *impl, int which, struct jm_outbox_row **rows, size_t *n)
 {
 	struct sqlite_store *ss = impl;
 	sqlite3_stmt	*s;
-	size_t		 cap = 0;
-	int		 rc;
 	const char	*where;
 	char		 sql[512];
 
@@ -865,24 +895,7 @@ sqlite_list(void *impl, int which, struct jm_outbox_row **rows, size_t *n)
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
 	}
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		if (rows_append(s, 0, rows, n, &cap) == -1)
-			break;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		set_db_error(ss, "listing the outbox");
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&ss->lock);
-	if (rc != SQLITE_DONE) {
-		jm_outbox_rows_free(*rows, *n);
-		*rows = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	return collect_rows(ss, s, "listing the outbox", rows, n);
 }
 
 static int
@@ -1313,8 +1326,6 @@ sqlite_slowest(void *impl, time_t since, size_t max,
 {
 	struct sqlite_store *ss = impl;
 	sqlite3_stmt	*s;
-	size_t		 cap = 0;
-	int		 rc;
 
 	*rows = NULL;
 	*n = 0;
@@ -1331,24 +1342,7 @@ sqlite_slowest(void *impl, time_t since, size_t max,
 	}
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		if (rows_append(s, 0, rows, n, &cap) == -1)
-			break;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		set_db_error(ss, "reading deliveries");
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&ss->lock);
-	if (rc != SQLITE_DONE) {
-		jm_outbox_rows_free(*rows, *n);
-		*rows = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	return collect_rows(ss, s, "reading deliveries", rows, n);
 }
 
 static int
