@@ -310,7 +310,7 @@ static const struct policy_case {
 	    { .to = "x@sub.help.example.org" }, "not-to-support" },
 	{ "spf=fail from our own authserv-id",
 	    { .h = { { "Authentication-Results", "mx.example.com; "
-	    "spf=fail smtp.mailfrom=ceo@example.com" } } }, "auth-failed" },
+	    "spf=fail smtp.mailfrom=director@example.com" } } }, "auth-failed" },
 	{ "dmarc=fail, authserv-id in capitals with a version",
 	    { .h = { { "Authentication-Results", "MX.Example.COM 1; "
 	    "dkim=none; dmarc=fail (p=reject) header.from=bank.example" } } },
