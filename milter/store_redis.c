@@ -113,6 +113,7 @@ struct txn {
 	int		 unshared;
 	int		 known;
 	struct jm_state	 prev;
+	time_t		 prev_updated;	/* the shared state's time, 0 if none */
 	long		 ack_interval;
 	long		 escalation_window;
 	struct timespec	 deadline;
@@ -578,7 +579,7 @@ read_shared(struct redis_store *rs, const struct jm_store_query *q,
 	for (i = 0; i < ntk; i++)
 		argv[argc++] = tk[i];
 	redisAppendCommandArgv(rs->rc, (int)argc, argv, NULL);
-	redisAppendCommand(rs->rc, "HMGET %s stage at_risk", ck);
+	redisAppendCommand(rs->rc, "HMGET %s stage at_risk updated", ck);
 	redisAppendCommand(rs->rc, "ZCOUNT %s (%lld +inf", dk,
 	    (long long)(q->now - 86400));
 	redisAppendCommand(rs->rc, "ZCOUNT %s (%lld +inf", mk,
@@ -611,8 +612,11 @@ read_shared(struct redis_store *rs, const struct jm_store_query *q,
 		case 1:
 			break;
 		case 2:
-			if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
 				goto unexpected;
+			rs->t.prev_updated =
+			    r->element[2]->type == REDIS_REPLY_STRING ?
+			    (time_t)strtoll(r->element[2]->str, NULL, 10) : 0;
 			if (r->element[0]->type == REDIS_REPLY_STRING) {
 				if (jm_stage_parse(r->element[0]->str,
 				    &f->state.stage) == -1) {
@@ -805,6 +809,7 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 	redisReply	*x = NULL;
 	const char	*w;
 	int		 cmds = 0, k, rc = -1, n;
+	time_t		 updated;
 
 	ck = customer_key(rs, "c:", r->customer);
 	hk = customer_key(rs, "hist:", r->customer);
@@ -821,11 +826,20 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 		goto out;
 	}
 
+	/*
+	 * The shared state's time never goes backwards: a message that
+	 * arrived first can commit last (retries, the lock), and a time that
+	 * went backwards would let journeyctl migrate take an older local
+	 * state for a newer one.
+	 */
+	updated = r->now;
+	if (updated < rs->t.prev_updated)
+		updated = rs->t.prev_updated;
 	redisAppendCommand(rs->rc, "MULTI");
 	if (r->write_state) {
 		redisAppendCommand(rs->rc, "HSET %s stage %s at_risk %d "
 		    "updated %lld", ck, jm_stage_name(r->next.stage),
-		    r->next.at_risk ? 1 : 0, (long long)r->now);
+		    r->next.at_risk ? 1 : 0, (long long)updated);
 		cmds += 1 + queue_stats(rs, sk, r);
 	}
 	redisAppendCommand(rs->rc, "LPUSH %s %s", hk, ev);
