@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,22 +712,37 @@ read_row(sqlite3_stmt *s, int with_payload, struct jm_outbox_row *r)
 	return 0;
 }
 
+/*
+ * Makes room for one more element of SIZE bytes in *V, which holds N of
+ * *CAP; doubles the capacity (from FIRST) when full.  0, or -1 when memory
+ * runs out (*V is then untouched).
+ */
+static int
+grow(void *vp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void	**v = vp, *p;
+	size_t	  ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap == 0 ? first : *cap * 2;
+	if (ncap > SIZE_MAX / size)
+		return -1;
+	p = realloc(*v, ncap * size);
+	if (p == NULL)
+		return -1;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
 /* Appends the row under S to *ROWS; 0 or -1. */
 static int
 rows_append(sqlite3_stmt *s, int with_payload, struct jm_outbox_row **rows,
     size_t *n, size_t *cap)
 {
-	struct jm_outbox_row *v;
-
-	if (*n == *cap) {
-		size_t	ncap = *cap == 0 ? 16 : *cap * 2;
-
-		v = realloc(*rows, ncap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		*rows = v;
-		*cap = ncap;
-	}
+	if (grow(rows, cap, *n, sizeof(**rows), 16) == -1)
+		return -1;
 	(*n)++;
 	if (read_row(s, with_payload, &(*rows)[*n - 1]) == -1) {
 		jm_store_set_error("out of memory");
@@ -948,15 +964,8 @@ read_events(struct sqlite_store *ss, struct jm_customer *c, size_t max)
 			break;
 		struct jm_customer_event *e;
 
-		if (c->n_events == cap) {
-			size_t	ncap = cap == 0 ? 16 : cap * 2;
-
-			e = realloc(c->events, ncap * sizeof(*e));
-			if (e == NULL)
-				goto oom;
-			c->events = e;
-			cap = ncap;
-		}
+		if (grow(&c->events, &cap, c->n_events, sizeof(*e), 16) == -1)
+			goto oom;
 		e = &c->events[c->n_events++];
 		memset(e, 0, sizeof(*e));
 		e->at = (time_t)sqlite3_column_int64(s, 0);
@@ -1130,15 +1139,8 @@ group_counts(struct sqlite_store *ss, const char *sql, time_t since,
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
 			break;
-		if (*n == cap) {
-			size_t	ncap = cap == 0 ? 8 : cap * 2;
-
-			v = realloc(*out, ncap * sizeof(*v));
-			if (v == NULL)
-				goto oom;
-			*out = v;
-			cap = ncap;
-		}
+		if (grow(out, &cap, *n, sizeof(**out), 8) == -1)
+			goto oom;
 		v = &(*out)[*n];
 		v->name = col_dup(s, 0);
 		if (v->name == NULL)
@@ -1285,15 +1287,8 @@ sqlite_daily(void *impl, time_t since, struct jm_store_day **days,
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
 			break;
-		if (*n == cap) {
-			size_t	ncap = cap == 0 ? 32 : cap * 2;
-
-			v = realloc(*days, ncap * sizeof(*v));
-			if (v == NULL)
-				goto oom;
-			*days = v;
-			cap = ncap;
-		}
+		if (grow(days, &cap, *n, sizeof(**days), 32) == -1)
+			goto oom;
 		v = &(*days)[*n];
 		v->day = (time_t)sqlite3_column_int64(s, 0);
 		v->category = col_dup(s, 1);
