@@ -272,6 +272,8 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		q.n_thread_keys = w->n_keys;
 		q.now = now;
 		q.ack_interval = c->ack_interval;
+		q.ack_max_day = c->ack_max_per_day;
+		q.ack_max_minute = c->ack_max_per_minute;
 		q.escalation_window = c->escalation_window;
 		q.initial = *initial;
 		q.attempt = attempt;

@@ -91,6 +91,18 @@ static const char *const migrations[] = {
 	"ALTER TABLE events ADD COLUMN escalate_reason TEXT;"
 	"CREATE INDEX events_at ON events (at);"
 	"CREATE INDEX outbox_created ON outbox (created);",
+	/*
+	 * 3: the acknowledgement limits are read for every message; indexes
+	 * that hold every column those counts look at answer them without
+	 * reading a single outbox row (SQLite wants is_ack among the columns to
+	 * see that).
+	 */
+	"DROP INDEX outbox_ack_customer;"
+	"DROP INDEX outbox_ack_created;"
+	"CREATE INDEX outbox_ack_customer ON outbox"
+	"  (customer, created, state, category, is_ack) WHERE is_ack;"
+	"CREATE INDEX outbox_ack_created ON outbox (created, state, is_ack)"
+	"  WHERE is_ack;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -118,15 +130,17 @@ enum stmt {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CUSTOMER_GET] =
 	    "SELECT stage, at_risk, updated FROM customers WHERE address = ?1",
+	/* Counted up to the limit they are compared with, no further. */
 	[ST_ACKS_CATEGORY] =
 	    "SELECT count(*) FROM outbox WHERE is_ack AND customer = ?1"
 	    " AND category IS ?2 AND created > ?3 AND state != 'dead'",
 	[ST_ACKS_DAY] =
-	    "SELECT count(*) FROM outbox WHERE is_ack AND customer = ?1"
-	    " AND created > ?2 AND state != 'dead'",
+	    "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE is_ack"
+	    " AND customer = ?1 AND created > ?2 AND state != 'dead'"
+	    " LIMIT ?3)",
 	[ST_ACKS_MINUTE] =
-	    "SELECT count(*) FROM outbox WHERE is_ack AND created > ?1"
-	    " AND state != 'dead'",
+	    "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE is_ack"
+	    " AND created > ?1 AND state != 'dead' LIMIT ?2)",
 	[ST_THREAD_GET] =
 	    "SELECT 1 FROM threads WHERE key = ?1 AND created > ?2",
 	[ST_CUSTOMER_PUT] =
@@ -407,6 +421,13 @@ fail:
 	return -1;
 }
 
+/* A LIMIT for a count that may stop at CAP; SQLite reads -1 as none. */
+static sqlite3_int64
+count_cap(long cap)
+{
+	return cap > 0 ? (sqlite3_int64)cap : -1;
+}
+
 static int
 read_facts(struct sqlite_store *ss, const struct jm_store_query *q,
     struct jm_facts *f)
@@ -446,11 +467,13 @@ read_facts(struct sqlite_store *ss, const struct jm_store_query *q,
 	s = stmt(ss, ST_ACKS_DAY);
 	bind_text(s, 1, q->customer);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)(q->now - 86400));
+	sqlite3_bind_int64(s, 3, count_cap(q->ack_max_day));
 	if (step_count(ss, s, "counting acknowledgements", &f->acks_day) == -1)
 		return -1;
 
 	s = stmt(ss, ST_ACKS_MINUTE);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)(q->now - 60));
+	sqlite3_bind_int64(s, 2, count_cap(q->ack_max_minute));
 	if (step_count(ss, s, "counting acknowledgements",
 	    &f->acks_minute) == -1)
 		return -1;

@@ -32,6 +32,11 @@
 struct jm_facts {
 	int		known;		/* customer seen before */
 	struct jm_state	state;		/* theirs, or the initial one */
+	/*
+	 * The last two only decide against a limit, so a store may stop
+	 * counting there: each is the true count or, when that is larger,
+	 * at least the query's ack_max_day or ack_max_minute.
+	 */
 	long		acks_same_category; /* acks to this customer for this
 					   category created within ack_interval,
 					   queued or sent, not dead */
@@ -65,6 +70,9 @@ struct jm_store_query {
 	size_t		 n_thread_keys;
 	time_t		 now;
 	long		 ack_interval;
+	long		 ack_max_day;	/* counting acks_day may stop here;
+					   0 or less: count them all */
+	long		 ack_max_minute; /* the same for acks_minute */
 	long		 escalation_window;
 	struct jm_state	 initial;	/* state of an unknown customer */
 	int		 attempt;	/* 0; one more after each

@@ -240,6 +240,22 @@ START_TEST(test_ack_counting)
 	ck_assert_int_eq(f.acks_day, 5);
 	ck_assert_int_eq(f.acks_minute, 3);
 
+	/* Counting may stop at the limit, never below it or the count. */
+	q.ack_max_day = 2;
+	q.ack_max_minute = 3;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_ge(f.acks_day, 2);
+	ck_assert_int_le(f.acks_day, 5);
+	ck_assert_int_eq(f.acks_minute, 3);
+	ck_assert_int_eq(f.acks_same_category, 2);
+	q.ack_max_day = 6;
+	q.ack_max_minute = 100;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_day, 5);
+	ck_assert_int_eq(f.acks_minute, 3);
+
 	q = query(me, "praise", T0);
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
 	jm_store_rollback(s);
@@ -526,7 +542,7 @@ START_TEST(test_reopen)
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	/* One version per migration. */
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
@@ -597,6 +613,11 @@ START_TEST(test_migration_v1)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP INDEX events_at;"
 	    "DROP INDEX outbox_created;"
+	    "DROP INDEX outbox_ack_customer;"
+	    "DROP INDEX outbox_ack_created;"
+	    "CREATE INDEX outbox_ack_customer ON outbox (customer, created)"
+	    "  WHERE is_ack;"
+	    "CREATE INDEX outbox_ack_created ON outbox (created) WHERE is_ack;"
 	    "ALTER TABLE events DROP COLUMN ack_reason;"
 	    "ALTER TABLE events DROP COLUMN escalate_reason;"
 	    "DELETE FROM schema_version WHERE version > 1;"
@@ -626,7 +647,23 @@ START_TEST(test_migration_v1)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT max(version)"
 	    " FROM schema_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	sqlite3_finalize(st);
+	/* Version 3: the acknowledgement counts read only an index. */
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN"
+	    " SELECT count(*) FROM outbox WHERE is_ack AND created > 0"
+	    " AND state != 'dead'", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_ptr_nonnull(strstr((const char *)sqlite3_column_text(st, 3),
+	    "COVERING INDEX outbox_ack_created"));
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN"
+	    " SELECT count(*) FROM outbox WHERE is_ack AND customer = 'a'"
+	    " AND category IS 'b' AND created > 0 AND state != 'dead'", -1,
+	    &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_ptr_nonnull(strstr((const char *)sqlite3_column_text(st, 3),
+	    "COVERING INDEX outbox_ack_customer"));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
