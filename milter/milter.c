@@ -12,14 +12,26 @@
  * the failure is logged once with the queue id.  No callback waits on the
  * network.
  *
+ * A message is kept as it will be parsed, headers then body, in one
+ * buffer, so end-of-message hands it over without a copy.  Connections are
+ * many and mostly waiting on the network, but the work of end-of-message is
+ * all CPU, so only a few run it at once (twice the CPUs, at least 2):
+ * more would only share the same cores, each with a parsed message and
+ * its text in memory, and a hundred sessions at once would cost a hundred
+ * of those.  The rest wait their turn, which is shorter than the time
+ * they would lose sharing.
+ *
  * Not here: classifying, deciding, storing (process.c and below).
  */
 #include "config.h"
 
+#include <errno.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -32,6 +44,8 @@
 #include "journey/util.h"
 
 static struct jm_store	*milter_store;	/* process lifetime; NULL: dry */
+static sem_t		 workers;	/* end-of-message work in progress */
+static int		 workers_ok;
 
 #define HEADER_BLOCK_MAX	(256 * 1024)	/* bytes of header kept */
 #define RCPT_MAX		1000
@@ -50,9 +64,12 @@ struct jm_msgctx {
 	size_t		  n_rcpt;
 	int		  watched;
 	char		  qid[32];
-	struct jm_buf	  headers;	/* "Name: value\n" lines */
+	struct jm_buf	  raw;		/* "Name: value\n" lines, "\n", body */
+	size_t		  header_bytes;	/* of raw, at most HEADER_BLOCK_MAX */
+	size_t		  body_bytes;	/* of raw, at most max_body_bytes */
+	int		  in_body;	/* the blank line is in raw */
+	int		  body_full;	/* max_body_bytes read */
 	size_t		  n_headers;
-	struct jm_buf	  body;
 	struct xj_header *xj;
 	size_t		  n_xj;
 	int		  failed;	/* an internal error; fail open at the end */
@@ -73,8 +90,7 @@ msg_reset(struct jm_msgctx *m)
 	for (i = 0; i < m->n_rcpt; i++)
 		free(m->rcpt[i]);
 	free(m->rcpt);
-	jm_buf_free(&m->headers);
-	jm_buf_free(&m->body);
+	jm_buf_free(&m->raw);
 	free(m->xj);
 	memset(m, 0, sizeof(*m));
 }
@@ -176,8 +192,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	m->env_from = jm_addr_normalize(argv[0] != NULL ? argv[0] : "");
 	if (m->env_from == NULL)
 		return fail(c, "out of memory");
-	jm_buf_init(&m->headers, HEADER_BLOCK_MAX);
-	jm_buf_init(&m->body, (size_t)m->policy->conf->max_body_bytes);
+	jm_buf_init(&m->raw, HEADER_BLOCK_MAX + 1 +
+	    (size_t)m->policy->conf->max_body_bytes);
 	return SMFIS_CONTINUE;
 }
 
@@ -250,6 +266,38 @@ note_xj_header(struct jm_msgctx *m, const char *name)
 	return 0;
 }
 
+/*
+ * Appends N bytes of a header line, as much as HEADER_BLOCK_MAX still
+ * allows; a header after the body has begun (only a broken MTA sends one)
+ * is dropped.  0, or -1 when memory ran out.
+ */
+static int
+header_append(struct jm_msgctx *m, const char *p, size_t n)
+{
+	if (m->in_body)
+		return 0;
+	if (n > HEADER_BLOCK_MAX - m->header_bytes)
+		n = HEADER_BLOCK_MAX - m->header_bytes;
+	if (n == 0)
+		return 0;
+	if (jm_buf_append(&m->raw, p, n) == -1)
+		return -1;
+	m->header_bytes += n;
+	return 0;
+}
+
+/* Ends the header block in raw once; 0, or -1 when memory ran out. */
+static int
+body_begin(struct jm_msgctx *m)
+{
+	if (m->in_body)
+		return 0;
+	if (jm_buf_append(&m->raw, "\n", 1) == -1)
+		return -1;
+	m->in_body = 1;
+	return 0;
+}
+
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -273,10 +321,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	if (m->n_headers >= (size_t)m->policy->conf->max_headers)
 		return hdr_reply(c);
 	m->n_headers++;
-	if (jm_buf_puts(&m->headers, name) == -1 ||
-	    jm_buf_append(&m->headers, ": ", 2) == -1 ||
-	    jm_buf_puts(&m->headers, value) == -1 ||
-	    jm_buf_append(&m->headers, "\n", 1) == -1)
+	if (header_append(m, name, strlen(name)) == -1 ||
+	    header_append(m, ": ", 2) == -1 ||
+	    header_append(m, value, strlen(value)) == -1 ||
+	    header_append(m, "\n", 1) == -1)
 		m->failed = 1;
 	return hdr_reply(c);
 }
@@ -286,19 +334,44 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct jm_conn	 *c = smfi_getpriv(ctx);
 	struct jm_msgctx *m;
+	size_t		  room;
 
 	if (c == NULL || c->msg.policy == NULL)
 		return SMFIS_CONTINUE;
 	m = &c->msg;
 	if (m->failed)
 		return SMFIS_CONTINUE;
-	if (jm_buf_append(&m->body, chunk, len) == -1) {
+	room = (size_t)m->policy->conf->max_body_bytes - m->body_bytes;
+	if (len >= room) {
+		len = room;
+		m->body_full = 1;
+	}
+	if (body_begin(m) == -1 ||
+	    (len > 0 && jm_buf_append(&m->raw, chunk, len) == -1)) {
 		m->failed = 1;
 		return SMFIS_CONTINUE;
 	}
-	if (m->body.truncated && (c->f_protocol & SMFIP_SKIP))
+	m->body_bytes += len;
+	if (m->body_full && (c->f_protocol & SMFIP_SKIP))
 		return SMFIS_SKIP;	/* enough read; the rest passes */
 	return SMFIS_CONTINUE;
+}
+
+/* Waits for a turn at end-of-message work (see the top of this file). */
+static void
+worker_enter(void)
+{
+	if (!workers_ok)
+		return;
+	while (sem_wait(&workers) == -1 && errno == EINTR)
+		continue;
+}
+
+static void
+worker_leave(void)
+{
+	if (workers_ok)
+		(void)sem_post(&workers);
 }
 
 static sfsistat
@@ -306,7 +379,6 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct jm_conn	 *c = smfi_getpriv(ctx);
 	struct jm_msgctx *m;
-	struct jm_buf	  raw;
 	struct jm_outcome out;
 	struct timespec	  t0, t1;
 	size_t		  i;
@@ -317,19 +389,14 @@ mlfi_eom(SMFICTX *ctx)
 	m = &c->msg;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	note_qid(ctx, m);
-	if (m->failed)
+	if (m->failed || body_begin(m) == -1)
 		return fail(c, "out of memory while reading the message");
 
-	jm_buf_init(&raw, m->headers.len + 1 + m->body.len);
-	if (jm_buf_append(&raw, m->headers.data, m->headers.len) == -1 ||
-	    jm_buf_append(&raw, "\n", 1) == -1 ||
-	    jm_buf_append(&raw, m->body.data, m->body.len) == -1) {
-		jm_buf_free(&raw);
-		return fail(c, "out of memory while reading the message");
-	}
-	rc = jm_process(m->policy, milter_store, raw.data, raw.len, m->env_from,
-	    m->rcpt, m->n_rcpt, time(NULL), &out);
-	jm_buf_free(&raw);
+	worker_enter();
+	rc = jm_process(m->policy, milter_store, jm_buf_cstr(&m->raw),
+	    m->raw.len, m->env_from, m->rcpt, m->n_rcpt, time(NULL), &out);
+	worker_leave();
+	jm_buf_free(&m->raw);
 	if (rc == -1)
 		return fail(c, "internal error while classifying");
 
@@ -414,5 +481,12 @@ jm_milter_set_store(struct jm_store *s)
 int
 jm_milter_register(void)
 {
+	long	n;
+
+	if (!workers_ok) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		n = n < 1 ? 2 : (n > 64 ? 128 : 2 * n);
+		workers_ok = sem_init(&workers, 0, (unsigned int)n) == 0;
+	}
 	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
 }
