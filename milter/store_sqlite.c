@@ -19,7 +19,19 @@
  * covers every commit made before it began: concurrent messages share one
  * fsync (group commit), and the mutex is held for memory work only.
  * Checkpoints stay safe: with WAL and NORMAL, SQLite syncs the WAL before
- * it copies it into the database.  Stages are stored by name, not by enum
+ * it copies it into the database.
+ *
+ * Checkpoints are not made by the commit that crosses SQLite's threshold,
+ * as they are by default: that commit would copy a thousand pages and
+ * sync the database under the mutex, and every message behind it would
+ * wait.  A thread of the store makes them instead, on a connection of its
+ * own, without the mutex (a passive checkpoint copies what it can beside
+ * a writer).  The log starts again from its beginning only when a commit
+ * begins after a checkpoint copied all of it; under a steady stream of
+ * commits the checkpoints copy all but the last few, and the log would grow
+ * without end.  So when the log is long, the checkpoint after the passive
+ * one is made under the mutex: it has little left to copy, and the next
+ * commit starts the log again.  Stages are stored by name, not by enum
  * value, so reordering the enum never rewrites history.
  *
  * Deliberately not here: the decision (what to write), delivery, and any
@@ -42,6 +54,9 @@
 #include "journey/store.h"
 
 #define BUSY_TIMEOUT_MS	5000
+#define CKPT_PAGES	1000	/* log pages that call for a checkpoint */
+#define CKPT_FORCE	(4 * CKPT_PAGES) /* a log this long: once more,
+					    under the mutex */
 #define KEY_MAX		998	/* longest thread key kept, the RFC 5322 line */
 #define KEYS_MAX	256	/* most thread keys looked at per message */
 
@@ -200,6 +215,15 @@ struct sqlite_store {
 	unsigned long long committed;	/* commits made; under lock */
 	unsigned long long synced;	/* commits known on disk; under sync_lock */
 	int		 syncing;	/* an fsync is under way */
+
+	/* Checkpoints: see the comment at the top. */
+	char		*path;
+	pthread_mutex_t	 ckpt_lock;
+	pthread_cond_t	 ckpt_cond;
+	pthread_t	 ckpt_thread;
+	int		 ckpt_started;	/* the thread runs; under ckpt_lock */
+	int		 ckpt_wanted;	/* the log is long; under ckpt_lock */
+	int		 ckpt_stop;	/* under ckpt_lock */
 };
 
 static void
@@ -332,6 +356,83 @@ fail:
 	return -1;
 }
 
+/*
+ * The checkpoint thread: waits for a long log, copies it into the database
+ * on its own connection, and once more under the store's mutex when the
+ * log outgrew the copy (see the top of this file).  Errors are left to the
+ * next checkpoint, or to SQLite's own at close: a log that is not copied
+ * yet is still the database.
+ */
+static void *
+checkpointer(void *arg)
+{
+	struct sqlite_store *ss = arg;
+	sqlite3		*db = NULL;
+	int		 log_pages;
+
+	/* Until it has read the database, a connection knows of no log. */
+	if (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+	pthread_mutex_lock(&ss->ckpt_lock);
+	for (;;) {
+		while (!ss->ckpt_wanted && !ss->ckpt_stop)
+			pthread_cond_wait(&ss->ckpt_cond, &ss->ckpt_lock);
+		if (ss->ckpt_stop)
+			break;
+		ss->ckpt_wanted = 0;
+		pthread_mutex_unlock(&ss->ckpt_lock);
+		log_pages = 0;
+		if (db != NULL && sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log_pages, NULL) == SQLITE_OK &&
+		    log_pages >= CKPT_FORCE) {
+			pthread_mutex_lock(&ss->lock);
+			(void)sqlite3_wal_checkpoint_v2(db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			pthread_mutex_unlock(&ss->lock);
+		}
+		pthread_mutex_lock(&ss->ckpt_lock);
+	}
+	pthread_mutex_unlock(&ss->ckpt_lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/*
+ * SQLite's hook after each commit, under the store's mutex, with the
+ * number of pages in the log: a long log wakes the checkpoint thread,
+ * which is started the first time.  When no thread can be started, the
+ * commit checkpoints itself, as SQLite would.
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sqlite_store *ss = arg;
+	int		 inline_ckpt = 0;
+
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&ss->ckpt_lock);
+	if (!ss->ckpt_started) {
+		if (pthread_create(&ss->ckpt_thread, NULL, checkpointer, ss) == 0)
+			ss->ckpt_started = 1;
+		else
+			inline_ckpt = 1;
+	}
+	ss->ckpt_wanted = 1;
+	pthread_cond_signal(&ss->ckpt_cond);
+	pthread_mutex_unlock(&ss->ckpt_lock);
+	if (inline_ckpt)
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 static void
 sqlite_close(void *impl)
 {
@@ -340,12 +441,21 @@ sqlite_close(void *impl)
 
 	if (ss == NULL)
 		return;
+	pthread_mutex_lock(&ss->ckpt_lock);
+	ss->ckpt_stop = 1;
+	pthread_cond_signal(&ss->ckpt_cond);
+	pthread_mutex_unlock(&ss->ckpt_lock);
+	if (ss->ckpt_started)
+		pthread_join(ss->ckpt_thread, NULL);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ss->st[i]);
 	sqlite3_close(ss->db);
 	if (ss->wal_fd != -1)
 		close(ss->wal_fd);
 	free(ss->wal_path);
+	free(ss->path);
+	pthread_cond_destroy(&ss->ckpt_cond);
+	pthread_mutex_destroy(&ss->ckpt_lock);
 	pthread_cond_destroy(&ss->sync_cond);
 	pthread_mutex_destroy(&ss->sync_lock);
 	pthread_mutex_destroy(&ss->lock);
@@ -375,7 +485,11 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&ss->sync_lock, NULL);
 	pthread_cond_init(&ss->sync_cond, NULL);
-	if (asprintf(&ss->wal_path, "%s-wal", path) == -1) {
+	pthread_mutex_init(&ss->ckpt_lock, NULL);
+	pthread_cond_init(&ss->ckpt_cond, NULL);
+	ss->path = strdup(path);
+	if (ss->path == NULL ||
+	    asprintf(&ss->wal_path, "%s-wal", path) == -1) {
 		ss->wal_path = NULL;
 		snprintf(err, errlen, "%s: out of memory", path);
 		sqlite_close(ss);
@@ -406,6 +520,7 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 	    exec(ss, "PRAGMA foreign_keys = ON") == -1 ||
 	    migrate(ss) == -1)
 		goto fail;
+	sqlite3_wal_hook(ss->db, wal_hook, ss);
 	for (i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(ss->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ss->st[i], NULL) != SQLITE_OK) {

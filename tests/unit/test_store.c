@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journey/conf.h"
@@ -507,6 +508,49 @@ START_TEST(test_concurrency)
 }
 END_TEST
 
+/*
+ * Commits of 64 KB outbox rows, back to back, write about 140 MB of log:
+ * the checkpoints, made beside the writer, keep the log far shorter, and
+ * nothing written is lost.
+ */
+#define WAL_COMMITS	1500
+#define WAL_PAYLOAD	(64 * 1024)
+#define WAL_BOUND	(48L * 1024 * 1024)
+
+START_TEST(test_log_bounded)
+{
+	struct jm_store		*s = open_store();
+	struct jm_outbox_new	 it = { "webhook", "http://127.0.0.1:9/", NULL,
+	    WAL_PAYLOAD, "", "complaint" };
+	struct stat		 sb;
+	struct jm_store_stats	 st;
+	char			 path[128], *payload;
+	off_t			 most = 0;
+	size_t			 i;
+
+	payload = malloc(WAL_PAYLOAD);
+	ck_assert_ptr_nonnull(payload);
+	snprintf(path, sizeof(path), "%s/journey.db-wal", dir);
+	for (i = 0; i < WAL_COMMITS; i++) {
+		/* Unlike bytes, so that SQLite stores them page by page. */
+		memset(payload, 'a' + (int)(i % 26), WAL_PAYLOAD);
+		it.payload = payload;
+		record(s, "log@example.com", "complaint", T0 + (time_t)i, 0,
+		    &it, 1);
+		ck_assert_int_eq(stat(path, &sb), 0);
+		if (sb.st_size > most)
+			most = sb.st_size;
+	}
+	free(payload);
+	ck_assert_msg(most < WAL_BOUND, "the log grew to %lld bytes",
+	    (long long)most);
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.pending, WAL_COMMITS);
+	ck_assert_int_eq(st.events, WAL_COMMITS);
+	jm_store_close(s);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	struct jm_store		*s = open_store();
@@ -862,6 +906,7 @@ main(void)
 	tcase_add_test(tc, test_outbox_life);
 	tcase_add_test(tc, test_concurrency);
 	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_log_bounded);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_open_error);
 	tcase_add_test(tc, test_migration_v1);
