@@ -37,6 +37,7 @@
 #include "journey/outbox.h"
 #include "journey/policy.h"
 #include "journey/store.h"
+#include "journey/util.h"
 #include "journey/webhook.h"
 
 #ifndef JM_SYSCONFDIR
@@ -285,6 +286,7 @@ reload_thread(void *arg)
 {
 	struct reloader	*r = arg;
 
+	jm_thread_name("jm-reload");
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		while (!r->pending && !r->stop)
@@ -378,6 +380,8 @@ milter_thread(void *arg)
 {
 	int	*rc = arg;
 
+	/* libmilter's threads, one per connection, inherit the name. */
+	jm_thread_name("jm-milter");
 	*rc = smfi_main();
 	/* However libmilter stopped, wake the main thread so it can clean up. */
 	kill(getpid(), SIGTERM);

@@ -101,6 +101,8 @@ static struct {
 	struct rate	*rates;
 	size_t		 n_rates;
 	int		 store_failing;
+	long long	 done[JM_OUTBOX_PARALLEL]; /* delivered, to be marked */
+	size_t		 n_done;
 } ob = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 long
@@ -510,6 +512,17 @@ classify(struct xfer *x, CURLcode rc, char *why, size_t whylen)
 	return V_RETRY;
 }
 
+/* Marks the rows of ob.done delivered, in one transaction. */
+static void
+mark_delivered(void)
+{
+	if (jm_store_delivered_many(ob.store, ob.done, ob.n_done,
+	    time(NULL)) == -1)
+		store_trouble("cannot mark rows delivered (they will be sent "
+		    "again)");
+	ob.n_done = 0;
+}
+
 static void
 finish(struct xfer *x, CURLcode rc)
 {
@@ -519,9 +532,10 @@ finish(struct xfer *x, CURLcode rc)
 	why[0] = '\0';
 	switch (classify(x, rc, why, sizeof(why))) {
 	case V_DONE:
-		if (jm_store_delivered(ob.store, x->row->id, time(NULL)) == -1)
-			store_trouble("cannot mark a row delivered (it will "
-			    "be sent again)");
+		/* Marked with the others that ended with it, by reap(). */
+		if (ob.n_done == JM_OUTBOX_PARALLEL)
+			mark_delivered();
+		ob.done[ob.n_done++] = x->row->id;
 		(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		jm_log(LOG_INFO, "outbox %lld: %s: delivered (%s %ld, attempt "
 		    "%ld)", x->row->id, x->what,
@@ -711,6 +725,7 @@ reap(void)
 		xfer_free(x);
 		n++;
 	}
+	mark_delivered();
 	return n;
 }
 
@@ -778,6 +793,7 @@ run(void *arg)
 	time_t		 last_prune = 0, stop_deadline = 0, now;
 	int		 still, ended = 1;
 
+	jm_thread_name("jm-outbox");
 	(void)arg;
 	for (;;) {
 		now = time(NULL);

@@ -134,7 +134,16 @@ jm_store_claim(struct jm_store *s, time_t now, time_t lease_until,
 int
 jm_store_delivered(struct jm_store *s, long long id, time_t now)
 {
-	return s->ops->delivered(s->impl, id, now);
+	return s->ops->delivered(s->impl, &id, 1, now);
+}
+
+int
+jm_store_delivered_many(struct jm_store *s, const long long *ids, size_t n,
+    time_t now)
+{
+	if (n == 0)
+		return 0;
+	return s->ops->delivered(s->impl, ids, n, now);
 }
 
 int

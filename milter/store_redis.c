@@ -1033,11 +1033,11 @@ redis_claim(void *impl, time_t now, time_t lease_until, size_t max,
 }
 
 static int
-redis_delivered(void *impl, long long id, time_t now)
+redis_delivered(void *impl, const long long *ids, size_t n, time_t now)
 {
 	struct redis_store *rs = impl;
 
-	return rs->local_ops->delivered(rs->local, id, now);
+	return rs->local_ops->delivered(rs->local, ids, n, now);
 }
 
 static int

@@ -52,6 +52,7 @@
 #include <sqlite3.h>
 
 #include "journey/store.h"
+#include "journey/util.h"
 
 #define BUSY_TIMEOUT_MS	5000
 #define CKPT_PAGES	1000	/* log pages that call for a checkpoint */
@@ -370,6 +371,7 @@ checkpointer(void *arg)
 	sqlite3		*db = NULL;
 	int		 log_pages;
 
+	jm_thread_name("jm-checkpoint");
 	/* Until it has read the database, a connection knows of no log. */
 	if (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
@@ -963,11 +965,42 @@ update_row(struct sqlite_store *ss, enum stmt which, long long id,
 	return rc;
 }
 
+/*
+ * The outbox finishes deliveries in bursts under load; one transaction for
+ * a burst writes each page it touches once, rather than once per row.
+ */
 static int
-sqlite_delivered(void *impl, long long id, time_t now)
+sqlite_delivered(void *impl, const long long *ids, size_t n, time_t now)
 {
-	return update_row(impl, ST_DELIVERED, id, &now, NULL,
-	    "marking a row delivered");
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	size_t		 i;
+
+	if (n == 1)
+		return update_row(ss, ST_DELIVERED, ids[0], &now, NULL,
+		    "marking a row delivered");
+	pthread_mutex_lock(&ss->lock);
+	if (exec(ss, "BEGIN IMMEDIATE") == -1) {
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = stmt(ss, ST_DELIVERED);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)ids[i]);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (step_done(ss, s, "marking rows delivered") == -1) {
+			sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+			pthread_mutex_unlock(&ss->lock);
+			return -1;
+		}
+	}
+	if (exec(ss, "COMMIT") == -1) {
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&ss->lock);
+	return 0;
 }
 
 static int

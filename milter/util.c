@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -125,4 +126,17 @@ jm_duration(long s, char *out, size_t outlen)
 		snprintf(out, outlen, "%ldh", s / 3600);
 	else
 		snprintf(out, outlen, "%ldd", s / 86400);
+}
+
+void
+jm_thread_name(const char *name)
+{
+#ifdef HAVE_PTHREAD_SETNAME_NP
+	char	short_name[16];
+
+	snprintf(short_name, sizeof(short_name), "%s", name);
+	(void)pthread_setname_np(pthread_self(), short_name);
+#else
+	(void)name;
+#endif
 }

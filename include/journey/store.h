@@ -231,7 +231,8 @@ struct jm_store_ops {
 	void	(*rollback)(void *impl);
 	int	(*claim)(void *impl, time_t now, time_t lease_until, size_t max,
 		    struct jm_outbox_row **rows, size_t *n);
-	int	(*delivered)(void *impl, long long id, time_t now);
+	int	(*delivered)(void *impl, const long long *ids, size_t n,
+		    time_t now);
 	int	(*retry)(void *impl, long long id, time_t next,
 		    const char *err);
 	int	(*defer)(void *impl, long long id, time_t next);
@@ -322,6 +323,13 @@ int	jm_store_claim(struct jm_store *s, time_t now, time_t lease_until,
 
 /* Marks row ID delivered at NOW; 0 or -1. */
 int	jm_store_delivered(struct jm_store *s, long long id, time_t now);
+
+/*
+ * Marks the N rows IDS delivered at NOW, all in one transaction; 0, or -1
+ * when none was marked.
+ */
+int	jm_store_delivered_many(struct jm_store *s, const long long *ids,
+	    size_t n, time_t now);
 
 /* Counts one failed attempt on row ID, records ERR, due again at NEXT. */
 int	jm_store_retry(struct jm_store *s, long long id, time_t next,

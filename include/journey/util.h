@@ -35,4 +35,10 @@ void	jm_duration(long seconds, char *out, size_t outlen);
 /* Writes SIZE random bytes from the kernel; 0 or -1. */
 int	jm_random(void *p, size_t size);
 
+/*
+ * Names the calling thread NAME (at most 15 bytes are kept), as ps, top
+ * and perf show it; nothing where the system cannot.
+ */
+void	jm_thread_name(const char *name);
+
 #endif

@@ -551,6 +551,42 @@ START_TEST(test_log_bounded)
 }
 END_TEST
 
+/* Several rows marked delivered at once; a dead one stays dead. */
+START_TEST(test_delivered_many)
+{
+	struct jm_store		*s = open_store();
+	struct jm_outbox_new	 it = { "webhook", "http://127.0.0.1:9/", "{}",
+	    2, "", "praise" };
+	struct jm_outbox_row	*rows;
+	struct jm_store_stats	 st;
+	long long		 ids[5];
+	size_t			 n, i;
+
+	for (i = 0; i < 5; i++)
+		record(s, "many@example.com", "praise", T0 + (time_t)i, 0,
+		    &it, 1);
+	ck_assert_int_eq(jm_store_claim(s, T0 + 10, T0 + 40, 10, &rows, &n),
+	    0);
+	ck_assert_uint_eq(n, 5);
+	for (i = 0; i < n; i++)
+		ids[i] = rows[i].id;
+	jm_outbox_rows_free(rows, n);
+	ck_assert_int_eq(jm_store_dead(s, ids[4], "HTTP 404"), 0);
+	ck_assert_int_eq(jm_store_delivered_many(s, ids, 0, T0 + 11), 0);
+	ck_assert_int_eq(jm_store_delivered_many(s, ids, 5, T0 + 11), 0);
+	ck_assert_int_eq(jm_store_stats(s, &st), 0);
+	ck_assert_int_eq(st.done, 4);
+	ck_assert_int_eq(st.dead, 1);
+	ck_assert_int_eq(st.pending, 0);
+	ck_assert_int_eq(jm_store_slowest(s, T0, 10, &rows, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(rows[i].delivered, T0 + 11);
+	jm_outbox_rows_free(rows, n);
+	jm_store_close(s);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	struct jm_store		*s = open_store();
@@ -907,6 +943,7 @@ main(void)
 	tcase_add_test(tc, test_concurrency);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_log_bounded);
+	tcase_add_test(tc, test_delivered_many);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_open_error);
 	tcase_add_test(tc, test_migration_v1);
