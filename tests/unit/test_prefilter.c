@@ -286,18 +286,21 @@ START_TEST(test_sound_table)
 		"kiss ............. kiss ........ kiss ... kiss ...... kiss "
 		"........ happy day ..................... really happy day",
 		"nothing relevant here", "",
-		"ab cd", "abcd", "ab  cd", "ab\tcd", "ab\ncd", "ab\xc2\xa0" "cd",
-		"ab \xe2\x80\x83" "cd", "a c d", "abc d", "a  b",
-		"1. kez", "ikinci. ay", "2.  ay", "3.\tkez", "4.\xe3\x80\x80" "ay",
-		"probablyly refund", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxly refund",
-		"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy zzzzzzzzzzzzzzzzzzzzzz refund",
+		"ab cd", "abcd", "ab  cd", "ab\tcd", "ab\ncd",
+		"ab\xc2\xa0" "cd", "ab \xe2\x80\x83" "cd", "a c d", "abc d",
+		"a  b", "1. kez", "ikinci. ay", "2.  ay", "3.\tkez",
+		"4.\xe3\x80\x80" "ay", "probablyly refund",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxly refund",
+		"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy zzzzzzzzzzzzzzzzzzzzzz refund",
 		"a b c refund", "ppppppppppppppppppppp qqqqqqqqqqqqqqqqqq KISS",
-		"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 "
-		"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 kiss", "12345678901234567890 days late",
-		"123  days late", "very happy", "truly\tvery happy",
+		"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\xd8\xb3\xd9\x84\xd8\xa7"
+		"\xd9\x85 \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 kiss",
+		"12345678901234567890 days late", "123  days late",
+		"very happy", "truly\tvery happy",
 		"reallyreallyreally very reallyreally happy",
-		"abc\ndefghijklmnop kiss", "x\ty refund", "wwwwwwwwwwwwwwwwwwwww z",
-		"word wordy wordier wordiest kiss", "wordy\xc2\x85" "wordiest kiss",
+		"abc\ndefghijklmnop kiss", "x\ty refund",
+		"wwwwwwwwwwwwwwwwwwwww z", "word wordy wordier wordiest kiss",
+		"wordy\xc2\x85" "wordiest kiss",
 	};
 	static const char *const xpats[] = {
 		"re fund", "money\\ back | refund", "[ ]x y z",
