@@ -22,7 +22,9 @@
  * the alternatives it allows ("cok" or "çok" for "[cç]ok"), since Turkish
  * rules write every letter a customer may type without its diacritic
  * that way; an extended (x) pattern is read without its white space and
- * comments.
+ * comments.  Texts are taken to be spaced (one space for any white
+ * space, see spaced()), which makes "\s+" a literal space; a text that
+ * is not is scanned soundly, only less sharply.
  *
  * Deliberately not here: matching itself, and any guess about which
  * literal is rarest in real mail (the longest one is taken).
@@ -41,16 +43,24 @@
 #define CLASS_MAX	4	/* members of a class read as alternatives */
 #define DEPTH_MAX	16	/* nested groups read */
 #define WIDTH_ANY	SIZE_MAX	/* no bound */
+#define WIDTH_RUN	((size_t)1 << 16)	/* a stretch without space */
+#define RUNS_MAX	((size_t)1 << 12)	/* such stretches in a width */
 #define OUT_FLAG	0x80000000u	/* a transition into outputs */
+#define OUT_FLAG16	0x8000u		/* the same in a table of 16 bits */
 #define CHAR_BYTES	4	/* the most bytes of one character */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
 
+/*
+ * A width is a number of characters plus a number of stretches of text
+ * without white space, WIDTH_RUN each: "\w+" can match a long word, but
+ * never more than the longest such stretch of the text at hand.
+ */
 struct litset {
 	int		any;		/* nothing in particular is required */
-	size_t		back;		/* characters a match may hold before
+	size_t		back;		/* the width a match may hold before
 					   the literal, or WIDTH_ANY */
-	size_t		width;		/* the most characters the part read
-					   matches, or WIDTH_ANY */
+	size_t		width;		/* the most the part read matches, or
+					   WIDTH_ANY */
 	size_t		n;
 	unsigned char	len[ALT_MAX];
 	unsigned char	last[ALT_MAX];	/* bytes of the last character */
@@ -73,12 +83,18 @@ struct jm_prefilter {
 	int		 all_pass;	/* no automaton: every set passes */
 	unsigned char	 cls[256];
 	size_t		 n_cls;
-	uint32_t	*delta;		/* n_states * n_cls */
+	uint32_t	*delta;		/* n_states * n_cls, while compiling */
+	uint16_t	*delta16;	/* the table scanned: 16 bits a cell */
+	uint32_t	*delta32;	/* when the states do not fit them */
+	uint32_t	 out_flag;	/* OUT_FLAG16 or OUT_FLAG */
 	uint32_t	*out_start;	/* n_states + 1 */
 	uint32_t	*out;		/* set ids, by state */
 	uint32_t	*out_len;	/* and the length of each literal */
 	size_t		*back;		/* per set: bytes a match may hold
-					   before one of its literals */
+					   before one of its literals, */
+	size_t		*back_runs;	/* plus as many stretches without
+					   white space (see spaced()) */
+	unsigned char	*spaced;	/* per set: read for spaced texts */
 	size_t		*anchor;	/* per set: the set that must also
 					   pass and places the match (itself
 					   for most; SIZE_MAX for an anchor) */
@@ -95,6 +111,7 @@ struct reader {
 	const unsigned char *end;
 	int		 fail;		/* something not understood */
 	int		 depth;
+	int		 spaced;	/* \s was read as one space */
 };
 
 static size_t
@@ -108,13 +125,22 @@ set_score(const struct litset *s)
 	return s->n > 0 ? min : 0;
 }
 
+/* CHARS characters and RUNS stretches, or WIDTH_ANY past the bounds. */
+static size_t
+width_make(size_t chars, size_t runs)
+{
+	if (chars >= WIDTH_RUN || runs >= RUNS_MAX)
+		return WIDTH_ANY;
+	return runs * WIDTH_RUN + chars;
+}
+
 static size_t
 width_add(size_t a, size_t b)
 {
-	if (a == WIDTH_ANY || b == WIDTH_ANY || a > WIDTH_ANY / 2 ||
-	    b > WIDTH_ANY / 2)
+	if (a == WIDTH_ANY || b == WIDTH_ANY)
 		return WIDTH_ANY;
-	return a + b;
+	return width_make(a % WIDTH_RUN + b % WIDTH_RUN,
+	    a / WIDTH_RUN + b / WIDTH_RUN);
 }
 
 static size_t
@@ -122,9 +148,21 @@ width_mul(size_t a, size_t k)
 {
 	if (a == 0 || k == 0)
 		return 0;
-	if (a == WIDTH_ANY || k == WIDTH_ANY || a > 1000000 || k > 1000000)
+	if (a == WIDTH_ANY || k >= WIDTH_RUN)
 		return WIDTH_ANY;
-	return a * k;
+	/* Both parts are below 2^16 and K too: no product overflows. */
+	return width_make(a % WIDTH_RUN * k, a / WIDTH_RUN * k);
+}
+
+/* The larger of A and B, part by part: either may be the one matched. */
+static size_t
+width_max(size_t a, size_t b)
+{
+	if (a == WIDTH_ANY || b == WIDTH_ANY)
+		return WIDTH_ANY;
+	return width_make(a % WIDTH_RUN > b % WIDTH_RUN ? a % WIDTH_RUN :
+	    b % WIDTH_RUN, a / WIDTH_RUN > b / WIDTH_RUN ? a / WIDTH_RUN :
+	    b / WIDTH_RUN);
 }
 
 /*
@@ -640,6 +678,35 @@ read_small_class(struct reader *rd, char forms[][4], size_t *lens)
 }
 
 /*
+ * A "\s", already read, with its quantifier.  The pattern is read for a
+ * spaced text (see spaced()), where every white space character is one
+ * space and never two come in a row: "\s+" is " ", "\s*" is " " or
+ * nothing, and "\s{2,}" cannot match (a space and the end of the run
+ * say enough).  PRE counts the characters before it.
+ */
+static void
+read_space(struct reader *rd, struct litset *best, struct litset *run,
+    size_t *pre)
+{
+	char		 forms[2][4] = { " ", " " };
+	size_t		 lens[2] = { 1, 1 }, max;
+	long		 min;
+
+	rd->spaced = 1;
+	min = quantifier(rd, &max);
+	if (max == 0)
+		return;
+	if (min == 0) {
+		lens[0] = 0;			/* or no space at all */
+		run_append(best, run, forms, lens, 2, *pre);
+	} else
+		run_append(best, run, forms, lens, 1, *pre);
+	*pre = width_add(*pre, 1);
+	if (min > 1)
+		run_flush(best, run);
+}
+
+/*
  * One branch: a sequence of atoms up to "|", ")" or the end.  BEST gets
  * the best set of literals every match of the branch contains, with how
  * far into the branch it may start, and the branch's width.
@@ -688,6 +755,11 @@ read_seq(struct reader *rd, struct litset *best)
 				rd->p++;
 				goto literal_utf8;
 			}
+			if (c == 's') {
+				rd->p += 2;
+				read_space(rd, best, run, &pre);
+				continue;
+			}
 			run_flush(best, run);
 			rd->p += 2;
 			w = 1;
@@ -724,7 +796,15 @@ read_seq(struct reader *rd, struct litset *best)
 				break;
 			}
 			quantifier(rd, &max);
-			pre = width_add(pre, width_mul(w, max));
+			/*
+			 * None of these matches white space: however long
+			 * the text, a run of them stays inside a stretch.
+			 */
+			if (max == WIDTH_ANY && (c == 'w' || c == 'S' ||
+			    c == 'd'))
+				pre = width_add(pre, WIDTH_RUN);
+			else
+				pre = width_add(pre, width_mul(w, max));
 			continue;
 		}
 		if (c == '[') {
@@ -807,10 +887,8 @@ join(struct litset *out, const struct litset *s, int *any)
 {
 	size_t	i, j;
 
-	if (s->width > out->width)
-		out->width = s->width;
-	if (s->back > out->back)
-		out->back = s->back;
+	out->width = width_max(out->width, s->width);
+	out->back = width_max(out->back, s->back);
 	if (s->any)
 		*any = 1;
 	for (i = 0; !*any && i < s->n; i++) {
@@ -899,6 +977,7 @@ jm_prefilter_branches(const char *pattern, size_t len, int extended,
 			rd.end = end;
 			rd.fail = 0;
 			rd.depth = 0;
+			rd.spaced = 0;
 			skip_class(&rd);
 			if (rd.fail)
 				return 0;
@@ -1002,6 +1081,7 @@ strip_extended(const char *pattern, size_t len, char **out, size_t *outlen)
 			rd.end = end;
 			rd.fail = 0;
 			rd.depth = 0;
+			rd.spaced = 0;
 			skip_class(&rd);
 			if (rd.fail)
 				goto fail;
@@ -1045,8 +1125,10 @@ usable(const struct litset *set)
 
 /* Adds SET's literals as a new set; 0 and its id, or -1. */
 static int
-add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
+add_set(struct jm_prefilter *pf, const struct litset *set, int spaced,
+    size_t *id)
 {
+	unsigned char	*sp;
 	struct lit	*v;
 	size_t		 i, cap, ncap, *nb;
 
@@ -1074,6 +1156,14 @@ add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
 		if (nb == NULL)
 			return -1;
 		pf->paired = nb;
+		nb = realloc(pf->back_runs, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return -1;
+		pf->back_runs = nb;
+		sp = realloc(pf->spaced, ncap);
+		if (sp == NULL)
+			return -1;
+		pf->spaced = sp;
 		pf->cap_sets = ncap;
 	}
 	for (i = 0; i < set->n; i++) {
@@ -1089,9 +1179,11 @@ add_set(struct jm_prefilter *pf, const struct litset *set, size_t *id)
 		v->set = pf->n_sets;
 		pf->n_lits++;
 	}
-	pf->back[pf->n_sets] = set->back == WIDTH_ANY ||
-	    set->back > WIDTH_ANY / CHAR_BYTES ? WIDTH_ANY :
-	    set->back * CHAR_BYTES;
+	pf->back[pf->n_sets] = set->back == WIDTH_ANY ? WIDTH_ANY :
+	    set->back % WIDTH_RUN * CHAR_BYTES;
+	pf->back_runs[pf->n_sets] = set->back == WIDTH_ANY ? 0 :
+	    set->back / WIDTH_RUN;
+	pf->spaced[pf->n_sets] = (unsigned char)(spaced != 0);
 	pf->anchor[pf->n_sets] = pf->n_sets;
 	*id = pf->n_sets++;
 	return 0;
@@ -1121,11 +1213,12 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 	rd.end = rd.p + len;
 	rd.fail = 0;
 	rd.depth = 0;
+	rd.spaced = 0;
 	read_alt(&rd, set);
 	if (rd.fail || rd.p != rd.end || !usable(&set[0]))
 		goto done;
 	rc = -1;
-	if (add_set(pf, &set[0], &gate) == -1)
+	if (add_set(pf, &set[0], rd.spaced, &gate) == -1)
 		goto done;
 	/*
 	 * The best set may lie anywhere in a match ("\w+ly refund"): a
@@ -1133,7 +1226,7 @@ jm_prefilter_add(struct jm_prefilter *pf, const char *pattern, size_t len,
 	 * the text, and tells where to start matching.
 	 */
 	if (set[0].back == WIDTH_ANY && usable(&set[1])) {
-		if (add_set(pf, &set[1], &anchor) == -1)
+		if (add_set(pf, &set[1], rd.spaced, &anchor) == -1)
 			goto done;
 		pf->anchor[gate] = anchor;
 		pf->anchor[anchor] = SIZE_MAX;	/* not a pattern's set */
@@ -1158,10 +1251,14 @@ static void
 drop_automaton(struct jm_prefilter *pf)
 {
 	free(pf->delta);
+	free(pf->delta16);
+	free(pf->delta32);
 	free(pf->out_start);
 	free(pf->out);
 	free(pf->out_len);
 	pf->delta = NULL;
+	pf->delta16 = NULL;
+	pf->delta32 = NULL;
 	pf->out_start = NULL;
 	pf->out = NULL;
 	pf->out_len = NULL;
@@ -1172,20 +1269,27 @@ drop_automaton(struct jm_prefilter *pf)
  * Numbers the states breadth first, as QUEUE (N states, the root left
  * out) lists them: the states near the root, where a scan spends most of
  * its time, share the cache.  A transition into a state with outputs
- * carries OUT_FLAG, so that the scan looks at outputs only there.
+ * carries the out flag, so that the scan looks at outputs only there.
+ * The table scanned is written here, from the one built, in cells of 16
+ * bits when the states fit them: half the memory, and twice the states
+ * in each cache line.
  */
 static int
 renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 {
-	uint32_t	*id, *delta, *start, t;
-	size_t		 i, c, old, k;
+	uint32_t	*id, *start, t, v;
+	size_t		 i, c, old, k, cells = pf->n_states * pf->n_cls;
 
+	pf->out_flag = pf->n_states < OUT_FLAG16 ? OUT_FLAG16 : OUT_FLAG;
 	id = malloc(pf->n_states * sizeof(*id));
-	delta = malloc(pf->n_states * pf->n_cls * sizeof(*delta));
 	start = malloc((pf->n_states + 1) * sizeof(*start));
-	if (id == NULL || delta == NULL || start == NULL) {
+	if (pf->out_flag == OUT_FLAG16)
+		pf->delta16 = malloc(cells * sizeof(*pf->delta16));
+	else
+		pf->delta32 = malloc(cells * sizeof(*pf->delta32));
+	if (id == NULL || start == NULL || (pf->delta16 == NULL &&
+	    pf->delta32 == NULL)) {
 		free(id);
-		free(delta);
 		free(start);
 		return -1;
 	}
@@ -1195,10 +1299,17 @@ renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 	for (old = 0; old < pf->n_states; old++)
 		for (c = 0; c < pf->n_cls; c++) {
 			t = pf->delta[old * pf->n_cls + c];
-			delta[id[old] * pf->n_cls + c] = id[t] |
-			    (pf->out_start[t] != pf->out_start[t + 1] ?
-			    OUT_FLAG : 0);
+			v = id[t] | (pf->out_start[t] != pf->out_start[t + 1] ?
+			    pf->out_flag : 0);
+			if (pf->delta16 != NULL)
+				pf->delta16[id[old] * pf->n_cls + c] =
+				    (uint16_t)v;
+			else
+				pf->delta32[id[old] * pf->n_cls + c] = v;
 		}
+	/* The table built is done with. */
+	free(pf->delta);
+	pf->delta = NULL;
 	/* The outputs keep their order; only their index moves. */
 	for (old = 0; old < pf->n_states; old++)
 		start[id[old]] = pf->out_start[old + 1] - pf->out_start[old];
@@ -1216,7 +1327,6 @@ renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 			free(out);
 			free(len);
 			free(id);
-			free(delta);
 			free(start);
 			return -1;
 		}
@@ -1234,9 +1344,7 @@ renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 		pf->out = out;
 		pf->out_len = len;
 	}
-	free(pf->delta);
 	free(pf->out_start);
-	pf->delta = delta;
 	pf->out_start = start;
 	free(id);
 	return 0;
@@ -1429,17 +1537,21 @@ done:
 	return rc;
 }
 
-/* The transition on B; with OUT_FLAG when it reaches outputs. */
+/* The transition on B; with the out flag when it reaches outputs. */
 static inline uint32_t
 step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 {
-	return pf->delta[(s & ~OUT_FLAG) * pf->n_cls + pf->cls[b]];
+	size_t	i = (s & ~pf->out_flag) * pf->n_cls + pf->cls[b];
+
+	return pf->delta16 != NULL ? pf->delta16[i] : pf->delta32[i];
 }
 
 /* Where the scan keeps what it found. */
 struct found {
 	unsigned char	*pass;
 	struct jm_prefilter_where *where;	/* NULL: not wanted */
+	size_t		 run;		/* the longest stretch without
+					   white space, in bytes */
 };
 
 /*
@@ -1454,7 +1566,7 @@ emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
 {
 	struct jm_prefilter_where *w;
 	uint32_t	j, set;
-	size_t		len, lo, hi, k;
+	size_t		len, lo, hi, k, back, runs;
 
 	for (j = pf->out_start[s]; j < pf->out_start[s + 1]; j++) {
 		set = pf->out[j];
@@ -1464,7 +1576,16 @@ emit(const struct jm_prefilter *pf, uint32_t s, size_t end,
 		}
 		len = pf->out_len[j];
 		lo = end > 3 * len ? end - 3 * len : 0;
-		lo = pf->back[set] < lo ? lo - pf->back[set] : 0;
+		back = pf->back[set];
+		runs = pf->back_runs[set];
+		if (runs > 0 && back != WIDTH_ANY) {
+			/* RUNS_MAX and the length of a text: no overflow. */
+			if (f->run > (WIDTH_ANY - back) / runs)
+				back = WIDTH_ANY;
+			else
+				back += runs * f->run;
+		}
+		lo = back < lo ? lo - back : 0;
 		hi = end - len;
 		w = &f->where[set];
 		if (!f->pass[set]) {
@@ -1500,17 +1621,63 @@ turkish_lower(unsigned char lead, unsigned char next)
 	return next;
 }
 
+/*
+ * Whether the LEN bytes at T are spaced, as jm_text_normalize() with
+ * JM_NORM_SPACE leaves a text: every character that PCRE2's \s may match
+ * (ASCII, NEL, NBSP and the Unicode spaces; the unit tests check the list
+ * against the linked PCRE2) is U+0020, and no two spaces are next to each
+ * other.  *RUN gets the longest stretch of bytes without ASCII white
+ * space, which no run of \w, \S or \d crosses, spaced or not.
+ */
+static int
+spaced(const unsigned char *t, size_t len, size_t *run)
+{
+	size_t		i, start = 0, longest = 0;
+	int		ok = 1;
+	unsigned char	b;
+
+	for (i = 0; i < len; i++) {
+		b = t[i];
+		if (b > 0x20 && b < 0xc2)
+			continue;
+		if (b == ' ' || (b >= '\t' && b <= '\r')) {
+			if (i - start > longest)
+				longest = i - start;
+			start = i + 1;
+			if (b != ' ' || (i > 0 && t[i - 1] == ' '))
+				ok = 0;
+			continue;
+		}
+		if (len - i < 2)
+			continue;
+		if ((b == 0xc2 && (t[i + 1] == 0x85 || t[i + 1] == 0xa0)) ||
+		    (len - i >= 3 && ((b == 0xe1 && ((t[i + 1] == 0x9a &&
+		    t[i + 2] == 0x80) || (t[i + 1] == 0xa0 &&
+		    t[i + 2] == 0x8e))) || (b == 0xe2 && t[i + 1] == 0x80 &&
+		    (t[i + 2] <= 0x8a || t[i + 2] == 0xa8 || t[i + 2] == 0xa9 ||
+		    t[i + 2] == 0xaf)) || (b == 0xe2 && t[i + 1] == 0x81 &&
+		    t[i + 2] == 0x9f) || (b == 0xe3 && t[i + 1] == 0x80 &&
+		    t[i + 2] == 0x80))))
+			ok = 0;
+	}
+	if (len - start > longest)
+		longest = len - start;
+	*run = longest;
+	return ok;
+}
+
 static void
 scan(const struct jm_prefilter *pf, const char *text, size_t len,
-    const struct found *f)
+    struct found *f)
 {
 	const unsigned char	*t = (const unsigned char *)text;
 	const unsigned char	*p = t, *end = p + len;
 	uint32_t		 s = 0;
 	unsigned char		 b;
 	size_t			 i, a, k;
+	int			 sp;
 
-	if (pf->all_pass || pf->delta == NULL) {
+	if (pf->all_pass || (pf->delta16 == NULL && pf->delta32 == NULL)) {
 		memset(f->pass, pf->all_pass, pf->n_sets);
 		for (i = 0; f->where != NULL && i < pf->n_sets; i++) {
 			f->where[i].n = 1;
@@ -1519,6 +1686,7 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 		}
 		return;
 	}
+	sp = spaced(t, len, &f->run);
 	memset(f->pass, 0, pf->n_sets);
 	while (p < end) {
 		b = *p++;
@@ -1539,8 +1707,19 @@ scan(const struct jm_prefilter *pf, const char *text, size_t len,
 			p++;
 		} else
 			s = step(pf, s, b);
-		if (s & OUT_FLAG)
-			emit(pf, s & ~OUT_FLAG, (size_t)(p - t), f);
+		if (s & pf->out_flag)
+			emit(pf, s & ~pf->out_flag, (size_t)(p - t), f);
+	}
+	/* A set read for spaced texts says nothing of other texts. */
+	for (i = 0; !sp && i < pf->n_sets; i++) {
+		if (!pf->spaced[i])
+			continue;
+		f->pass[i] = 1;
+		if (f->where != NULL) {
+			f->where[i].n = 1;
+			f->where[i].from[0] = 0;
+			f->where[i].to[0] = len;
+		}
 	}
 	/* A pattern with an anchor needs it too, and starts near it. */
 	for (k = 0; k < pf->n_paired; k++) {
@@ -1587,6 +1766,8 @@ jm_prefilter_free(struct jm_prefilter *pf)
 		free(pf->lits[i].s);
 	free(pf->lits);
 	free(pf->back);
+	free(pf->back_runs);
+	free(pf->spaced);
 	free(pf->anchor);
 	free(pf->paired);
 	drop_automaton(pf);

@@ -7,6 +7,12 @@
  * Aho-Corasick pass over a text tells which patterns are worth running.
  * It is an optimisation of rules.c and never changes a verdict: a pattern
  * it cannot read with certainty is simply always run.
+ *
+ * Patterns are read for spaced texts, as jm_text_normalize() with
+ * JM_NORM_SPACE leaves them: every white space character is one space
+ * (U+0020), never two in a row, so "\s+" is read as " " and "money\s+back"
+ * gives the literal "money back".  A text that is not spaced is still
+ * scanned soundly: the sets read that way pass it whole.
  */
 #ifndef JOURNEY_PREFILTER_H
 #define JOURNEY_PREFILTER_H
@@ -41,7 +47,8 @@ size_t	jm_prefilter_nsets(const struct jm_prefilter *pf);
 /*
  * Sets PASS[id] to 1 for every set one of whose literals occurs in TEXT
  * (LEN bytes) and to 0 for the others; PASS holds jm_prefilter_nsets()
- * bytes.  Read-only on PF: threads may scan at once.
+ * bytes.  When TEXT is not spaced, the sets read for spaced texts pass
+ * too.  Read-only on PF: threads may scan at once.
  */
 void	jm_prefilter_scan(const struct jm_prefilter *pf, const char *text,
 	    size_t len, unsigned char *pass);
@@ -63,10 +70,12 @@ struct jm_prefilter_where {
  * jm_prefilter_scan() that also says, for every set that passes, where a
  * match of its pattern can start: around each place its literals were
  * found, from as many characters before it as the pattern allows before
- * its literal.  A pattern like /\bmoney\s+back\b/ is only tried at each
- * "money", one like /\w+ly refund/ from the start of the text to the
- * last "refund".  Nearby places share a window; past
- * JM_PREFILTER_WINDOWS the last window grows.  WHERE holds
+ * its literal, a run of \w, \S or \d counting as the longest stretch of
+ * the text without white space.  A pattern like /\bmoney\s+back\b/ is
+ * only tried at each "money back", one like /\w+ly refund/ from the
+ * start of the longest word before each "ly refund", one like
+ * /.*refund/ from the start of the text.  Nearby places share a
+ * window; past JM_PREFILTER_WINDOWS the last window grows.  WHERE holds
  * jm_prefilter_nsets() entries; those of sets that do not pass are left
  * as they were.
  */

@@ -86,6 +86,22 @@ static const struct extract_case {
 	{ "refund # the word", 1, 1 },
 	{ "ab{1, 3}cdef", 0, 1 },		/* PCRE2 versions differ */
 	{ "ab{1,3} cdef", 1, 1 },
+	/* A spaced text's white space is one space: \s is " ". */
+	{ "a\\sb\\sc", 1, 0 },			/* "a b c" */
+	{ "ab\\s+c", 1, 0 },			/* "ab c" */
+	{ "ab\\s*c", 1, 0 },			/* "abc" or "ab c" */
+	{ "abc\\s*d", 1, 0 },
+	{ "ab\\s?c\\s?d", 1, 0 },
+	{ "\\.\\s+(kez|ay)\\b", 0, 0 },		/* a group is read apart */
+	{ "(kez|ay)\\s", 0, 0 },
+	{ "(kez|ayy)\\s", 1, 0 },
+	{ "\\s{0}ab", 0, 0 },
+	{ "ab\\s{2,}", 1, 0 },			/* "ab ", never matched */
+	{ "a \\s b", 1, 1 },
+	/* A run of \w, \S or \d stays inside a word. */
+	{ "\\b\\w+ly refund", 1, 0 },
+	{ "(\\w+\\s+){0,3}refund", 1, 0 },
+	{ "(\\S+\\s+)*refund", 1, 0 },
 };
 
 START_TEST(test_extract)
@@ -246,6 +262,12 @@ START_TEST(test_sound_table)
 		"(?:very |really )?happy day", "[ab]{2,3}x?\\d refund",
 		"a?b?c?d?kiss", "\\w{1,4}şikayet", "(?:ab|cde){2}\\sfun",
 		"\\w{1,10}kas",
+		/* Read for spaced texts, and bounded by the longest word. */
+		"ab\\s+cd", "ab\\s*cd", "ab\\s?c\\s?d", "a\\s{2}b",
+		"\\.\\s+(kez|ay)\\b", "\\w+ly refund", "\\w+\\s+refund",
+		"(\\w+\\s+){0,2}refund", "(\\S+\\s+){1,2}?kiss",
+		"\\d+\\s*days late", "(?:very\\s+|\\w+ly\\s)+happy",
+		"[a-z]+\\s\\w+ kiss", "\\w*\\s\\w{2,30}\\s(kiss|refund)",
 	};
 	static const char *const texts[] = {
 		"I want a REFUND now", "Money Back!", "\xe2\x84\xaaISS me",
@@ -264,6 +286,21 @@ START_TEST(test_sound_table)
 		"kiss ............. kiss ........ kiss ... kiss ...... kiss "
 		"........ happy day ..................... really happy day",
 		"nothing relevant here", "",
+		"ab cd", "abcd", "ab  cd", "ab\tcd", "ab\ncd",
+		"ab\xc2\xa0" "cd", "ab \xe2\x80\x83" "cd", "a c d", "abc d",
+		"a  b", "1. kez", "ikinci. ay", "2.  ay", "3.\tkez",
+		"4.\xe3\x80\x80" "ay", "probablyly refund",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxly refund",
+		"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy zzzzzzzzzzzzzzzzzzzzzz refund",
+		"a b c refund", "ppppppppppppppppppppp qqqqqqqqqqqqqqqqqq KISS",
+		"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\xd8\xb3\xd9\x84\xd8\xa7"
+		"\xd9\x85 \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 kiss",
+		"12345678901234567890 days late", "123  days late",
+		"very happy", "truly\tvery happy",
+		"reallyreallyreally very reallyreally happy",
+		"abc\ndefghijklmnop kiss", "x\ty refund",
+		"wwwwwwwwwwwwwwwwwwwww z", "word wordy wordier wordiest kiss",
+		"wordy\xc2\x85" "wordiest kiss",
 	};
 	static const char *const xpats[] = {
 		"re fund", "money\\ back | refund", "[ ]x y z",
@@ -485,6 +522,60 @@ START_TEST(test_fold_facts)
 }
 END_TEST
 
+/*
+ * The white space a spaced text may not hold, asked of the linked PCRE2:
+ * wherever \s matches a character other than U+0020, a pattern read for
+ * spaced texts must pass the text, which is not spaced.
+ */
+START_TEST(test_space_facts)
+{
+	struct jm_prefilter	*pf = jm_prefilter_new();
+	pcre2_code		*re;
+	pcre2_match_data	*md;
+	unsigned char		 text[16], ch[4], pass[2];
+	size_t			 id, n, spaces = 0;
+	unsigned		 cp;
+	int			 err;
+	PCRE2_SIZE		 off;
+
+	ck_assert_int_eq(jm_prefilter_add(pf, "ab\\s+cd", 7, 0, &id), 1);
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	re = pcre2_compile((PCRE2_SPTR)"^\\s$", 4, PCRE2_UTF | PCRE2_UCP,
+	    &err, &off, NULL);
+	ck_assert_ptr_nonnull(re);
+	md = pcre2_match_data_create(1, NULL);
+	for (cp = 1; cp <= 0x10ffff; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		n = utf8_put(cp, ch);
+		if (pcre2_match(re, ch, n, 0, 0, md, NULL) < 0)
+			continue;
+		spaces++;
+		memcpy(text, "ab", 2);
+		memcpy(text + 2, ch, n);
+		memcpy(text + 2 + n, "cd", 2);
+		jm_prefilter_scan(pf, (const char *)text, n + 4, pass);
+		ck_assert_msg(pass[id], "U+%04X is \\s to PCRE2 but was "
+		    "filtered out", cp);
+		/* And next to a space. */
+		memcpy(text + 2, " ", 1);
+		memcpy(text + 3, ch, n);
+		memcpy(text + 3 + n, "cd", 2);
+		jm_prefilter_scan(pf, (const char *)text, n + 5, pass);
+		ck_assert_msg(pass[id], "\" U+%04X\" was filtered out", cp);
+	}
+	/* Tab to CR, space, NBSP and the Unicode separators at least. */
+	ck_assert_uint_ge(spaces, 20);
+	jm_prefilter_scan(pf, "ab cd", 5, pass);
+	ck_assert_int_eq(pass[id], 1);
+	jm_prefilter_scan(pf, "ab-cd", 5, pass);
+	ck_assert_int_eq(pass[id], 0);
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	jm_prefilter_free(pf);
+}
+END_TEST
+
 /* Past its size cap the automaton is dropped and everything passes. */
 START_TEST(test_cap)
 {
@@ -603,6 +694,7 @@ main(void)
 	tcase_add_test(tc, test_sound_table);
 	tcase_add_test(tc, test_sound_random);
 	tcase_add_test(tc, test_fold_facts);
+	tcase_add_test(tc, test_space_facts);
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_edges);
 	tcase_add_loop_test(tc, test_branches, 0,

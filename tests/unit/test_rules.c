@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1306,6 +1307,54 @@ START_TEST(test_prefilter_changes_nothing)
 }
 END_TEST
 
+/*
+ * The same over the 4 KB sample mail, where several bodies make one long
+ * text: each rule's words occur many times, far apart, and the windows
+ * placed around them must still hold every match.
+ */
+START_TEST(test_prefilter_changes_nothing_4k)
+{
+	const char		*top = getenv("top_srcdir");
+	struct jm_diag		 d;
+	struct jm_ruleset	*spared, *all;
+	struct jm_message	*m;
+	struct dirent		*e;
+	DIR			*dir;
+	char			 path[1024], *raw;
+	size_t			 n = 0, len;
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
+	snprintf(path, sizeof(path), "%s/rules", top);
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_rules_load(path, &d, &spared), 0);
+	jm_rules_set_prefilter(0);
+	ck_assert_int_eq(jm_rules_load(path, &d, &all), 0);
+	jm_rules_set_prefilter(1);
+	snprintf(path, sizeof(path), "%s/tests/corpus-4k", top);
+	dir = opendir(path);
+	ck_assert_ptr_nonnull(dir);
+	while ((e = readdir(dir)) != NULL) {
+		len = strlen(e->d_name);
+		if (len < 4 || strcmp(e->d_name + len - 4, ".eml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/tests/corpus-4k/%s", top,
+		    e->d_name);
+		raw = read_whole(path, &len);
+		ck_assert_msg(raw != NULL, "%s", path);
+		ck_assert_int_eq(jm_message_parse(raw, len, 65536, &m), 0);
+		free(raw);
+		same_verdict(spared, all, m, path);
+		jm_message_free(m);
+		n++;
+	}
+	closedir(dir);
+	ck_assert_uint_ge(n, 48);
+	jm_rules_free(spared);
+	jm_rules_free(all);
+	jm_diag_free(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1341,6 +1390,7 @@ main(void)
 	tcase_add_loop_test(tc, test_branches_apart, 0,
 	    sizeof(branch_cases) / sizeof(branch_cases[0]));
 	tcase_add_test(tc, test_prefilter_changes_nothing);
+	tcase_add_test(tc, test_prefilter_changes_nothing_4k);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
