@@ -1266,49 +1266,93 @@ drop_automaton(struct jm_prefilter *pf)
 }
 
 /*
+ * Row OLD of the table built, rewritten for the new numbering ID into
+ * ROW: a transition into a state with outputs carries the out flag, so
+ * that the scan looks at outputs only there.
+ */
+static void
+renumber_row(const struct jm_prefilter *pf, const uint32_t *id, size_t old,
+    uint32_t *row)
+{
+	size_t		c;
+	uint32_t	t;
+
+	for (c = 0; c < pf->n_cls; c++) {
+		t = pf->delta[old * pf->n_cls + c];
+		row[c] = id[t] | (pf->out_start[t] != pf->out_start[t + 1] ?
+		    pf->out_flag : 0);
+	}
+}
+
+/*
  * Numbers the states breadth first, as QUEUE (N states, the root left
  * out) lists them: the states near the root, where a scan spends most of
- * its time, share the cache.  A transition into a state with outputs
- * carries the out flag, so that the scan looks at outputs only there.
- * The table scanned is written here, from the one built, in cells of 16
- * bits when the states fit them: half the memory, and twice the states
- * in each cache line.
+ * its time, share the cache.  The rows move to their new places in the
+ * table built, cycle by cycle, rather than into a second table, and are
+ * then narrowed in place to cells of 16 bits when the states fit them:
+ * half the memory, twice the states in each cache line, and no moment
+ * with two tables at once (the largest allocation of loading the rules).
  */
 static int
 renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 {
-	uint32_t	*id, *start, t, v;
-	size_t		 i, c, old, k, cells = pf->n_states * pf->n_cls;
+	uint32_t	*id, *start, *carry, *next, *swap, t;
+	unsigned char	*moved;
+	size_t		 i, old, dst, k, cells = pf->n_states * pf->n_cls;
+	void		*table;
 
 	pf->out_flag = pf->n_states < OUT_FLAG16 ? OUT_FLAG16 : OUT_FLAG;
 	id = malloc(pf->n_states * sizeof(*id));
 	start = malloc((pf->n_states + 1) * sizeof(*start));
-	if (pf->out_flag == OUT_FLAG16)
-		pf->delta16 = malloc(cells * sizeof(*pf->delta16));
-	else
-		pf->delta32 = malloc(cells * sizeof(*pf->delta32));
-	if (id == NULL || start == NULL || (pf->delta16 == NULL &&
-	    pf->delta32 == NULL)) {
+	carry = malloc(2 * pf->n_cls * sizeof(*carry));
+	moved = calloc(pf->n_states, 1);
+	if (id == NULL || start == NULL || carry == NULL || moved == NULL) {
 		free(id);
 		free(start);
+		free(carry);
+		free(moved);
 		return -1;
 	}
+	next = carry + pf->n_cls;
 	id[0] = 0;
 	for (i = 0; i < n; i++)
 		id[queue[i]] = (uint32_t)(i + 1);
-	for (old = 0; old < pf->n_states; old++)
-		for (c = 0; c < pf->n_cls; c++) {
-			t = pf->delta[old * pf->n_cls + c];
-			v = id[t] | (pf->out_start[t] != pf->out_start[t + 1] ?
-			    pf->out_flag : 0);
-			if (pf->delta16 != NULL)
-				pf->delta16[id[old] * pf->n_cls + c] =
-				    (uint16_t)v;
-			else
-				pf->delta32[id[old] * pf->n_cls + c] = v;
+	for (old = 0; old < pf->n_states; old++) {
+		if (moved[old])
+			continue;
+		renumber_row(pf, id, old, carry);
+		moved[old] = 1;
+		for (dst = id[old]; !moved[dst]; dst = id[dst]) {
+			renumber_row(pf, id, dst, next);
+			moved[dst] = 1;
+			memcpy(pf->delta + dst * pf->n_cls, carry,
+			    pf->n_cls * sizeof(*carry));
+			swap = carry;
+			carry = next;
+			next = swap;
 		}
-	/* The table built is done with. */
-	free(pf->delta);
+		memcpy(pf->delta + dst * pf->n_cls, carry,
+		    pf->n_cls * sizeof(*carry));
+	}
+	free(carry < next ? carry : next);
+	free(moved);
+	if (pf->out_flag == OUT_FLAG16) {
+		/* Cell i is read at byte 4i before byte 2i is written. */
+		for (i = 0; i < cells; i++) {
+			uint16_t	narrow;
+
+			memcpy(&t, (char *)pf->delta + 4 * i, sizeof(t));
+			narrow = (uint16_t)t;
+			memcpy((char *)pf->delta + 2 * i, &narrow,
+			    sizeof(narrow));
+		}
+		table = realloc(pf->delta, cells * sizeof(uint16_t));
+		pf->delta16 = table != NULL ? table : (uint16_t *)pf->delta;
+	} else {
+		table = realloc(pf->delta, cells * sizeof(uint32_t));
+		pf->delta32 = table != NULL ? table : pf->delta;
+	}
+	/* The table built is the table scanned now. */
 	pf->delta = NULL;
 	/* The outputs keep their order; only their index moves. */
 	for (old = 0; old < pf->n_states; old++)
