@@ -240,65 +240,61 @@ own_ack_ticket(const struct jm_message *m, char out[JM_TICKET_LEN + 1])
 	out[n] = '\0';
 }
 
-/*
- * One attempt at the store's part of a message: begin, decide, build the
- * rows, commit.  0; -1 on an error (nothing committed); JM_STORE_RETRY
- * when a shared store saw another host come first (nothing committed, the
- * rows of W are to be freed and built again).
- */
-static int
-attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
-    const struct jm_category *cat, const char *customer, const char *env_from,
-    time_t now, int attempt, const struct jm_state *initial,
+/* The decision on FACTS, into out->decision. */
+static void
+decide_on(const struct jm_policy *p, const struct work *w,
+    const struct jm_category *cat, const struct jm_facts *facts,
     struct jm_outcome *out)
 {
 	const struct jm_conf	*c = p->conf;
-	struct jm_facts		 facts;
-	struct jm_store_query	 q;
-	struct jm_store_record	 r;
 	struct jm_decide_input	 in;
-	struct jm_decision	*d = &out->decision;
-	char			 event_id[JM_EVENT_ID_LEN + 1], why[256];
-	int			 in_txn = 0, rc;
-	size_t			 i;
 
-	memset(&facts, 0, sizeof(facts));
-	facts.state = *initial;
-	if (store != NULL && customer[0] != '\0') {
-		memset(&q, 0, sizeof(q));
-		q.customer = customer;
-		q.category = cat != NULL ? cat->name : NULL;
-		q.thread_keys = w->keys;
-		q.n_thread_keys = w->n_keys;
-		q.now = now;
-		q.ack_interval = c->ack_interval;
-		q.ack_max_day = c->ack_max_per_day;
-		q.ack_max_minute = c->ack_max_per_minute;
-		q.escalation_window = c->escalation_window;
-		q.initial = *initial;
-		q.attempt = attempt;
-		if (jm_store_begin(store, &q, &facts) == -1)
-			return -1;
-		in_txn = 1;
-	}
-	out->unshared = facts.unshared;
-
+	out->unshared = facts->unshared;
 	memset(&in, 0, sizeof(in));
 	in.category = cat;
-	in.facts = &facts;
+	in.facts = facts;
 	in.ack_policy = cat != NULL ? jm_ack_policy(c, w->m) : NULL;
 	in.have_template = cat != NULL && cat->reply != NULL &&
 	    jm_templates_find(p->templates, cat->reply, out->language,
 	    c->default_language) != NULL;
 	in.chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
-	jm_decide(c, &in, d);
+	jm_decide(c, &in, &out->decision);
+}
+
+/* Whether two decisions queue the same rows with the same contents. */
+static int
+same_decision(const struct jm_decision *a, const struct jm_decision *b)
+{
+	return a->prev.stage == b->prev.stage &&
+	    a->prev.at_risk == b->prev.at_risk &&
+	    a->next.stage == b->next.stage &&
+	    a->next.at_risk == b->next.at_risk &&
+	    a->changed == b->changed && a->automated == b->automated &&
+	    a->ack == b->ack && a->escalate == b->escalate &&
+	    strcmp(a->ack_reason, b->ack_reason) == 0 &&
+	    strcmp(a->escalate_reason, b->escalate_reason) == 0;
+}
+
+/*
+ * The outbox rows of out->decision, into W (the event under EVENT_ID).
+ * 0, or -1 on an error (W's rows are freed with it).
+ */
+static int
+build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
+    const struct jm_category *cat, const char *customer, const char *env_from,
+    time_t now, char event_id[JM_EVENT_ID_LEN + 1], struct jm_outcome *out)
+{
+	const struct jm_conf	*c = p->conf;
+	struct jm_decision	*d = &out->decision;
+	char			 why[256];
+	size_t			 i;
 
 	/* The rows to queue: they are only built when they will be stored. */
 	if (store != NULL && cat != NULL && !d->automated) {
 		struct jm_event	ev;
 
 		if (jm_webhook_event_id(event_id) == -1)
-			goto fail;
+			return -1;
 		memset(&ev, 0, sizeof(ev));
 		ev.id = event_id;
 		ev.occurred = now;
@@ -315,12 +311,12 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		ev.next = d->next;
 		w->event_json = jm_webhook_event_json(&ev);
 		if (w->event_json == NULL)
-			goto fail;
+			return -1;
 		for (i = 0; i < c->journey_webhook_url.n; i++) {
 			if (queue(w, "webhook", c->journey_webhook_url.v[i],
 			    w->event_json, strlen(w->event_json), event_id,
 			    cat->name) == -1)
-				goto fail;
+				return -1;
 			out->webhooks++;
 		}
 	}
@@ -332,7 +328,7 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 			d->ack_reason = "compose-failed";
 		} else if (queue(w, "smtp", env_from, w->ack, w->ack_len, NULL,
 		    cat->name) == -1)
-			goto fail;
+			return -1;
 	}
 	if (store != NULL && d->escalate) {
 		struct jm_escalation	e;
@@ -342,7 +338,7 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		    out->ticket);
 		w->excerpt = jm_chat_excerpt(w->m->text, w->m->text_len, 500);
 		if (w->link == NULL || w->excerpt == NULL)
-			goto fail;
+			return -1;
 		memset(&e, 0, sizeof(e));
 		e.category = cat->name;
 		e.score = out->score;
@@ -370,9 +366,84 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 			if (w->chat[k] == NULL ||
 			    queue(w, "chat", p->chat[i].url, w->chat[k],
 			    strlen(w->chat[k]), event_id, cat->name) == -1)
-				goto fail;
+				return -1;
 			k++;
 			out->escalations++;
+		}
+	}
+
+	return 0;
+}
+
+/*
+ * One attempt at the store's part of a message: read the facts, decide,
+ * build the rows, commit.  The facts are read first without the store's
+ * lock, and the rows built on them (the event, the acknowledgement, the
+ * chat payloads: most of the work); then read again under the lock, and
+ * when they decide the same, the rows are written as built, so that the
+ * lock is held for the reads and writes only.  When they decide otherwise
+ * (another message of this customer came in between), the rows are built
+ * again under the lock.  0; -1 on an error (nothing committed);
+ * JM_STORE_RETRY when a shared store saw another host come first (nothing
+ * committed, the rows of W are to be freed and built again).
+ */
+static int
+attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
+    const struct jm_category *cat, const char *customer, const char *env_from,
+    time_t now, int attempt, const struct jm_state *initial,
+    struct jm_outcome *out)
+{
+	const struct jm_conf	*c = p->conf;
+	struct jm_facts		 facts;
+	struct jm_store_query	 q;
+	struct jm_store_record	 r;
+	struct jm_decision	*d = &out->decision, early;
+	char			 event_id[JM_EVENT_ID_LEN + 1];
+	int			 in_txn = 0, peeked = 0, rc;
+
+	memset(&facts, 0, sizeof(facts));
+	facts.state = *initial;
+	if (store != NULL && customer[0] != '\0') {
+		memset(&q, 0, sizeof(q));
+		q.customer = customer;
+		q.category = cat != NULL ? cat->name : NULL;
+		q.thread_keys = w->keys;
+		q.n_thread_keys = w->n_keys;
+		q.now = now;
+		q.ack_interval = c->ack_interval;
+		q.ack_max_day = c->ack_max_per_day;
+		q.ack_max_minute = c->ack_max_per_minute;
+		q.escalation_window = c->escalation_window;
+		q.initial = *initial;
+		q.attempt = attempt;
+		if (jm_store_peek(store, &q, &facts) == 0)
+			peeked = 1;
+		else {
+			memset(&facts, 0, sizeof(facts));
+			facts.state = *initial;
+			if (jm_store_begin(store, &q, &facts) == -1)
+				return -1;
+			in_txn = 1;
+		}
+	}
+	decide_on(p, w, cat, &facts, out);
+	if (build_rows(p, store, w, cat, customer, env_from, now, event_id,
+	    out) == -1)
+		goto fail;
+	if (peeked) {
+		early = *d;
+		memset(&facts, 0, sizeof(facts));
+		facts.state = *initial;
+		if (jm_store_begin(store, &q, &facts) == -1)
+			return -1;
+		in_txn = 1;
+		decide_on(p, w, cat, &facts, out);
+		if (!same_decision(&early, d)) {
+			rows_free(w);
+			out->webhooks = out->escalations = 0;
+			if (build_rows(p, store, w, cat, customer, env_from, now,
+			    event_id, out) == -1)
+				goto fail;
 		}
 	}
 

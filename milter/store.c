@@ -113,6 +113,15 @@ jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
 }
 
 int
+jm_store_peek(struct jm_store *s, const struct jm_store_query *q,
+    struct jm_facts *facts)
+{
+	if (s->ops->peek == NULL)
+		return -1;
+	return s->ops->peek(s->impl, q, facts);
+}
+
+int
 jm_store_commit(struct jm_store *s, const struct jm_store_record *r)
 {
 	return s->ops->commit(s->impl, r);

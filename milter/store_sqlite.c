@@ -619,6 +619,25 @@ read_facts(struct sqlite_store *ss, const struct jm_store_query *q,
 	return 0;
 }
 
+/* The facts, read in a read transaction of their own. */
+static int
+sqlite_peek(void *impl, const struct jm_store_query *q, struct jm_facts *f)
+{
+	struct sqlite_store *ss = impl;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (exec(ss, "BEGIN") == -1) {
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	rc = read_facts(ss, q, f);
+	sqlite3_exec(ss->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL,
+	    NULL);
+	pthread_mutex_unlock(&ss->lock);
+	return rc;
+}
+
 static int
 sqlite_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
 {
@@ -1568,6 +1587,7 @@ sqlite_customers(void *impl, int (*fn)(void *, const char *,
 const struct jm_store_ops jm_store_sqlite_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
+	.peek = sqlite_peek,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.claim = sqlite_claim,

@@ -227,6 +227,9 @@ struct jm_store_ops {
 	const char	*name;
 	int	(*begin)(void *impl, const struct jm_store_query *q,
 		    struct jm_facts *facts);
+	/* NULL for a store that cannot read outside a transaction. */
+	int	(*peek)(void *impl, const struct jm_store_query *q,
+		    struct jm_facts *facts);
 	int	(*commit)(void *impl, const struct jm_store_record *r);
 	void	(*rollback)(void *impl);
 	int	(*claim)(void *impl, time_t now, time_t lease_until, size_t max,
@@ -288,6 +291,15 @@ struct jm_store {
  */
 int	jm_store_open(const struct jm_conf *conf, struct jm_store **out,
 	    char *err, size_t errlen);
+
+/*
+ * Reads the facts of Q as jm_store_begin() would, but outside any
+ * transaction and holding nothing, so that the work that depends on them
+ * can be done before the lock is taken; jm_store_begin() reads them again
+ * under it, and they decide.  0; -1 on an error or when the store cannot.
+ */
+int	jm_store_peek(struct jm_store *s, const struct jm_store_query *q,
+	    struct jm_facts *facts);
 
 /*
  * Starts the transaction of one message and reads its facts.  Returns 0
