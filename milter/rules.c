@@ -20,9 +20,13 @@
  * rather than over the whole text.
  *
  * Threads: the ruleset and its compiled patterns are only read after
- * loading.  Match data, match context and the JIT stack belong to the
- * calling thread (a pthread key), so libmilter's threads classify at once
- * without a lock.
+ * loading, but for one thing: a pattern is JIT-compiled the first time it
+ * runs, into a copy that one thread makes and publishes atomically (the
+ * others use the interpreter on the original meanwhile).  Most patterns
+ * never run on most sites' mail, since the prefilter spares them, and JIT
+ * code is the largest part of a loaded policy.  Match data, match context
+ * and the JIT stack belong to the calling thread (a pthread key), so
+ * libmilter's threads classify at once without a lock.
  */
 #include "config.h"
 
@@ -84,9 +88,14 @@ enum where {
  * words (the branches the prefilter cannot read stay together as one):
  * the rule fires when any of them matches, as the whole would.
  */
+struct jit_slot {
+	int		 state;		/* JIT_*; atomic */
+	pcre2_code	*code;		/* the JIT-compiled copy; atomic */
+};
+
 struct sub {
-	pcre2_code	*code;
-	int		 jit;		/* JIT-compiled */
+	pcre2_code	*code;		/* never JIT-compiled */
+	struct jit_slot	*jit;		/* NULL: never JIT-compiled */
 	int		 filtered;	/* runs only where its literals occur */
 	size_t		 set;		/* its set in the prefilter */
 };
@@ -197,8 +206,12 @@ subs_free(struct sub *v, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; v != NULL && i < n; i++)
+	for (i = 0; v != NULL && i < n; i++) {
 		pcre2_code_free(v[i].code);
+		if (v[i].jit != NULL)
+			pcre2_code_free(v[i].jit->code);
+		free(v[i].jit);
+	}
 	free(v);
 }
 
@@ -729,11 +742,50 @@ cut_pattern(char **p, char **pat, size_t *len, char **flags)
 	return 0;
 }
 
+/* JIT compilation of a sub-pattern: at its first run, see the top. */
+enum {
+	JIT_NOT_YET,
+	JIT_COMPILING,
+	JIT_DONE
+};
+
+/* Makes SB JIT-compiled at its first run; without memory, never. */
 static void
 jit(struct sub *sb)
 {
-	if (jit_enabled && pcre2_jit_compile(sb->code, PCRE2_JIT_COMPLETE) == 0)
-		sb->jit = 1;
+	if (jit_enabled)
+		sb->jit = calloc(1, sizeof(*sb->jit));
+}
+
+/*
+ * SB's JIT-compiled copy, made by the first thread to ask; NULL while
+ * another makes it, or when it cannot be made (PCRE2 without JIT, no
+ * memory): the caller uses the interpreter then.
+ */
+static pcre2_code *
+jit_code(const struct sub *sb)
+{
+	struct jit_slot	*js = sb->jit;
+	pcre2_code	*jc;
+	int		 expect = JIT_NOT_YET;
+
+	if (js == NULL)
+		return NULL;
+	jc = __atomic_load_n(&js->code, __ATOMIC_ACQUIRE);
+	if (jc != NULL)
+		return jc;
+	if (!__atomic_compare_exchange_n(&js->state, &expect, JIT_COMPILING,
+	    0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return NULL;
+	jc = pcre2_code_copy(sb->code);
+	if (jc != NULL && pcre2_jit_compile(jc, PCRE2_JIT_COMPLETE) != 0) {
+		pcre2_code_free(jc);
+		jc = NULL;
+	}
+	if (jc != NULL)
+		__atomic_store_n(&js->code, jc, __ATOMIC_RELEASE);
+	__atomic_store_n(&js->state, JIT_DONE, __ATOMIC_RELEASE);
+	return jc;
 }
 
 /*
@@ -1395,8 +1447,9 @@ static int
 match(const struct sub *r, struct thread_state *ts, const struct field *f,
     const struct window *w)
 {
-	size_t	start = 0;
-	int	rc;
+	pcre2_code	*jc;
+	size_t		 start = 0;
+	int		 rc;
 
 	if (w->to != SIZE_MAX && f->opts == PCRE2_NO_UTF_CHECK) {
 		start = w->from < f->len ? w->from : f->len;
@@ -1407,9 +1460,10 @@ match(const struct sub *r, struct thread_state *ts, const struct field *f,
 		pcre2_set_offset_limit(ts->mc, w->to);
 	} else if (r->filtered)
 		pcre2_set_offset_limit(ts->mc, PCRE2_UNSET);
-	if (r->jit && f->opts == PCRE2_NO_UTF_CHECK)
-		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
-		    0, ts->md, ts->mc);
+	jc = f->opts == PCRE2_NO_UTF_CHECK ? jit_code(r) : NULL;
+	if (jc != NULL)
+		rc = pcre2_jit_match(jc, (PCRE2_SPTR)f->s, f->len, start, 0,
+		    ts->md, ts->mc);
 	else
 		rc = pcre2_match(r->code, (PCRE2_SPTR)f->s, f->len, start,
 		    f->opts, ts->md, ts->mc);
