@@ -117,8 +117,10 @@ def main():
     ack = (read_lines(os.path.join(run, "ack.txt")) or ["failed"])[0].split()
     rss = {}
     for ln in read_lines(os.path.join(run, "rss.tsv")):
-        cfg, idle, peak, sess, msgs, status = ln.split("\t")
-        rss[cfg] = (idle, peak, sess, msgs, status)
+        f = ln.split("\t")
+        cfg, idle, peak, sess, msgs, status = f[:6]
+        anon, files = (f[6], f[7]) if len(f) >= 8 else ("", "")
+        rss[cfg] = (idle, peak, sess, msgs, status, anon, files)
     ctl = None
     if os.path.exists(os.path.join(run, "ctlbench.txt")):
         with open(os.path.join(run, "ctlbench.txt"), encoding="utf-8",
@@ -381,17 +383,22 @@ def main():
     w("## Peak memory")
     w("")
     w("VmHWM from /proc/PID/status of a freshly started daemon, before and "
-      "after the load.")
+      "after the load; and what its resident set was made of at start "
+      "(RssAnon: its own memory; RssFile: pages of the shared libraries and "
+      "the program, shared with every other process that maps them).")
     w("")
-    w("| milter | sessions | messages | at start | peak |")
-    w("| --- | ---: | ---: | ---: | ---: |")
+    w("| milter | sessions | messages | at start | peak | at start: anonymous "
+      "| at start: files |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for cfg in ("C", "B"):
         if cfg in rss:
-            idle, peak, sess, msgs, status = rss[cfg]
-            w("| %s | %s | %s | %.1f MB | %s |" % (
+            idle, peak, sess, msgs, status, anon, files = rss[cfg]
+            w("| %s | %s | %s | %.1f MB | %s | %s | %s |" % (
                 CONFIG[cfg], sess, msgs, int(idle or 0) / 1024.0,
                 "%.1f MB" % (int(peak) / 1024.0) if status == "ok" and peak
-                else status))
+                else status,
+                "%.1f MB" % (int(anon) / 1024.0) if anon else "-",
+                "%.1f MB" % (int(files) / 1024.0) if files else "-"))
     w("")
 
     # --------------------------------------------------------- classify
