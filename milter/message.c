@@ -1015,29 +1015,33 @@ content_fields(const char *raw, size_t len)
 
 /*
  * What GMime parses.  The MIME structure hangs on the Content-* fields
- * alone, but GMime makes an object of every field and parses From, To,
- * Cc and Date again for a message object that nobody here reads: a third
- * of its time on common mail.  So when read_headers() found the block
- * clean (CLEAN) and no field that RFC 5322 allows once repeats (the one
- * thing GMime reports about the other fields), it is given only the
- * Content-* lines, the empty line and the body, which it parses to the
- * same parts with the same warnings.  Otherwise it reads RAW itself,
- * borrowed, not copied.  *BORROWED is set to the array to free with
- * g_byte_array_free(*BORROWED, FALSE) after the stream is gone.
+ * alone, but GMime makes an object of every field, and of a message it
+ * parses From, To, Cc and Date again, for objects nobody here reads: a
+ * third of its time on common mail.  So when read_headers() found the
+ * block clean (CLEAN) and no field that RFC 5322 allows once repeats
+ * (the one thing GMime reports about the other fields), it is given only
+ * the Content-* lines, the empty line and the body, to parse as a part
+ * (*FILTERED set): the same tree with the same warnings, and no message
+ * object.  Otherwise it reads RAW itself as a message, borrowed, not
+ * copied, and *BORROWED is set to the array to free with
+ * g_byte_array_free(*BORROWED, FALSE) once the stream is gone.
  * Caller unrefs the stream.
  */
 static GMimeStream *
 mime_stream(const struct jm_message *m, const char *raw, size_t len,
-    int clean, GByteArray **borrowed)
+    int clean, int *filtered, GByteArray **borrowed)
 {
 	GMimeStream	*s;
 	GByteArray	*ba = NULL;
 
 	*borrowed = NULL;
+	*filtered = 0;
 	if (clean && !single_field_repeated(m))
 		ba = content_fields(raw, len);
-	if (ba != NULL)
+	if (ba != NULL) {
+		*filtered = 1;
 		return g_mime_stream_mem_new_with_byte_array(ba);
+	}
 	if (len > G_MAXUINT)
 		return g_mime_stream_mem_new_with_buffer(raw, len);
 	/* GMime only reads its input: the cast does not let it write. */
@@ -1054,25 +1058,34 @@ read_body(struct walk *w, const char *raw, size_t len, size_t body, int stray,
 {
 	GMimeStream	*stream;
 	GMimeParser	*parser;
-	GMimeMessage	*msg;
+	GMimeMessage	*msg = NULL;
+	GMimeObject	*top;
 	GByteArray	*borrowed;
+	int		 filtered, ok;
 
-	stream = mime_stream(w->m, raw, len, clean, &borrowed);
+	stream = mime_stream(w->m, raw, len, clean, &filtered, &borrowed);
 	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg = g_mime_parser_construct_message(parser, opts);
-	if (msg != NULL) {
-		walk(w, g_mime_message_get_mime_part(msg), 0);
-		g_object_unref(msg);
-	} else
+	if (filtered)
+		top = g_mime_parser_construct_part(parser, opts);
+	else {
+		g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+		msg = g_mime_parser_construct_message(parser, opts);
+		top = msg != NULL ? g_mime_message_get_mime_part(msg) : NULL;
+	}
+	ok = filtered ? top != NULL : msg != NULL;
+	if (!ok)
 		w->m->flags |= JM_MSG_MALFORMED;
+	walk(w, top, 0);
+	if (msg != NULL)
+		g_object_unref(msg);
+	else if (top != NULL)
+		g_object_unref(top);
 	/*
 	 * A line that is not a header ends the header block for a mail
 	 * client, which shows it and what follows as the body; GMime may
 	 * drop it instead.
 	 */
-	if ((msg == NULL || (stray && w->text.len == 0)) && body < len &&
-	    w->err == 0)
+	if ((!ok || (stray && w->text.len == 0)) && body < len && w->err == 0)
 		take_raw_body(w, raw + body, len - body);
 	g_object_unref(parser);
 	g_object_unref(stream);
