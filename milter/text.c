@@ -128,6 +128,30 @@ put_cp(struct jm_buf *out, long cp)
 	return jm_buf_append(out, u, n);
 }
 
+/*
+ * Appends N bytes at S, which are whole valid characters.  Past OUT's
+ * maximum it appends what put_cp() would one character at a time: each
+ * that still fits, so a smaller one may follow a larger one left out.
+ */
+static int
+put_run(struct jm_buf *out, const unsigned char *s, size_t n)
+{
+	size_t	 i, adv;
+
+	if (n <= out->max - out->len)
+		return jm_buf_append(out, s, n);
+	for (i = 0; i < n; i += adv) {
+		utf8_next(s + i, n - i, &adv);
+		if (out->max - out->len < adv) {
+			out->truncated = 1;
+			continue;
+		}
+		if (jm_buf_append(out, s + i, adv) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 jm_text_valid_utf8(const char *s, size_t len)
 {
@@ -144,18 +168,26 @@ int
 jm_text_sanitize(const char *in, size_t len, struct jm_buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, adv, run;
+	size_t			 i, j, adv;
 	long			 cp;
 
 	for (i = 0; i < len; i += adv) {
-		/* Runs of plain ASCII go in one piece. */
-		for (run = 0; i + run < len && p[i + run] < 0x80 &&
-		    p[i + run] != '\0' && p[i + run] != '\r'; run++)
-			;
-		if (run > 0) {
-			if (jm_buf_append(out, p + i, run) == -1)
+		/*
+		 * Runs of what stays as it is (ASCII but NUL and CR, and
+		 * valid sequences) go in one piece.
+		 */
+		for (j = i; j < len; j += adv) {
+			if (p[j] < 0x80) {
+				if (p[j] == '\0' || p[j] == '\r')
+					break;
+				adv = 1;
+			} else if (utf8_next(p + j, len - j, &adv) < 0)
+				break;
+		}
+		if (j > i) {
+			if (put_run(out, p + i, j - i) == -1)
 				return -1;
-			adv = run;
+			adv = j - i;
 			continue;
 		}
 		cp = utf8_next(p + i, len - i, &adv);
@@ -242,29 +274,62 @@ norm_map(long cp)
 	return cp;
 }
 
+/*
+ * Whether the character at S (N > 0 bytes) stands for itself under
+ * FLAGS, so that it can be copied as it is; *ADV is set to its length.
+ */
+static int
+verbatim(const unsigned char *s, size_t n, unsigned flags, size_t *adv)
+{
+	long	 cp;
+
+	if (s[0] < 0x80) {
+		*adv = 1;
+		cp = s[0];
+	} else {
+		cp = utf8_next(s, n, adv);
+		if (cp < 0 || norm_map(cp) != cp)
+			return 0;
+	}
+	if (cp == 0)
+		return 0;
+	return !(flags & JM_NORM_SPACE) || !is_space(cp);
+}
+
 int
 jm_text_normalize(const char *in, size_t len, unsigned flags,
     struct jm_buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, j, adv;
+	size_t			 i, j, adv, next;
 	long			 cp;
 	int			 started = 0, pending = 0;
 
 	for (i = 0; i < len; i += adv) {
 		/*
-		 * Printable ASCII maps to itself and is no space: a run of
-		 * it goes out in one piece (most of a message is such runs).
+		 * Characters that stand for themselves, and single spaces
+		 * between them, go out in one piece: most of a message is
+		 * such runs.
 		 */
-		for (j = i; j < len && p[j] > 0x20 && p[j] < 0x7f; j++)
-			;
+		for (j = i; j < len; j += adv) {
+			if (p[j] > 0x20 && p[j] < 0x7f) {
+				adv = 1;
+				continue;
+			}
+			if (verbatim(p + j, len - j, flags, &adv))
+				continue;
+			if (p[j] != ' ' || j == i || j + 1 == len ||
+			    !verbatim(p + j + 1, len - j - 1, flags, &next))
+				break;
+			adv = 1;
+		}
 		if (j > i) {
 			if (pending) {
 				if (put_cp(out, ' ') == -1)
 					return -1;
 				pending = 0;
 			}
-			if (jm_buf_append(out, p + i, j - i) == -1)
+			if (put_run(out, p + i, j - i) == -1)
 				return -1;
 			started = 1;
 			adv = j - i;
