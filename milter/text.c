@@ -676,7 +676,10 @@ enum mark {
 	MARK_DROP2		/* drop this line and the next */
 };
 
-/* What line I is.  -1 on memory. */
+/*
+ * What line I is, and F left holding it folded (empty when too long):
+ * mark_lines() reads it there.  -1 on memory.
+ */
 static int
 classify_line(const struct line *lines, size_t nlines, size_t i,
     struct jm_buf *f, struct jm_buf *f2)
@@ -764,14 +767,27 @@ split_lines(const char *in, size_t len, struct line **out, size_t *nout)
 	return 0;
 }
 
+/* What pass 1 of mark_lines() learnt about a line for pass 2. */
+#define SIG_UNKNOWN	0		/* not folded */
+#define SIG_NO		1
+#define SIG_YES		2		/* a mobile signature line */
+
 /* Marks the lines to keep in KEEP; -1 on memory. */
 static int
 mark_lines(const struct line *lines, size_t nlines, char *keep)
 {
 	struct jm_buf	 f, f2;
 	size_t		 i, end = nlines, rest;
-	int		 mark, rc = -1;
+	char		*sig;
+	int		 mark, rc = -1, yes;
 
+	/*
+	 * Folding is most of the work: each line folded for the history
+	 * pass is tested as a mobile signature then, not folded again.
+	 */
+	sig = calloc(nlines, 1);
+	if (sig == NULL)
+		return -1;
 	jm_buf_init(&f, FOLD_MAX * 4);
 	jm_buf_init(&f2, FOLD_MAX * 8);
 	for (i = 0; i < nlines; i++)
@@ -783,9 +799,12 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 			keep[i] = 0;
 			continue;
 		}
+		/* F is left holding line I folded, or empty. */
 		mark = classify_line(lines, nlines, i, &f, &f2);
 		if (mark == -1)
 			goto out;
+		sig[i] = f.len > 0 && is_mobile_sig(f.data, f.len) ? SIG_YES :
+		    SIG_NO;
 		if (mark == MARK_CUT)
 			end = i;
 		else if (mark == MARK_DROP)
@@ -813,9 +832,14 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 		if (!keep[i] || is_blank(&lines[i]))
 			continue;
 		rest--;		/* now the lines with text after this one */
-		if (fold(&lines[i], &f) == -1)
-			goto out;
-		if (f.len == 0 || !is_mobile_sig(f.data, f.len))
+		if (sig[i] != SIG_UNKNOWN)
+			yes = sig[i] == SIG_YES;
+		else {
+			if (fold(&lines[i], &f) == -1)
+				goto out;
+			yes = f.len > 0 && is_mobile_sig(f.data, f.len);
+		}
+		if (!yes)
 			continue;
 		if (rest <= SIG_TAIL_LINES) {
 			end = i;
@@ -827,6 +851,7 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 		keep[i] = 0;
 	rc = 0;
 out:
+	free(sig);
 	jm_buf_free(&f);
 	jm_buf_free(&f2);
 	return rc;

@@ -219,6 +219,13 @@ END_TEST
  * Quote and signature stripping.  WANT NULL: the input comes back as it
  * is (nothing to strip, or nothing would be left).
  */
+/* 1,100 bytes: longer than any line looked at as a marker. */
+#define LONG10	"xxxxxxxxxx"
+#define LONG100	LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 \
+		LONG10 LONG10
+#define LONG_LINE LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 \
+		LONG100 LONG100 LONG100 LONG100
+
 struct strip_case {
 	const char	*label;
 	const char	*in;
@@ -402,6 +409,14 @@ static const struct strip_case strip_cases[] = {
 	{ "mobile signature mid-text only loses its line",
 	    "Top.\nSent from my iPhone\none\ntwo\nthree\nfour\n",
 	    "Top.\none\ntwo\nthree\nfour" },
+	{ "mobile signature in odd spacing and case",
+	    "Cancel.\n\n  SENT   from\xc2\xa0my \t phone \n", "Cancel." },
+	{ "mobile signature after an inline reply",
+	    "On Mon, 3 Mar 2025 at 10:00, A <a@example.com> wrote:\n> q\n"
+	    "My answer.\nSent from my iPhone\n", "My answer." },
+	{ "mobile signature after a two-line attribution is history",
+	    "Fine.\nOn Mon, 3 Mar 2025 at 10:00, A <a@\nexample.com> wrote:\n"
+	    "Sent from my iPhone\n", "Fine." },
 	/* What must not be cut. */
 	{ "a sentence about writing is not an attribution",
 	    "On Monday I wrote to you about my refund.\nNobody answered.",
@@ -422,6 +437,8 @@ static const struct strip_case strip_cases[] = {
 	    "Sent from my iPhone while waiting for the delivery that never "
 	    "came "
 	    "for the third time", NULL },
+	{ "a line too long to fold is no signature",
+	    "Top.\nSent from my " LONG_LINE, NULL },
 	{ "everything quoted is kept", "> old\n> text\n", NULL },
 	{ "only an attribution and a quote is kept",
 	    "On Mon, 3 Mar 2025 at 10:00, A <a@example.com> wrote:\n> x\n",
