@@ -289,7 +289,8 @@ static const struct msg_case msg_cases[] = {
 	    0, SCAN, "folded ok", NULL, NULL, NULL, NULL, 0,
 	    JM_MSG_MALFORMED | JM_MSG_HTML },
 	{ "content-type in lower case",
-	    HDR "content-type: TEXT/HTML; charset=utf-8\r\n\r\n<p>lower</p>\r\n",
+	    HDR "content-type: TEXT/HTML; charset=utf-8\r\n\r\n"
+	    "<p>lower</p>\r\n",
 	    0, SCAN, "lower", NULL, NULL, NULL, NULL, JM_MSG_HTML,
 	    JM_MSG_MALFORMED },
 	{ "a continuation that looks like a content field is not one",
@@ -427,14 +428,17 @@ START_TEST(test_content_fields_only)
 {
 	static const char *const heads[] = {
 		"From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
-		    "To: support@example.com\r\nSubject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
 		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n",
 		"From ayse@example.com.tr Mon Mar  3 10:00:00 2025\r\n"
 		    "From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
-		    "To: support@example.com\r\nSubject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
 		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n",
 		"From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
-		    "To: support@example.com\r\nSubject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
 		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n"
 		    "To: support@example.com\r\n",
 	};
