@@ -463,69 +463,152 @@ join_b_words(const char *v)
  * Parts.
  */
 
-/* Whether a base64 body holds anything but the alphabet and white space. */
+/*
+ * The encoded bytes of a part, as they sit in the array of the memory
+ * stream the parser cut them from (a substream shares its parent's
+ * array): read in place, they need no stream, filter or copy per part.
+ * Returns 0, or -1 when the content is not in such a stream.
+ */
 static int
-bad_base64(GMimeDataWrapper *dw)
+content_span(GMimeDataWrapper *dw, const char **p, size_t *n)
 {
 	GMimeStream	*s;
-	char		 buf[4096];
-	gssize		 n, i;
-	int		 bad = 0;
+	GByteArray	*ba;
+	gint64		 start, end;
 
 	s = g_mime_data_wrapper_get_stream(dw);
-	if (s == NULL || g_mime_stream_reset(s) == -1)
-		return 0;
-	for (;;) {
-		n = g_mime_stream_read(s, buf, sizeof(buf));
-		if (n <= 0 || bad)
-			break;
-		for (i = 0; i < n && !bad; i++)
-			bad = !g_ascii_isalnum(buf[i]) && buf[i] != '+' &&
-			    buf[i] != '/' && buf[i] != '=' &&
-			    !g_ascii_isspace(buf[i]);
-	}
-	g_mime_stream_reset(s);
-	return bad;
+	if (s == NULL || !GMIME_IS_STREAM_MEM(s))
+		return -1;
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	if (ba == NULL)
+		return -1;
+	/* As GMime's own read of the stream bounds it. */
+	start = s->bound_start;
+	end = s->bound_end;
+	if (end < 0 || end > (gint64)ba->len)
+		end = (gint64)ba->len;
+	if (start < 0 || start > end)
+		return -1;
+	*p = (const char *)ba->data + start;
+	*n = (size_t)(end - start);
+	return 0;
+}
+
+static int
+is_b64(char c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '/';
+}
+
+/* Whether a base64 body holds anything but the alphabet and white space. */
+static int
+bad_base64(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!is_b64(p[i]) && p[i] != '=' && !g_ascii_isspace(p[i]))
+			return 1;
+	return 0;
 }
 
 /*
  * Decodes damaged base64 as far as it goes: what is not in the alphabet
  * is skipped and a last partial quantum still gives its whole bytes,
- * where GMime's decoder would drop them.
+ * where GMime's decoder would drop them.  0 or -1.
  */
-static void
-lenient_base64(GMimeDataWrapper *dw, GByteArray *out)
+static int
+lenient_base64(const char *p, size_t n, struct jm_buf *out)
 {
-	GMimeStream	*s;
 	GString		*clean;
-	char		 buf[4096];
-	gssize		 n, i;
 	guchar		*raw;
 	gsize		 rawlen;
+	size_t		 i;
+	int		 rc;
 
-	s = g_mime_data_wrapper_get_stream(dw);
-	if (s == NULL || g_mime_stream_reset(s) == -1)
-		return;
-	clean = g_string_new(NULL);
-	for (;;) {
-		n = g_mime_stream_read(s, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++)
-			if (g_ascii_isalnum(buf[i]) || buf[i] == '+' ||
-			    buf[i] == '/')
-				g_string_append_c(clean, buf[i]);
-	}
-	g_mime_stream_reset(s);
+	clean = g_string_sized_new(n + 4);
+	for (i = 0; i < n; i++)
+		if (is_b64(p[i]))
+			g_string_append_c(clean, p[i]);
 	if (clean->len % 4 == 1)
 		g_string_truncate(clean, clean->len - 1);
 	while (clean->len % 4 != 0)
 		g_string_append_c(clean, '=');
 	raw = g_base64_decode(clean->str, &rawlen);
-	g_byte_array_set_size(out, 0);
-	g_byte_array_append(out, raw, (guint)rawlen);
+	rc = jm_buf_append(out, raw, rawlen);
 	g_free(raw);
 	g_string_free(clean, TRUE);
+	return rc;
+}
+
+/*
+ * Decodes N bytes at P in ENC (base64 or quoted-printable) into OUT, as
+ * GMime's decoding filter does: one step over all of it, then the flush
+ * the filter does at the end of its stream.  0 or -1.
+ */
+static int
+decode_span(const char *p, size_t n, GMimeContentEncoding enc,
+    struct jm_buf *out)
+{
+	GMimeEncoding	 st;
+	char		*dec;
+	size_t		 k, cap;
+	int		 rc;
+
+	g_mime_encoding_init_decode(&st, enc);
+	cap = g_mime_encoding_outlen(&st, n);
+	if (cap < n || cap > SIZE_MAX - 16)
+		return -1;
+	dec = malloc(cap + 16);
+	if (dec == NULL)
+		return -1;
+	k = g_mime_encoding_step(&st, p, n, dec);
+	k += g_mime_encoding_flush(&st, "", 0, dec + k);
+	rc = jm_buf_append(out, dec, k);
+	free(dec);
+	return rc;
+}
+
+/*
+ * Sets *P and *N to the decoded content of a part: in place when it
+ * needs no decoding, else in DEC.  0, or -1 (memory).
+ */
+static int
+part_content(struct walk *w, GMimeDataWrapper *dw, struct jm_buf *dec,
+    const char **p, size_t *n)
+{
+	GMimeContentEncoding enc;
+	GMimeStream	*mem;
+	GByteArray	*ba;
+	const char	*raw;
+	size_t		 len;
+	int		 rc = 0;
+
+	enc = g_mime_data_wrapper_get_encoding(dw);
+	if (enc == GMIME_CONTENT_ENCODING_UUENCODE ||
+	    content_span(dw, &raw, &len) == -1) {
+		/* Not where content_span() finds it: GMime decodes. */
+		mem = g_mime_stream_mem_new();
+		if (g_mime_data_wrapper_write_to_stream(dw, mem) == -1)
+			w->m->flags |= JM_MSG_MALFORMED;
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		rc = jm_buf_append(dec, ba->data, ba->len);
+		g_object_unref(mem);
+	} else if (enc == GMIME_CONTENT_ENCODING_BASE64 &&
+	    bad_base64(raw, len)) {
+		w->m->flags |= JM_MSG_MALFORMED;
+		rc = lenient_base64(raw, len, dec);
+	} else if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		rc = decode_span(raw, len, enc, dec);
+	else {
+		*p = raw;
+		*n = len;
+		return 0;
+	}
+	*p = jm_buf_cstr(dec);
+	*n = dec->len;
+	return rc;
 }
 
 /* Adds the text of one leaf part to the walk. */
@@ -533,9 +616,7 @@ static void
 take_part(struct walk *w, GMimePart *part, int html)
 {
 	GMimeDataWrapper *dw;
-	GMimeStream	 *mem;
-	GByteArray	 *ba;
-	struct jm_buf	  utf8, plain, stripped;
+	struct jm_buf	  dec, utf8, plain, stripped;
 	const char	 *charset, *s;
 	size_t		  n, len;
 	int		  unknown = 0, rc = -1;
@@ -543,22 +624,15 @@ take_part(struct walk *w, GMimePart *part, int html)
 	dw = g_mime_part_get_content(part);
 	if (dw == NULL)
 		return;
-	mem = g_mime_stream_mem_new();
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	if (g_mime_data_wrapper_get_encoding(dw) ==
-	    GMIME_CONTENT_ENCODING_BASE64 && bad_base64(dw)) {
-		w->m->flags |= JM_MSG_MALFORMED;
-		lenient_base64(dw, ba);
-	} else if (g_mime_data_wrapper_write_to_stream(dw, mem) == -1)
-		w->m->flags |= JM_MSG_MALFORMED;
-
+	jm_buf_init(&dec, WORK_MAX);
 	jm_buf_init(&utf8, WORK_MAX);
 	jm_buf_init(&plain, WORK_MAX);
 	jm_buf_init(&stripped, WORK_MAX);
+	if (part_content(w, dw, &dec, &s, &len) == -1)
+		goto out;
 	charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
 	    "charset");
-	if (to_utf8((const char *)ba->data, ba->len, charset, &utf8,
-	    &unknown) == -1)
+	if (to_utf8(s, len, charset, &utf8, &unknown) == -1)
 		goto out;
 	if (unknown)
 		w->m->flags |= JM_MSG_MALFORMED;
@@ -588,10 +662,10 @@ take_part(struct walk *w, GMimePart *part, int html)
 out:
 	if (rc == -1)
 		w->err = -1;
+	jm_buf_free(&dec);
 	jm_buf_free(&utf8);
 	jm_buf_free(&plain);
 	jm_buf_free(&stripped);
-	g_object_unref(mem);
 }
 
 static int
@@ -869,33 +943,154 @@ fail:
 	jm_buf_free(&stripped);
 }
 
+/* The fields RFC 5322 (3.6) allows once: GMime reports one that repeats. */
+static const char *const single_fields[] = {
+	"bcc", "cc", "date", "from", "in-reply-to", "message-id", "references",
+	"reply-to", "sender", "subject", "to", NULL
+};
+
+/* Whether a field RFC 5322 allows once appears more than once. */
+static int
+single_field_repeated(const struct jm_message *m)
+{
+	const char *const *f;
+	size_t		  i;
+	int		  seen;
+
+	for (f = single_fields; *f != NULL; f++) {
+		seen = 0;
+		for (i = 0; i < m->n_headers; i++)
+			if (jm_strcaseeq(m->headers[i].name, *f) && seen++ > 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The Content-* lines of a clean header block, then the empty line and
+ * the body, in a new array; NULL when the block is not one that
+ * read_headers() and GMime read alike line by line (a first line that is
+ * a continuation or an mbox "From "; no empty line before the end).
+ */
+static GByteArray *
+content_fields(const char *raw, size_t len)
+{
+	GByteArray	*ba;
+	const char	*line, *nl, *colon;
+	size_t		 pos = 0, n, full, nlen;
+	int		 keep = 0;
+
+	if (len > G_MAXUINT || len == 0 || is_wsp(raw[0]) ||
+	    (len >= 5 && memcmp(raw, "From ", 5) == 0))
+		return NULL;
+	ba = g_byte_array_sized_new((guint)len);
+	while (pos < len) {
+		line = raw + pos;
+		nl = memchr(line, '\n', len - pos);
+		if (nl == NULL)
+			break;
+		full = (size_t)(nl - line) + 1;
+		n = full - 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n == 0) {
+			g_byte_array_append(ba, (const guint8 *)line,
+			    (guint)(len - pos));
+			return ba;
+		}
+		if (!is_wsp(line[0])) {
+			colon = memchr(line, ':', n);
+			nlen = colon != NULL ? (size_t)(colon - line) : 0;
+			keep = nlen >= 8 &&
+			    g_ascii_strncasecmp(line, "Content-", 8) == 0;
+		}
+		if (keep)
+			g_byte_array_append(ba, (const guint8 *)line,
+			    (guint)full);
+		pos += full;
+	}
+	g_byte_array_free(ba, TRUE);
+	return NULL;
+}
+
+/*
+ * What GMime parses.  The MIME structure hangs on the Content-* fields
+ * alone, but GMime makes an object of every field, and of a message it
+ * parses From, To, Cc and Date again, for objects nobody here reads: a
+ * third of its time on common mail.  So when read_headers() found the
+ * block clean (CLEAN) and no field that RFC 5322 allows once repeats
+ * (the one thing GMime reports about the other fields), it is given only
+ * the Content-* lines, the empty line and the body, to parse as a part
+ * (*FILTERED set): the same tree with the same warnings, and no message
+ * object.  Otherwise it reads RAW itself as a message, borrowed, not
+ * copied, and *BORROWED is set to the array to free with
+ * g_byte_array_free(*BORROWED, FALSE) once the stream is gone.
+ * Caller unrefs the stream.
+ */
+static GMimeStream *
+mime_stream(const struct jm_message *m, const char *raw, size_t len,
+    int clean, int *filtered, GByteArray **borrowed)
+{
+	GMimeStream	*s;
+	GByteArray	*ba = NULL;
+
+	*borrowed = NULL;
+	*filtered = 0;
+	if (clean && !single_field_repeated(m))
+		ba = content_fields(raw, len);
+	if (ba != NULL) {
+		*filtered = 1;
+		return g_mime_stream_mem_new_with_byte_array(ba);
+	}
+	if (len > G_MAXUINT)
+		return g_mime_stream_mem_new_with_buffer(raw, len);
+	/* GMime only reads its input: the cast does not let it write. */
+	ba = g_byte_array_new_take((guint8 *)(uintptr_t)raw, len);
+	s = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	*borrowed = ba;
+	return s;
+}
+
 static int
 read_body(struct walk *w, const char *raw, size_t len, size_t body, int stray,
-    GMimeParserOptions *opts)
+    int clean, GMimeParserOptions *opts)
 {
 	GMimeStream	*stream;
 	GMimeParser	*parser;
-	GMimeMessage	*msg;
+	GMimeMessage	*msg = NULL;
+	GMimeObject	*top;
+	GByteArray	*borrowed;
+	int		 filtered, ok;
 
-	stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	stream = mime_stream(w->m, raw, len, clean, &filtered, &borrowed);
 	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg = g_mime_parser_construct_message(parser, opts);
-	if (msg != NULL) {
-		walk(w, g_mime_message_get_mime_part(msg), 0);
-		g_object_unref(msg);
-	} else
+	if (filtered)
+		top = g_mime_parser_construct_part(parser, opts);
+	else {
+		g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+		msg = g_mime_parser_construct_message(parser, opts);
+		top = msg != NULL ? g_mime_message_get_mime_part(msg) : NULL;
+	}
+	ok = filtered ? top != NULL : msg != NULL;
+	if (!ok)
 		w->m->flags |= JM_MSG_MALFORMED;
+	walk(w, top, 0);
+	if (msg != NULL)
+		g_object_unref(msg);
+	else if (top != NULL)
+		g_object_unref(top);
 	/*
 	 * A line that is not a header ends the header block for a mail
 	 * client, which shows it and what follows as the body; GMime may
 	 * drop it instead.
 	 */
-	if ((msg == NULL || (stray && w->text.len == 0)) && body < len &&
-	    w->err == 0)
+	if ((!ok || (stray && w->text.len == 0)) && body < len && w->err == 0)
 		take_raw_body(w, raw + body, len - body);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	if (borrowed != NULL)
+		g_byte_array_free(borrowed, FALSE);
 	return w->err;
 }
 
@@ -909,7 +1104,7 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 	struct walk	 w;
 	struct jm_buf	 norm;
 	size_t		 body, n;
-	int		 stray = 0;
+	int		 stray = 0, clean;
 
 	*out = NULL;
 	jm_message_init();
@@ -920,6 +1115,7 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 		len = 0;
 	if (read_headers(m, raw != NULL ? raw : "", len, &body, &stray) == -1)
 		goto fail;
+	clean = m->flags == 0 && !stray;
 
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
@@ -936,7 +1132,8 @@ jm_message_parse(const char *raw, size_t len, size_t max_scan,
 	w.budget = max_scan;
 	jm_buf_init(&w.text, max_scan);
 	if (read_envelope_headers(m, opts) == -1 ||
-	    (len > 0 && read_body(&w, raw, len, body, stray, opts) == -1)) {
+	    (len > 0 && read_body(&w, raw, len, body, stray, clean,
+	    opts) == -1)) {
 		g_mime_parser_options_free(opts);
 		jm_buf_free(&w.text);
 		goto fail;

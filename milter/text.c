@@ -128,6 +128,30 @@ put_cp(struct jm_buf *out, long cp)
 	return jm_buf_append(out, u, n);
 }
 
+/*
+ * Appends N bytes at S, which are whole valid characters.  Past OUT's
+ * maximum it appends what put_cp() would one character at a time: each
+ * that still fits, so a smaller one may follow a larger one left out.
+ */
+static int
+put_run(struct jm_buf *out, const unsigned char *s, size_t n)
+{
+	size_t	 i, adv;
+
+	if (n <= out->max - out->len)
+		return jm_buf_append(out, s, n);
+	for (i = 0; i < n; i += adv) {
+		utf8_next(s + i, n - i, &adv);
+		if (out->max - out->len < adv) {
+			out->truncated = 1;
+			continue;
+		}
+		if (jm_buf_append(out, s + i, adv) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 jm_text_valid_utf8(const char *s, size_t len)
 {
@@ -144,18 +168,26 @@ int
 jm_text_sanitize(const char *in, size_t len, struct jm_buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, adv, run;
+	size_t			 i, j, adv;
 	long			 cp;
 
 	for (i = 0; i < len; i += adv) {
-		/* Runs of plain ASCII go in one piece. */
-		for (run = 0; i + run < len && p[i + run] < 0x80 &&
-		    p[i + run] != '\0' && p[i + run] != '\r'; run++)
-			;
-		if (run > 0) {
-			if (jm_buf_append(out, p + i, run) == -1)
+		/*
+		 * Runs of what stays as it is (ASCII but NUL and CR, and
+		 * valid sequences) go in one piece.
+		 */
+		for (j = i; j < len; j += adv) {
+			if (p[j] < 0x80) {
+				if (p[j] == '\0' || p[j] == '\r')
+					break;
+				adv = 1;
+			} else if (utf8_next(p + j, len - j, &adv) < 0)
+				break;
+		}
+		if (j > i) {
+			if (put_run(out, p + i, j - i) == -1)
 				return -1;
-			adv = run;
+			adv = j - i;
 			continue;
 		}
 		cp = utf8_next(p + i, len - i, &adv);
@@ -242,29 +274,62 @@ norm_map(long cp)
 	return cp;
 }
 
+/*
+ * Whether the character at S (N > 0 bytes) stands for itself under
+ * FLAGS, so that it can be copied as it is; *ADV is set to its length.
+ */
+static int
+verbatim(const unsigned char *s, size_t n, unsigned flags, size_t *adv)
+{
+	long	 cp;
+
+	if (s[0] < 0x80) {
+		*adv = 1;
+		cp = s[0];
+	} else {
+		cp = utf8_next(s, n, adv);
+		if (cp < 0 || norm_map(cp) != cp)
+			return 0;
+	}
+	if (cp == 0)
+		return 0;
+	return !(flags & JM_NORM_SPACE) || !is_space(cp);
+}
+
 int
 jm_text_normalize(const char *in, size_t len, unsigned flags,
     struct jm_buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, j, adv;
+	size_t			 i, j, adv, next;
 	long			 cp;
 	int			 started = 0, pending = 0;
 
 	for (i = 0; i < len; i += adv) {
 		/*
-		 * Printable ASCII maps to itself and is no space: a run of
-		 * it goes out in one piece (most of a message is such runs).
+		 * Characters that stand for themselves, and single spaces
+		 * between them, go out in one piece: most of a message is
+		 * such runs.
 		 */
-		for (j = i; j < len && p[j] > 0x20 && p[j] < 0x7f; j++)
-			;
+		for (j = i; j < len; j += adv) {
+			if (p[j] > 0x20 && p[j] < 0x7f) {
+				adv = 1;
+				continue;
+			}
+			if (verbatim(p + j, len - j, flags, &adv))
+				continue;
+			if (p[j] != ' ' || j == i || j + 1 == len ||
+			    !verbatim(p + j + 1, len - j - 1, flags, &next))
+				break;
+			adv = 1;
+		}
 		if (j > i) {
 			if (pending) {
 				if (put_cp(out, ' ') == -1)
 					return -1;
 				pending = 0;
 			}
-			if (jm_buf_append(out, p + i, j - i) == -1)
+			if (put_run(out, p + i, j - i) == -1)
 				return -1;
 			started = 1;
 			adv = j - i;
@@ -611,7 +676,10 @@ enum mark {
 	MARK_DROP2		/* drop this line and the next */
 };
 
-/* What line I is.  -1 on memory. */
+/*
+ * What line I is, and F left holding it folded (empty when too long):
+ * mark_lines() reads it there.  -1 on memory.
+ */
 static int
 classify_line(const struct line *lines, size_t nlines, size_t i,
     struct jm_buf *f, struct jm_buf *f2)
@@ -699,14 +767,27 @@ split_lines(const char *in, size_t len, struct line **out, size_t *nout)
 	return 0;
 }
 
+/* What pass 1 of mark_lines() learnt about a line for pass 2. */
+#define SIG_UNKNOWN	0		/* not folded */
+#define SIG_NO		1
+#define SIG_YES		2		/* a mobile signature line */
+
 /* Marks the lines to keep in KEEP; -1 on memory. */
 static int
 mark_lines(const struct line *lines, size_t nlines, char *keep)
 {
 	struct jm_buf	 f, f2;
 	size_t		 i, end = nlines, rest;
-	int		 mark, rc = -1;
+	char		*sig;
+	int		 mark, rc = -1, yes;
 
+	/*
+	 * Folding is most of the work: each line folded for the history
+	 * pass is tested as a mobile signature then, not folded again.
+	 */
+	sig = calloc(nlines, 1);
+	if (sig == NULL)
+		return -1;
 	jm_buf_init(&f, FOLD_MAX * 4);
 	jm_buf_init(&f2, FOLD_MAX * 8);
 	for (i = 0; i < nlines; i++)
@@ -718,9 +799,12 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 			keep[i] = 0;
 			continue;
 		}
+		/* F is left holding line I folded, or empty. */
 		mark = classify_line(lines, nlines, i, &f, &f2);
 		if (mark == -1)
 			goto out;
+		sig[i] = f.len > 0 && is_mobile_sig(f.data, f.len) ? SIG_YES :
+		    SIG_NO;
 		if (mark == MARK_CUT)
 			end = i;
 		else if (mark == MARK_DROP)
@@ -748,9 +832,14 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 		if (!keep[i] || is_blank(&lines[i]))
 			continue;
 		rest--;		/* now the lines with text after this one */
-		if (fold(&lines[i], &f) == -1)
-			goto out;
-		if (f.len == 0 || !is_mobile_sig(f.data, f.len))
+		if (sig[i] != SIG_UNKNOWN)
+			yes = sig[i] == SIG_YES;
+		else {
+			if (fold(&lines[i], &f) == -1)
+				goto out;
+			yes = f.len > 0 && is_mobile_sig(f.data, f.len);
+		}
+		if (!yes)
 			continue;
 		if (rest <= SIG_TAIL_LINES) {
 			end = i;
@@ -762,6 +851,7 @@ mark_lines(const struct line *lines, size_t nlines, char *keep)
 		keep[i] = 0;
 	rc = 0;
 out:
+	free(sig);
 	jm_buf_free(&f);
 	jm_buf_free(&f2);
 	return rc;

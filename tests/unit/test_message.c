@@ -279,6 +279,50 @@ static const struct msg_case msg_cases[] = {
 	    "Subject: s\nthis is not a header\nmore\n", 0, SCAN,
 	    "this is not a header\nmore", NULL,
 	    "s", NULL, NULL, JM_MSG_MALFORMED, 0 },
+	/*
+	 * What GMime is given: only the Content-* fields of a clean block,
+	 * which must still be read folded, in any case, and only as fields.
+	 */
+	{ "folded content-type with the boundary on the next line",
+	    HDR "Content-Type: multipart/alternative;\r\n\tboundary=\"b\"\r\n"
+	    "\r\n--b\r\n" PLAIN("utf-8") "\r\nfolded ok\r\n--b--\r\n",
+	    0, SCAN, "folded ok", NULL, NULL, NULL, NULL, 0,
+	    JM_MSG_MALFORMED | JM_MSG_HTML },
+	{ "content-type in lower case",
+	    HDR "content-type: TEXT/HTML; charset=utf-8\r\n\r\n"
+	    "<p>lower</p>\r\n",
+	    0, SCAN, "lower", NULL, NULL, NULL, NULL, JM_MSG_HTML,
+	    JM_MSG_MALFORMED },
+	{ "a continuation that looks like a content field is not one",
+	    HDR "X-Note: see\r\n Content-Type: text/html\r\n\r\n<p>x</p>\r\n",
+	    0, SCAN, "<p>x</p>", NULL, NULL, NULL, NULL, 0, JM_MSG_HTML },
+	{ "subject twice with different values is damage",
+	    "Subject: a\nSubject: b\n" PLAIN("utf-8") "\nbody\n", 0, SCAN,
+	    "body", NULL, "a", NULL, NULL, JM_MSG_MALFORMED, 0 },
+	{ "subject twice, the same, is not",
+	    "Subject: a\nSubject: a\n" PLAIN("utf-8") "\nbody\n", 0, SCAN,
+	    "body", NULL, "a", NULL, NULL, 0, JM_MSG_MALFORMED },
+	{ "content-type twice with different values is damage",
+	    "Subject: a\n" PLAIN("utf-8") "Content-Type: text/html\n\nbody\n",
+	    0, SCAN, NULL, NULL, "a", NULL, NULL, JM_MSG_MALFORMED, 0 },
+	{ "an mbox From line before the headers",
+	    "From ann@example.com Mon Mar  3 10:00:00 2025\n" HDR
+	    PLAIN("utf-8") "\r\nmbox body\r\n", 0, SCAN, "mbox body", NULL,
+	    "hello", "ann@example.com", "Ann Lee", 0, JM_MSG_MALFORMED },
+	{ "uuencoded part",
+	    HDR PLAIN("us-ascii") "Content-Transfer-Encoding: x-uuencode\r\n"
+	    "\r\nbegin 644 a.txt\r\n%:&5L;&\\`\r\n`\r\nend\r\n",
+	    0, SCAN, "hello", NULL, NULL, NULL, NULL, 0, JM_MSG_MALFORMED },
+	{ "quoted-printable with a soft break at the very end",
+	    HDR PLAIN("utf-8") "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\nend =C3=\r\n=A9=",
+	    0, SCAN, "end \xc3\xa9", NULL, NULL, NULL, NULL, 0,
+	    JM_MSG_MALFORMED },
+	{ "base64 in iso-8859-9",
+	    HDR PLAIN("iso-8859-9") "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "3mlrYXlldA==\r\n",
+	    0, SCAN, "\xc5\x9eikayet", NULL, NULL, NULL, NULL, 0,
+	    JM_MSG_MALFORMED },
 	/* Limits. */
 	{ "max_scan cuts at a character",
 	    HDR PLAIN("utf-8") "\r\n\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\r\n",
@@ -339,6 +383,91 @@ START_TEST(test_parse)
 	ck_assert_msg((m->flags & c->clear) == 0,
 	    "%s: flags %#x, want %#x clear", c->label, m->flags, c->clear);
 	jm_message_free(m);
+}
+END_TEST
+
+/*
+ * GMime is given only the Content-* fields of a clean header block; a
+ * block that is not clean (here an mbox From line before it, or a field
+ * repeated with the same value) gives it the message as it came.  Each
+ * body below must come out the same either way.
+ */
+static const char *const same_bodies[] = {
+	PLAIN("utf-8") "Content-Transfer-Encoding: 8bit\r\n\r\n"
+	    "caf\xc3\xa9 \xff bad\r\n\r\n> quoted\r\n",
+	PLAIN("windows-1254") "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\n=DDptal soft=\r\n break=\r\n",
+	PLAIN("\"x-unknown\"") "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "aOlsbG8=\r\n",
+	PLAIN("utf-8") "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "SGVsbG8gd29y\r\nbGQ@@##%%~~\r\n",
+	"Content-Type: text/html; charset=iso-8859-1\r\n\r\n"
+	    "<p>caf\xe9 <b>cr\xe8me</b></p><blockquote>old</blockquote>\r\n",
+	"Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
+	    "--m\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+	    "--a\r\nContent-Type: text/html\r\n\r\n<p>nested html</p>\r\n"
+	    "--a\r\n" PLAIN("koi8-r") "Content-Transfer-Encoding: 8bit\r\n"
+	    "\r\n\xf0\xd2\xc9\xd7\xc5\xd4\r\n--a--\r\n"
+	    "--m\r\n" PLAIN("utf-8") "Content-Transfer-Encoding: base64\r\n"
+	    "\r\nc2Vjb25k\r\n--m\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "Subject: old\r\n\r\nold text\r\n--m--\r\n",
+	"Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n"
+	    "--b\r\n" PLAIN("utf-8") "\r\nno closing boundary\r\n",
+	"Content-Type: multipart/mixed\r\n\r\nno boundary at all\r\n",
+	"\r\nno content fields\r\n",
+};
+
+static void
+same_parse(const char *raw, struct jm_message **m)
+{
+	ck_assert_int_eq(jm_message_parse(raw, strlen(raw), SCAN, m), 0);
+	ck_assert_ptr_nonnull(*m);
+}
+
+START_TEST(test_content_fields_only)
+{
+	static const char *const heads[] = {
+		"From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n",
+		"From ayse@example.com.tr Mon Mar  3 10:00:00 2025\r\n"
+		    "From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n",
+		"From: =?iso-8859-9?Q?Ay=FEe?= <ayse@example.com.tr>\r\n"
+		    "To: support@example.com\r\n"
+		    "Subject: =?utf-8?B?xLBwdGFs?=\r\n"
+		    "MIME-Version: 1.0\r\nReceived: from a\r\n\tby b\r\n"
+		    "To: support@example.com\r\n",
+	};
+	struct jm_message *m[3];
+	char		*raw;
+	size_t		 i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_ne(asprintf(&raw, "%s%s", heads[i],
+		    same_bodies[_i]), -1);
+		same_parse(raw, &m[i]);
+		free(raw);
+	}
+	ck_assert_str_eq(m[0]->subject, "\xc4\xb0ptal");
+	ck_assert_str_eq(m[0]->from_name, "Ay\xc5\x9f" "e");
+	for (i = 1; i < 3; i++) {
+		ck_assert_msg(strcmp(m[i]->text, m[0]->text) == 0,
+		    "body %d, head %zu: text \"%s\", want \"%s\"", _i, i,
+		    m[i]->text, m[0]->text);
+		ck_assert_str_eq(m[i]->norm_text, m[0]->norm_text);
+		ck_assert_str_eq(m[i]->subject, m[0]->subject);
+		ck_assert_str_eq(m[i]->from_addr, m[0]->from_addr);
+		ck_assert_str_eq(m[i]->from_name, m[0]->from_name);
+		ck_assert_msg(m[i]->flags == m[0]->flags,
+		    "body %d, head %zu: flags %#x, want %#x", _i, i,
+		    m[i]->flags, m[0]->flags);
+	}
+	for (i = 0; i < 3; i++)
+		jm_message_free(m[i]);
 }
 END_TEST
 
@@ -533,6 +662,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_parse, 0,
 	    sizeof(msg_cases) / sizeof(msg_cases[0]));
+	tcase_add_loop_test(tc, test_content_fields_only, 0,
+	    sizeof(same_bodies) / sizeof(same_bodies[0]));
 	tcase_add_test(tc, test_headers);
 	tcase_add_test(tc, test_message_id_without_brackets);
 	tcase_add_test(tc, test_header_limits);

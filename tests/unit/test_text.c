@@ -76,6 +76,23 @@ static const struct norm_case norm_cases[] = {
 	{ "surrogate", "\xed\xa0\x80", 0, 0, FFFD FFFD FFFD },
 	{ "beyond U+10FFFF", "\xf4\x90\x80\x80", 0, 0, FFFD FFFD FFFD FFFD },
 	{ "four-byte kept", "\xf0\x9f\x98\xa0", 0, 0, "\xf0\x9f\x98\xa0" },
+	/* Copied in runs: the runs must end where a character changes. */
+	{ "single spaces inside a run", "ab c\xc3\xa9 \xdb\x8c\xda\xa9 d", 0,
+	    JM_NORM_SPACE, "ab c\xc3\xa9 \xdb\x8c\xda\xa9 d" },
+	{ "a space before a mapped character", "a \xd9\x8a b", 0,
+	    JM_NORM_SPACE, "a \xdb\x8c b" },
+	{ "a space before a removed character", "a \xe2\x80\x8c" "b", 0,
+	    JM_NORM_SPACE, "a b" },
+	{ "a space, then a tab", "a \tb", 0, JM_NORM_SPACE, "a b" },
+	{ "a space at the end", "a b ", 0, JM_NORM_SPACE, "a b" },
+	{ "a space at the start", " a", 0, JM_NORM_SPACE, "a" },
+	{ "a space before a NUL", "a \0", 3, JM_NORM_SPACE, "a " FFFD },
+	{ "a mapped character ends a run", "\xc3\xa9\xc4\xb1\xc3\xa9", 0, 0,
+	    "\xc3\xa9i\xc3\xa9" },
+	{ "an invalid byte ends a run", "\xdb\x8c\xff\xdb\x8c", 0, 0,
+	    "\xdb\x8c" FFFD "\xdb\x8c" },
+	{ "control characters stay", "a\x01\x7f" "b", 0, JM_NORM_SPACE,
+	    "a\x01\x7f" "b" },
 	{ "NUL", "a\0b", 3, 0, "a" FFFD "b" },
 	{ "NUL with spaces", "\0 ", 2, JM_NORM_SPACE, FFFD },
 };
@@ -108,6 +125,18 @@ START_TEST(test_normalize_bounded)
 	jm_buf_reset(&b);
 	ck_assert_int_eq(jm_text_normalize("abc\xdb\x8c", 5, 0, &b), 0);
 	ck_assert_str_eq(jm_buf_cstr(&b), "abc");
+	ck_assert(b.truncated);
+	/* One character at a time: a smaller one still fits. */
+	jm_buf_reset(&b);
+	ck_assert_int_eq(jm_text_normalize("abc\xdb\x8c" "d", 6, 0, &b), 0);
+	ck_assert_str_eq(jm_buf_cstr(&b), "abcd");
+	ck_assert(b.truncated);
+	jm_buf_free(&b);
+	/* The yeh left out does not keep the space after it out. */
+	jm_buf_init(&b, 3);
+	ck_assert_int_eq(jm_text_normalize("a \xdb\x8c b", 6, JM_NORM_SPACE,
+	    &b), 0);
+	ck_assert_str_eq(jm_buf_cstr(&b), "a  ");
 	ck_assert(b.truncated);
 	jm_buf_free(&b);
 }
@@ -165,6 +194,23 @@ START_TEST(test_sanitize)
 	jm_buf_init(&b, 1024);
 	ck_assert_int_eq(jm_text_sanitize("a\r\nb\rc\0d\xff\n", 10, &b), 0);
 	ck_assert_str_eq(jm_buf_cstr(&b), "a\nb\nc" FFFD "d" FFFD "\n");
+	/* Valid sequences are copied in runs, up to what is not valid. */
+	jm_buf_reset(&b);
+	ck_assert_int_eq(jm_text_sanitize("\xc3\xa9\xd9\x8a\xff\xdb\x8c\xed"
+	    "\xa0\x80\r\n\xf0\x9f\x98\x80\xe2\x82", 18, &b), 0);
+	ck_assert_str_eq(jm_buf_cstr(&b), "\xc3\xa9\xd9\x8a" FFFD "\xdb\x8c"
+	    FFFD FFFD FFFD "\n\xf0\x9f\x98\x80" FFFD);
+	jm_buf_free(&b);
+
+	/* At the maximum, whole characters only, each that still fits. */
+	jm_buf_init(&b, 4);
+	ck_assert_int_eq(jm_text_sanitize("ab\xe2\x82\xac" "cd", 7, &b), 0);
+	ck_assert_str_eq(jm_buf_cstr(&b), "abcd");
+	ck_assert(b.truncated);
+	jm_buf_reset(&b);
+	ck_assert_int_eq(jm_text_sanitize("abc\xc3\xa9", 5, &b), 0);
+	ck_assert_str_eq(jm_buf_cstr(&b), "abc");
+	ck_assert(b.truncated);
 	jm_buf_free(&b);
 }
 END_TEST
@@ -173,6 +219,13 @@ END_TEST
  * Quote and signature stripping.  WANT NULL: the input comes back as it
  * is (nothing to strip, or nothing would be left).
  */
+/* 1,100 bytes: longer than any line looked at as a marker. */
+#define LONG10	"xxxxxxxxxx"
+#define LONG100	LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 \
+		LONG10 LONG10
+#define LONG_LINE LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 \
+		LONG100 LONG100 LONG100 LONG100
+
 struct strip_case {
 	const char	*label;
 	const char	*in;
@@ -356,6 +409,14 @@ static const struct strip_case strip_cases[] = {
 	{ "mobile signature mid-text only loses its line",
 	    "Top.\nSent from my iPhone\none\ntwo\nthree\nfour\n",
 	    "Top.\none\ntwo\nthree\nfour" },
+	{ "mobile signature in odd spacing and case",
+	    "Cancel.\n\n  SENT   from\xc2\xa0my \t phone \n", "Cancel." },
+	{ "mobile signature after an inline reply",
+	    "On Mon, 3 Mar 2025 at 10:00, A <a@example.com> wrote:\n> q\n"
+	    "My answer.\nSent from my iPhone\n", "My answer." },
+	{ "mobile signature after a two-line attribution is history",
+	    "Fine.\nOn Mon, 3 Mar 2025 at 10:00, A <a@\nexample.com> wrote:\n"
+	    "Sent from my iPhone\n", "Fine." },
 	/* What must not be cut. */
 	{ "a sentence about writing is not an attribution",
 	    "On Monday I wrote to you about my refund.\nNobody answered.",
@@ -376,6 +437,8 @@ static const struct strip_case strip_cases[] = {
 	    "Sent from my iPhone while waiting for the delivery that never "
 	    "came "
 	    "for the third time", NULL },
+	{ "a line too long to fold is no signature",
+	    "Top.\nSent from my " LONG_LINE, NULL },
 	{ "everything quoted is kept", "> old\n> text\n", NULL },
 	{ "only an attribution and a quote is kept",
 	    "On Mon, 3 Mar 2025 at 10:00, A <a@example.com> wrote:\n> x\n",
