@@ -24,6 +24,28 @@ EOM_FIELD = re.compile(r"\beom=([0-9.]+)ms\b")
 # milterclient.py's untimed first messages of each eomstats run.
 EOM_WARMUP = 20
 CTL_RATE = re.compile(r"messages/s per core\s+([0-9.]+)")
+CTL_MB = re.compile(r"MB/s per core\s+([0-9.]+)")
+CTL_HEAD = re.compile(r"^== (\S+) jit (on|off) run \d+$", re.M)
+
+
+def ctl_runs(text):
+    """{(set, jit): [(msg/s, MB/s), ...]} from the runs in ctlbench.txt."""
+    out = {}
+    heads = list(CTL_HEAD.finditer(text))
+    for i, h in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        body = text[h.end():end]
+        r, mb = CTL_RATE.search(body), CTL_MB.search(body)
+        if r and mb:
+            out.setdefault((h.group(1), h.group(2)), []).append(
+                (float(r.group(1)), float(mb.group(1))))
+    return out
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
 
 
 def read_lines(path):
@@ -242,11 +264,13 @@ def main():
     else:
         w("| peak RSS < %.0f MB with %s sessions | not measured | |" %
           (T_RSS_MB, facts["rss_sessions"]))
-    rate = CTL_RATE.search(ctl) if ctl is not None else None
-    if rate:
-        w("| classification >= %d msg/s per core on 4 KB | %s msg/s per core "
-          "| %s |" % (T_CLASSIFY, rate.group(1),
-                      met(float(rate.group(1)) >= T_CLASSIFY)))
+    runs = ctl_runs(ctl) if ctl is not None else {}
+    small_on = runs.get((str(sizes[0]), "on"))
+    if small_on:
+        m = median([r[0] for r in small_on])
+        w("| classification >= %d msg/s per core on 4 KB | %.0f msg/s per "
+          "core (median of %d runs, JIT on) | %s |" % (
+              T_CLASSIFY, m, len(small_on), met(m >= T_CLASSIFY)))
     else:
         w("| classification >= %d msg/s per core on 4 KB | %s | |" % (
             T_CLASSIFY, "see below" if ctl is not None else
@@ -408,10 +432,29 @@ def main():
         w("classification micro-benchmark: not available in this build "
           "(`journeyctl bench --help` failed).")
     else:
-        w("`journeyctl bench` on the %s messages:" % size_name(sizes[0]))
+        w("`journeyctl bench` (MIME to text and the shipped rules, one "
+          "thread, CPU time), each run a process of its own, on the %s "
+          "benchmark messages and on the test corpus (tests/corpus: the "
+          "English, Turkish and Persian customer emails the accuracy tests "
+          "use), with PCRE2's JIT and without:" % size_name(sizes[0]))
+        w("")
+        w("| messages | JIT | msg/s per core, median | MB/s per core, median "
+          "| msg/s per core, each run |")
+        w("| --- | --- | ---: | ---: | --- |")
+        for (name, jit), v in sorted(runs.items(),
+                                     key=lambda kv: (kv[0][0] == "corpus",
+                                                     kv[0][1] == "off")):
+            label = "tests/corpus" if name == "corpus" else \
+                size_name(int(name)) + " benchmark mail"
+            w("| %s | %s | %.0f | %.2f | %s |" % (
+                label, jit, median([r[0] for r in v]),
+                median([r[1] for r in v]),
+                " ".join("%.0f" % r[0] for r in v)))
+        w("")
+        w("The last run's own output:")
         w("")
         w("```")
-        w(ctl)
+        w(ctl.split("== ")[-1].split("\n", 1)[-1].rstrip())
         w("```")
     w("")
 
