@@ -25,8 +25,9 @@
  * others use the interpreter on the original meanwhile).  Most patterns
  * never run on most sites' mail, since the prefilter spares them, and JIT
  * code is the largest part of a loaded policy.  Match data, match context
- * and the JIT stack belong to the calling thread (a pthread key), so
- * libmilter's threads classify at once without a lock.
+ * and the JIT stack belong to one classification at a time (taken from a
+ * pool under a lock held for a pointer's move), so libmilter's threads
+ * classify at once.
  */
 #include "config.h"
 
@@ -242,10 +243,14 @@ jm_rules_free(struct jm_ruleset *rs)
 }
 
 /*
- * Per-thread match state: the match data, a JIT stack, and a match
- * context of its own, since each run sets where its match may start.
- * The scratch arrays of one classification are kept too, so that a
- * message costs no allocation beyond its verdict.
+ * Match state: the match data, a JIT stack, and a match context of its
+ * own, since each run sets where its match may start; and the scratch
+ * arrays of one classification, so that a message costs no allocation
+ * beyond its verdict.  A classification takes a state from a pool and
+ * gives it back, so there are as many as classifications ever ran at once
+ * (a few: journey-milter runs end-of-message for twice the CPUs at a
+ * time), not one per thread that ever classified: libmilter's threads come
+ * and go, and the scratch arrays of a policy are about 100 KB.
  */
 struct thread_state {
 	pcre2_match_data *md;
@@ -256,17 +261,15 @@ struct thread_state {
 	size_t		 cap_sets;
 	size_t		*fired_idx;
 	size_t		 cap_rules;
+	struct thread_state *next;	/* in the pool */
 };
 
-static pthread_key_t	state_key;
-static pthread_once_t	state_once = PTHREAD_ONCE_INIT;
-static int		state_key_ok;
+static pthread_mutex_t	 pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread_state *pool;	/* states not in use; process lifetime */
 
 static void
-state_destroy(void *p)
+state_destroy(struct thread_state *ts)
 {
-	struct thread_state *ts = p;
-
 	if (ts == NULL)
 		return;
 	pcre2_match_data_free(ts->md);
@@ -278,20 +281,17 @@ state_destroy(void *p)
 	free(ts);
 }
 
-static void
-state_key_create(void)
-{
-	state_key_ok = pthread_key_create(&state_key, state_destroy) == 0;
-}
-
+/* A state from the pool, or a new one; NULL when memory ran out. */
 static struct thread_state *
-thread_state(void)
+state_take(void)
 {
 	struct thread_state *ts;
 
-	if (pthread_once(&state_once, state_key_create) != 0 || !state_key_ok)
-		return NULL;
-	ts = pthread_getspecific(state_key);
+	pthread_mutex_lock(&pool_lock);
+	ts = pool;
+	if (ts != NULL)
+		pool = ts->next;
+	pthread_mutex_unlock(&pool_lock);
 	if (ts != NULL)
 		return ts;
 	ts = calloc(1, sizeof(*ts));
@@ -303,8 +303,7 @@ thread_state(void)
 	/* Without a stack of its own JIT falls back to 32K on the C stack. */
 	ts->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX,
 	    NULL);
-	if (ts->md == NULL || ts->mc == NULL ||
-	    pthread_setspecific(state_key, ts) != 0) {
+	if (ts->md == NULL || ts->mc == NULL) {
 		state_destroy(ts);
 		return NULL;
 	}
@@ -314,6 +313,18 @@ thread_state(void)
 	if (ts->jit_stack != NULL)
 		pcre2_jit_stack_assign(ts->mc, NULL, ts->jit_stack);
 	return ts;
+}
+
+/* Puts TS back in the pool; NULL is ignored. */
+static void
+state_give(struct thread_state *ts)
+{
+	if (ts == NULL)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	ts->next = pool;
+	pool = ts;
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* Makes room for NSETS prefilter sets and NRULES rules; 0 or -1. */
@@ -1782,10 +1793,12 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	c.rs = rs;
 	c.out = out;
 	c.prof = prof;
-	c.ts = thread_state();
+	c.ts = state_take();
 	nsets = jm_prefilter_nsets(rs->pf);
-	if (c.ts == NULL || thread_scratch(c.ts, nsets, rs->n_rules) == -1)
+	if (c.ts == NULL || thread_scratch(c.ts, nsets, rs->n_rules) == -1) {
+		state_give(c.ts);
 		return -1;
+	}
 	fired_idx = c.ts->fired_idx;
 	out->n_scores = rs->n_categories;
 	out->scores = calloc(rs->n_categories + 1, sizeof(*out->scores));
@@ -1892,6 +1905,7 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		prof->messages++;
 	rc = 0;
 done:
+	state_give(c.ts);
 	field_free(&subject);
 	field_free(&body);
 	field_free(&from);
