@@ -46,6 +46,22 @@ reserve(struct jm_buf *b, size_t want)
 	return 0;
 }
 
+/* Room for WANT bytes and the NUL, exactly; 0 or -1. */
+static int
+reserve_exact(struct jm_buf *b, size_t want)
+{
+	char	*p;
+
+	p = realloc(b->data, want + 1);
+	if (p == NULL)
+		return -1;
+	if (b->data == NULL)
+		p[0] = '\0';
+	b->data = p;
+	b->cap = want + 1;
+	return 0;
+}
+
 int
 jm_buf_append(struct jm_buf *b, const void *p, size_t n)
 {
@@ -91,6 +107,17 @@ jm_buf_printf(struct jm_buf *b, const char *fmt, ...)
 	rc = jm_buf_append(b, big, (size_t)n);
 	free(big);
 	return rc;
+}
+
+int
+jm_buf_reserve(struct jm_buf *b, size_t n)
+{
+	size_t	want;
+
+	want = n > b->max - b->len ? b->max : b->len + n;
+	if (want + 1 <= b->cap)
+		return 0;
+	return reserve_exact(b, want);
 }
 
 void

@@ -13,7 +13,12 @@
  * network.
  *
  * A message is kept as it will be parsed, headers then body, in one
- * buffer, so end-of-message hands it over without a copy.  Connections are
+ * buffer, so end-of-message hands it over without a copy.  Past
+ * SPOOL_AFTER bytes the body waits in an unlinked file in state_dir, as
+ * an MTA's queue file would hold it, and is read back at end-of-message:
+ * a hundred sessions in DATA at once then hold a little each, not whole
+ * messages (a file that cannot be made or written leaves the message in
+ * memory, as before).  Connections are
  * many and mostly waiting on the network, but the work of end-of-message is
  * all CPU, so only a few run it at once (twice the CPUs, at least 2):
  * more would only share the same cores, each with a parsed message and
@@ -26,6 +31,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +54,8 @@ static sem_t		 workers;	/* end-of-message work in progress */
 static int		 workers_ok;
 
 #define HEADER_BLOCK_MAX	(256 * 1024)	/* bytes of header kept */
+#define SPOOL_AFTER		(32 * 1024)	/* bytes kept in memory */
+#define SPOOL_READ		(16 * 1024)
 #define RCPT_MAX		1000
 #define XJ_PREFIX		"X-Journey-"
 
@@ -69,6 +77,9 @@ struct jm_msgctx {
 	size_t		  body_bytes;	/* of raw, at most max_body_bytes */
 	int		  in_body;	/* the blank line is in raw */
 	int		  body_full;	/* max_body_bytes read */
+	int		  spooling;	/* spool_fd holds the rest of raw */
+	int		  spool_fd;
+	size_t		  spooled;	/* bytes in it */
 	size_t		  n_headers;
 	struct xj_header *xj;
 	size_t		  n_xj;
@@ -91,6 +102,8 @@ msg_reset(struct jm_msgctx *m)
 		free(m->rcpt[i]);
 	free(m->rcpt);
 	jm_buf_free(&m->raw);
+	if (m->spooling)
+		(void)close(m->spool_fd);
 	free(m->xj);
 	memset(m, 0, sizeof(*m));
 }
@@ -286,6 +299,108 @@ header_append(struct jm_msgctx *m, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A file for the rest of the body, in state_dir, that no name reaches
+ * (O_TMPFILE, or a name removed at once); -1 when none can be made.
+ */
+static int
+spool_open(const struct jm_msgctx *m)
+{
+	const char	*dir = m->policy->conf->state_dir;
+	char		 path[4096];
+	int		 fd;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd != -1)
+		return fd;
+#endif
+	if (snprintf(path, sizeof(path), "%s/spool.XXXXXX", dir) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd != -1)
+		(void)unlink(path);
+	return fd;
+}
+
+/* Writes N bytes at P to FD; 0, or -1 with *DONE bytes written. */
+static int
+write_all(int fd, const char *p, size_t n, size_t *done)
+{
+	ssize_t	w;
+
+	*done = 0;
+	while (*done < n) {
+		w = write(fd, p + *done, n - *done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		*done += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Brings the spooled rest of the body back into raw, in one allocation,
+ * and closes the file.  0, or -1 when it cannot be read or held (the
+ * message is then handled as failed: accepted as it came).
+ */
+static int
+unspool(struct jm_msgctx *m)
+{
+	char	 buf[SPOOL_READ];
+	off_t	 off = 0;
+	ssize_t	 r;
+	int	 rc = 0;
+
+	if (!m->spooling)
+		return 0;
+	if (jm_buf_reserve(&m->raw, m->spooled) == -1)
+		rc = -1;
+	while (rc == 0 && (size_t)off < m->spooled) {
+		r = pread(m->spool_fd, buf, sizeof(buf), off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0 || jm_buf_append(&m->raw, buf, (size_t)r) == -1)
+			rc = -1;
+		else
+			off += r;
+	}
+	(void)close(m->spool_fd);
+	m->spooling = 0;
+	m->spooled = 0;
+	return rc;
+}
+
+/*
+ * Appends N bytes of body: to raw up to SPOOL_AFTER, then to the spool
+ * file; to raw again if the file cannot be made or written.  0, or -1
+ * when memory ran out or the spool could not be read back.
+ */
+static int
+body_append(struct jm_msgctx *m, const char *p, size_t n)
+{
+	size_t	done;
+
+	if (!m->spooling && m->raw.len + n > SPOOL_AFTER) {
+		m->spool_fd = spool_open(m);
+		m->spooling = m->spool_fd != -1;
+	}
+	if (!m->spooling)
+		return jm_buf_append(&m->raw, p, n);
+	if (write_all(m->spool_fd, p, n, &done) == 0) {
+		m->spooled += n;
+		return 0;
+	}
+	/* A full disk: what the file took comes back, the rest stays here. */
+	m->spooled += done;
+	if (unspool(m) == -1)
+		return -1;
+	return jm_buf_append(&m->raw, p + done, n - done);
+}
+
 /* Ends the header block in raw once; 0, or -1 when memory ran out. */
 static int
 body_begin(struct jm_msgctx *m)
@@ -347,7 +462,7 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		m->body_full = 1;
 	}
 	if (body_begin(m) == -1 ||
-	    (len > 0 && jm_buf_append(&m->raw, chunk, len) == -1)) {
+	    (len > 0 && body_append(m, (const char *)chunk, len) == -1)) {
 		m->failed = 1;
 		return SMFIS_CONTINUE;
 	}
@@ -393,6 +508,10 @@ mlfi_eom(SMFICTX *ctx)
 		return fail(c, "out of memory while reading the message");
 
 	worker_enter();
+	if (unspool(m) == -1) {
+		worker_leave();
+		return fail(c, "cannot read the spooled body back");
+	}
 	rc = jm_process(m->policy, milter_store, jm_buf_cstr(&m->raw),
 	    m->raw.len, m->env_from, m->rcpt, m->n_rcpt, time(NULL), &out);
 	worker_leave();

@@ -28,6 +28,13 @@ int	jm_buf_puts(struct jm_buf *b, const char *s);
 int	jm_buf_printf(struct jm_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * Makes room for N more bytes (no more than the maximum allows) in one
+ * allocation, so that appending them does not grow B step by step.
+ * 0, or -1 if memory ran out.
+ */
+int	jm_buf_reserve(struct jm_buf *b, size_t n);
+
 /* Empties B, keeping its memory and its maximum. */
 void	jm_buf_reset(struct jm_buf *b);
 

@@ -65,6 +65,38 @@ check "message after an abort tagged" \
 check "message on a new connection tagged" \
     sh -c "echo '$(line 5)' | grep -q 'X-Journey-Ticket'"
 
+# Bodies past 32 KiB wait in a file: the words at the end of a 60 KB body
+# are still read, and the next message on the connection starts clean.
+"$PYTHON3" - "$RUN/spool.json" <<'EOP'
+import json, sys
+filler = "".join("Line %04d of the order history, nothing to say here.\r\n" % i
+                 for i in range(1100))
+words = "This is unacceptable, I am very disappointed, still no refund " \
+        "after 3 weeks.\r\n"
+def msg(qid, who, body):
+    return {"do": "message", "qid": qid, "from": who,
+            "rcpt": ["support@example.com"],
+            "headers": [["From", who], ["Subject", "My order"],
+                        ["Message-ID", "<%s@customer.example>" % qid]],
+            "body": body}
+json.dump([msg("SPOOL1", "s1@customer.example", filler + words),
+           msg("SPOOL2", "s2@customer.example", "Thank you so much, your "
+               "team was amazing and very helpful!\r\n")],
+          open(sys.argv[1], "w"))
+EOP
+if client session "$RUN/spool.json" >"$RUN/spool.out" 2>"$RUN/spool.err"; then
+	ok "a 60 KB body and a short one on one connection"
+else
+	not_ok "a 60 KB body and a short one on one connection"
+	sed 's/^/#   /' "$RUN/spool.err"
+fi
+check "the end of the 60 KB body was read: complaint" \
+    sh -c "sed -n 1p '$RUN/spool.out' | grep -q 'X-Journey-Category: complaint'"
+check "the next message is its own: praise" \
+    sh -c "sed -n 2p '$RUN/spool.out' | grep -q 'X-Journey-Category: praise'"
+check "no spool file left in state_dir" \
+    test -z "$(find "$RUN/state" -name 'spool.*' 2>/dev/null)"
+
 # TCP_NODELAY: end-of-message round trip, median of 20, must stay under 20 ms.
 if t=$(client eomtime 20 2>"$RUN/eomtime.err"); then
 	median=${t% *}
