@@ -843,15 +843,16 @@ make_subs(struct jm_ruleset *rs, struct rule *r, pcre2_code *code,
 	int		 rc, errcode;
 	PCRE2_SIZE	 erroff;
 
-	r->subs = calloc(BRANCHES_MAX + 1, sizeof(*r->subs));
-	if (r->subs == NULL) {
-		pcre2_code_free(code);
-		return -1;
-	}
 	if (prefilter_enabled && r->where != WHERE_FROM &&
 	    r->where != WHERE_HEADER)
 		n = jm_prefilter_branches(pat, len, (opts & PCRE2_EXTENDED) != 0,
 		    starts, ends, BRANCHES_MAX);
+	/* Its branches and the rest together, or the whole; and one spare. */
+	r->subs = calloc((n < 2 ? 1 : n + 1) + 1, sizeof(*r->subs));
+	if (r->subs == NULL) {
+		pcre2_code_free(code);
+		return -1;
+	}
 	if (n == 1) {
 		/* One branch: the whole, spared when it can be. */
 		rc = filtered_sub(rs, pat, len, opts, &r->subs[0]);
