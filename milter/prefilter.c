@@ -49,6 +49,7 @@
 #define OUT_FLAG16	0x8000u		/* the same in a table of 16 bits */
 #define CHAR_BYTES	4	/* the most bytes of one character */
 #define CELLS_MAX	(4u << 20)	/* automaton cells (16 MiB) */
+#define DENSE_CELLS	(512u << 10)	/* cells kept as rows (1 MiB) */
 
 /*
  * A width is a number of characters plus a number of stretches of text
@@ -86,6 +87,18 @@ struct jm_prefilter {
 	uint32_t	*delta;		/* n_states * n_cls, while compiling */
 	uint16_t	*delta16;	/* the table scanned: 16 bits a cell */
 	uint32_t	*delta32;	/* when the states do not fit them */
+	/*
+	 * Only the first n_dense states (the nearest the root, where a scan
+	 * spends its time) have a row in the table; a deeper state keeps the
+	 * transitions where it differs from its failure state, and defers to
+	 * that state for the others.
+	 */
+	size_t		 n_dense;
+	uint32_t	*sp_first;	/* per deep state: its first edge, and
+					   one more entry for the end */
+	uint32_t	*sp_fail;	/* per deep state: its failure state */
+	uint32_t	*edge_to;	/* with the out flag */
+	unsigned char	*edge_cls;
 	uint32_t	 out_flag;	/* OUT_FLAG16 or OUT_FLAG */
 	uint32_t	*out_start;	/* n_states + 1 */
 	uint32_t	*out;		/* set ids, by state */
@@ -1253,6 +1266,13 @@ drop_automaton(struct jm_prefilter *pf)
 	free(pf->delta);
 	free(pf->delta16);
 	free(pf->delta32);
+	free(pf->sp_first);
+	free(pf->sp_fail);
+	free(pf->edge_to);
+	free(pf->edge_cls);
+	pf->sp_first = pf->sp_fail = pf->edge_to = NULL;
+	pf->edge_cls = NULL;
+	pf->n_dense = 0;
 	free(pf->out_start);
 	free(pf->out);
 	free(pf->out_len);
@@ -1293,8 +1313,75 @@ renumber_row(const struct jm_prefilter *pf, const uint32_t *id, size_t old,
  * half the memory, twice the states in each cache line, and no moment
  * with two tables at once (the largest allocation of loading the rules).
  */
+/* Cell C of state S in the table scanned. */
+static uint32_t
+cell(const struct jm_prefilter *pf, size_t s, size_t c)
+{
+	size_t	i = s * pf->n_cls + c;
+
+	return pf->delta16 != NULL ? pf->delta16[i] : pf->delta32[i];
+}
+
+/*
+ * Keeps rows for the first DENSE_CELLS / n_cls states only, and for each
+ * deeper state the transitions where it differs from its failure state
+ * FAIL[s] (its own trie edges): that state, nearer the root, answers the
+ * others.  The table of every state is most of a loaded policy's memory
+ * (3 MB for the shipped rules), and a scan seldom goes deep.  0 or -1.
+ */
 static int
-renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
+make_sparse(struct jm_prefilter *pf, const uint32_t *fail)
+{
+	size_t	 nd = DENSE_CELLS / pf->n_cls, n = pf->n_states, s, c, k;
+	size_t	 ne = 0;
+	void	*table;
+
+	if (nd < 1)
+		nd = 1;
+	if (nd >= n) {
+		pf->n_dense = n;
+		return 0;
+	}
+	for (s = nd; s < n; s++)
+		for (c = 0; c < pf->n_cls; c++)
+			if (cell(pf, s, c) != cell(pf, fail[s], c))
+				ne++;
+	pf->sp_first = malloc((n - nd + 1) * sizeof(*pf->sp_first));
+	pf->sp_fail = malloc((n - nd) * sizeof(*pf->sp_fail));
+	pf->edge_to = malloc((ne + 1) * sizeof(*pf->edge_to));
+	pf->edge_cls = malloc(ne + 1);
+	if (pf->sp_first == NULL || pf->sp_fail == NULL ||
+	    pf->edge_to == NULL || pf->edge_cls == NULL)
+		return -1;
+	for (s = nd, k = 0; s < n; s++) {
+		pf->sp_first[s - nd] = (uint32_t)k;
+		pf->sp_fail[s - nd] = fail[s];
+		for (c = 0; c < pf->n_cls; c++) {
+			if (cell(pf, s, c) == cell(pf, fail[s], c))
+				continue;
+			pf->edge_cls[k] = (unsigned char)c;
+			pf->edge_to[k++] = cell(pf, s, c);
+		}
+	}
+	pf->sp_first[n - nd] = (uint32_t)k;
+	if (pf->delta16 != NULL) {
+		table = realloc(pf->delta16, nd * pf->n_cls *
+		    sizeof(*pf->delta16));
+		if (table != NULL)
+			pf->delta16 = table;
+	} else {
+		table = realloc(pf->delta32, nd * pf->n_cls *
+		    sizeof(*pf->delta32));
+		if (table != NULL)
+			pf->delta32 = table;
+	}
+	pf->n_dense = nd;
+	return 0;
+}
+
+static int
+renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n,
+    const uint32_t *fail)
 {
 	uint32_t	*id, *start, *carry, *next, *swap, t;
 	unsigned char	*moved;
@@ -1390,8 +1477,22 @@ renumber(struct jm_prefilter *pf, const uint32_t *queue, size_t n)
 	}
 	free(pf->out_start);
 	pf->out_start = start;
-	free(id);
-	return 0;
+	/* The failure links, renumbered. */
+	{
+		uint32_t *nf = malloc(pf->n_states * sizeof(*nf));
+		int	  rc;
+
+		if (nf == NULL) {
+			free(id);
+			return -1;
+		}
+		for (old = 0; old < pf->n_states; old++)
+			nf[id[old]] = id[fail[old]];
+		rc = make_sparse(pf, nf);
+		free(nf);
+		free(id);
+		return rc;
+	}
 }
 
 static int
@@ -1567,7 +1668,7 @@ jm_prefilter_compile(struct jm_prefilter *pf)
 			pf->out_len[k++] = pf->out_len[j];
 		}
 	}
-	if (renumber(pf, queue, tail) == -1)
+	if (renumber(pf, queue, tail, fail) == -1)
 		goto done;
 	rc = 0;
 done:
@@ -1585,8 +1686,18 @@ done:
 static inline uint32_t
 step(const struct jm_prefilter *pf, uint32_t s, unsigned char b)
 {
-	size_t	i = (s & ~pf->out_flag) * pf->n_cls + pf->cls[b];
+	unsigned char	c = pf->cls[b];
+	size_t		i, k, d;
 
+	s &= ~pf->out_flag;
+	while (s >= pf->n_dense) {
+		d = s - pf->n_dense;
+		for (k = pf->sp_first[d]; k < pf->sp_first[d + 1]; k++)
+			if (pf->edge_cls[k] == c)
+				return pf->edge_to[k];
+		s = pf->sp_fail[d];
+	}
+	i = (size_t)s * pf->n_cls + c;
 	return pf->delta16 != NULL ? pf->delta16[i] : pf->delta32[i];
 }
 

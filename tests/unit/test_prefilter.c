@@ -420,6 +420,61 @@ START_TEST(test_sound_random)
 }
 END_TEST
 
+/*
+ * Thousands of literals make an automaton whose deep states keep only
+ * their own transitions: every set passes exactly when its literal is in
+ * the text, as strstr() says, on texts made to hold many of them.
+ */
+START_TEST(test_large_automaton)
+{
+	enum { N_LITS = 8000, N_TEXTS = 60, TEXT_LEN = 600 };
+	static char	 lits[N_LITS][20];
+	char		 text[TEXT_LEN + 1];
+	unsigned char	*pass;
+	struct jm_prefilter *pf = jm_prefilter_new();
+	unsigned int	 seed = 7;
+	size_t		 i, j, k, id, len, hits = 0;
+
+	ck_assert_ptr_nonnull(pf);
+	for (i = 0; i < N_LITS; i++) {
+		len = 8 + (size_t)(rand_r(&seed) % 9);
+		/* Enough letters for more states than have rows. */
+		for (j = 0; j < len; j++)
+			lits[i][j] = (char)('a' + rand_r(&seed) % 20);
+		lits[i][len] = '\0';
+		ck_assert_int_eq(jm_prefilter_add(pf, lits[i], len, 0, &id), 1);
+		ck_assert_uint_eq(id, i);
+	}
+	ck_assert_int_eq(jm_prefilter_compile(pf), 0);
+	pass = malloc(jm_prefilter_nsets(pf) + 1);
+	ck_assert_ptr_nonnull(pass);
+	for (k = 0; k < N_TEXTS; k++) {
+		for (j = 0; j < TEXT_LEN; j++)
+			text[j] = (char)(rand_r(&seed) % 8 == 0 ? ' ' :
+			    'a' + rand_r(&seed) % 20);
+		/* Some literals whole, so that deep states are reached. */
+		for (j = 0; j < 20; j++) {
+			i = (size_t)rand_r(&seed) % N_LITS;
+			len = strlen(lits[i]);
+			memcpy(text + (size_t)rand_r(&seed) % (TEXT_LEN - len),
+			    lits[i], len);
+		}
+		text[TEXT_LEN] = '\0';
+		jm_prefilter_scan(pf, text, TEXT_LEN, pass);
+		for (i = 0; i < N_LITS; i++) {
+			int	in = strstr(text, lits[i]) != NULL;
+
+			ck_assert_msg(pass[i] == in, "text %zu, \"%s\": %d, "
+			    "strstr %d", k, lits[i], pass[i], in);
+			hits += (size_t)in;
+		}
+	}
+	ck_assert_uint_gt(hits, N_TEXTS * 10);
+	free(pass);
+	jm_prefilter_free(pf);
+}
+END_TEST
+
 static size_t
 utf8_put(unsigned cp, unsigned char *b)
 {
@@ -693,6 +748,7 @@ main(void)
 	    sizeof(extract_cases) / sizeof(extract_cases[0]));
 	tcase_add_test(tc, test_sound_table);
 	tcase_add_test(tc, test_sound_random);
+	tcase_add_test(tc, test_large_automaton);
 	tcase_add_test(tc, test_fold_facts);
 	tcase_add_test(tc, test_space_facts);
 	tcase_add_test(tc, test_cap);
