@@ -7,6 +7,10 @@ figure in it comes from those files; nothing is typed in.  Targets are
 shown next to the figures; none is asserted.
 
 Usage: report.py RUN_DIR >RESULTS.md
+       report.py --quote RESULTS.md README.md
+The second form copies the run's date and targets table from RESULTS.md
+into README.md, between the lines "<!-- bench:targets -->" and
+"<!-- /bench:targets -->".
 """
 import math
 import os
@@ -475,5 +479,31 @@ def main():
     return "\n".join(out) + "\n"
 
 
+def quote(results, readme):
+    """The README's quoted figures, replaced by RESULTS.md's."""
+    with open(results, encoding="utf-8") as f:
+        text = f.read()
+    when = re.search(r"Written by `make bench` \(bench/run\) on ([^;]+);",
+                     text)
+    table = re.search(r"^## Targets\n.*?\n(\| target .*?)\n\n", text,
+                      re.S | re.M)
+    if not when or not table:
+        sys.exit("report.py: %s has no date or targets table" % results)
+    with open(readme, encoding="utf-8") as f:
+        old = f.read()
+    begin, end = "<!-- bench:targets -->\n", "<!-- /bench:targets -->\n"
+    a, b = old.find(begin), old.find(end)
+    if a < 0 or b < a:
+        sys.exit("report.py: %s has no bench:targets markers" % readme)
+    new = (old[:a + len(begin)] + "The run of %s gave:\n\n%s\n" %
+           (when.group(1), table.group(1)) + old[b:])
+    with open(readme + ".tmp", "w", encoding="utf-8") as f:
+        f.write(new)
+    os.replace(readme + ".tmp", readme)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(main())
+    if len(sys.argv) == 4 and sys.argv[1] == "--quote":
+        quote(sys.argv[2], sys.argv[3])
+    else:
+        sys.stdout.write(main())
