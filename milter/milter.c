@@ -18,13 +18,14 @@
  * an MTA's queue file would hold it, and is read back at end-of-message:
  * a hundred sessions in DATA at once then hold a little each, not whole
  * messages (a file that cannot be made or written leaves the message in
- * memory, as before).  Connections are
- * many and mostly waiting on the network, but the work of end-of-message is
- * all CPU, so only a few run it at once (twice the CPUs, at least 2):
- * more would only share the same cores, each with a parsed message and
- * its text in memory, and a hundred sessions at once would cost a hundred
- * of those.  The rest wait their turn, which is shorter than the time
- * they would lose sharing.
+ * memory, as before).
+ *
+ * Connections are many and mostly waiting on the network, but the work of
+ * end-of-message is all CPU, so only a few run it at once (twice the CPUs):
+ * more would only share the same cores, each with a parsed message and its
+ * text in memory, and a hundred sessions at once would cost a hundred of
+ * those.  The rest wait their turn, which is shorter than the time they
+ * would lose sharing.
  *
  * Not here: classifying, deciding, storing (process.c and below).
  */
@@ -604,7 +605,7 @@ jm_milter_register(void)
 
 	if (!workers_ok) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-		n = n < 1 ? 2 : (n > 64 ? 128 : 2 * n);
+		n = n < 1 ? 2 : 2 * (n > 64 ? 64 : n);
 		workers_ok = sem_init(&workers, 0, (unsigned int)n) == 0;
 	}
 	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;

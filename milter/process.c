@@ -240,25 +240,42 @@ own_ack_ticket(const struct jm_message *m, char out[JM_TICKET_LEN + 1])
 	out[n] = '\0';
 }
 
-/* The decision on FACTS, into out->decision. */
+/*
+ * What the decision needs of the message and the policy: the same for
+ * every reading of the facts.
+ */
 static void
-decide_on(const struct jm_policy *p, const struct work *w,
-    const struct jm_category *cat, const struct jm_facts *facts,
-    struct jm_outcome *out)
+decide_input(const struct jm_policy *p, const struct work *w,
+    const struct jm_category *cat, const struct jm_outcome *out,
+    struct jm_decide_input *in)
 {
 	const struct jm_conf	*c = p->conf;
-	struct jm_decide_input	 in;
 
-	out->unshared = facts->unshared;
-	memset(&in, 0, sizeof(in));
-	in.category = cat;
-	in.facts = facts;
-	in.ack_policy = cat != NULL ? jm_ack_policy(c, w->m) : NULL;
-	in.have_template = cat != NULL && cat->reply != NULL &&
+	memset(in, 0, sizeof(*in));
+	in->category = cat;
+	in->ack_policy = cat != NULL ? jm_ack_policy(c, w->m) : NULL;
+	in->have_template = cat != NULL && cat->reply != NULL &&
 	    jm_templates_find(p->templates, cat->reply, out->language,
 	    c->default_language) != NULL;
-	in.chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
-	jm_decide(c, &in, &out->decision);
+	in->chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
+}
+
+/* The decision of IN on FACTS, into out->decision. */
+static void
+decide_on(const struct jm_conf *c, struct jm_decide_input *in,
+    const struct jm_facts *facts, struct jm_outcome *out)
+{
+	out->unshared = facts->unshared;
+	in->facts = facts;
+	jm_decide(c, in, &out->decision);
+}
+
+/* Facts for a customer the store has not been asked about yet. */
+static void
+facts_init(struct jm_facts *f, const struct jm_state *initial)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = *initial;
 }
 
 /* Whether two decisions queue the same rows with the same contents. */
@@ -277,7 +294,7 @@ same_decision(const struct jm_decision *a, const struct jm_decision *b)
 
 /*
  * The outbox rows of out->decision, into W (the event under EVENT_ID).
- * 0, or -1 on an error (W's rows are freed with it).
+ * 0, or -1 on an error (the caller frees W's rows either way).
  */
 static int
 build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
@@ -397,12 +414,12 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 	struct jm_facts		 facts;
 	struct jm_store_query	 q;
 	struct jm_store_record	 r;
+	struct jm_decide_input	 in;
 	struct jm_decision	*d = &out->decision, early;
 	char			 event_id[JM_EVENT_ID_LEN + 1];
 	int			 in_txn = 0, peeked = 0, rc;
 
-	memset(&facts, 0, sizeof(facts));
-	facts.state = *initial;
+	facts_init(&facts, initial);
 	if (store != NULL && customer[0] != '\0') {
 		memset(&q, 0, sizeof(q));
 		q.customer = customer;
@@ -419,25 +436,26 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		if (jm_store_peek(store, &q, &facts) == 0)
 			peeked = 1;
 		else {
-			memset(&facts, 0, sizeof(facts));
-			facts.state = *initial;
+			facts_init(&facts, initial);
 			if (jm_store_begin(store, &q, &facts) == -1)
 				return -1;
 			in_txn = 1;
 		}
 	}
-	decide_on(p, w, cat, &facts, out);
+	decide_input(p, w, cat, out, &in);
+	decide_on(c, &in, &facts, out);
 	if (build_rows(p, store, w, cat, customer, env_from, now, event_id,
 	    out) == -1)
 		goto fail;
 	if (peeked) {
+		/* After build_rows(): an acknowledgement that could not be
+		   composed is part of what the rows were built on. */
 		early = *d;
-		memset(&facts, 0, sizeof(facts));
-		facts.state = *initial;
+		facts_init(&facts, initial);
 		if (jm_store_begin(store, &q, &facts) == -1)
 			return -1;
 		in_txn = 1;
-		decide_on(p, w, cat, &facts, out);
+		decide_on(c, &in, &facts, out);
 		if (!same_decision(&early, d)) {
 			rows_free(w);
 			out->webhooks = out->escalations = 0;

@@ -1037,31 +1037,24 @@ sqlite_delivered(void *impl, const long long *ids, size_t n, time_t now)
 	sqlite3_stmt	*s;
 	size_t		 i;
 
-	if (n == 1)
-		return update_row(ss, ST_DELIVERED, ids[0], &now, NULL,
-		    "marking a row delivered");
 	pthread_mutex_lock(&ss->lock);
-	if (exec(ss, "BEGIN IMMEDIATE") == -1) {
-		pthread_mutex_unlock(&ss->lock);
-		return -1;
-	}
+	if (exec(ss, "BEGIN IMMEDIATE") == -1)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		s = stmt(ss, ST_DELIVERED);
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)ids[i]);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-		if (step_done(ss, s, "marking rows delivered") == -1) {
-			sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-			pthread_mutex_unlock(&ss->lock);
-			return -1;
-		}
+		if (step_done(ss, s, "marking rows delivered") == -1)
+			goto fail;
 	}
-	if (exec(ss, "COMMIT") == -1) {
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-		pthread_mutex_unlock(&ss->lock);
-		return -1;
-	}
+	if (exec(ss, "COMMIT") == -1)
+		goto fail;
 	pthread_mutex_unlock(&ss->lock);
 	return 0;
+fail:
+	sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&ss->lock);
+	return -1;
 }
 
 static int
