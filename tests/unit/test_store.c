@@ -76,10 +76,11 @@ query(const char *customer, const char *category, time_t now)
 	return q;
 }
 
-/* One committed message for CUSTOMER at NOW with ITEMS. */
+/* One message with its reasons, and what it queued. */
 static void
-record(struct jm_store *s, const char *customer, const char *category,
-    time_t now, int is_ack, const struct jm_outbox_new *items, size_t n)
+record_why(struct jm_store *s, const char *customer, const char *category,
+    time_t now, const char *ack_reason, const char *escalate_reason,
+    const struct jm_outbox_new *items, size_t n)
 {
 	struct jm_store_query	q = query(customer, category, now);
 	struct jm_store_record	r;
@@ -93,10 +94,21 @@ record(struct jm_store *s, const char *customer, const char *category,
 	r.write_state = 1;
 	r.category = category;
 	r.now = now;
-	r.is_ack = is_ack;
+	r.is_ack = ack_reason != NULL && strcmp(ack_reason, "queued") == 0;
+	r.ack_reason = ack_reason;
+	r.escalate_reason = escalate_reason;
 	r.items = items;
 	r.n_items = n;
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+}
+
+/* One committed message for CUSTOMER at NOW with ITEMS. */
+static void
+record(struct jm_store *s, const char *customer, const char *category,
+    time_t now, int is_ack, const struct jm_outbox_new *items, size_t n)
+{
+	record_why(s, customer, category, now, is_ack ? "queued" : NULL, NULL,
+	    items, n);
 }
 
 static void
@@ -668,32 +680,6 @@ START_TEST(test_newer_schema_refused)
 	    err);
 }
 END_TEST
-
-/* One message with its reasons, and what it queued. */
-static void
-record_why(struct jm_store *s, const char *customer, const char *category,
-    time_t now, const char *ack_reason, const char *escalate_reason,
-    const struct jm_outbox_new *items, size_t n)
-{
-	struct jm_store_query	q = query(customer, category, now);
-	struct jm_store_record	r;
-	struct jm_facts		f;
-
-	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
-	memset(&r, 0, sizeof(r));
-	r.customer = customer;
-	r.prev = f.state;
-	r.next = f.state;
-	r.write_state = 1;
-	r.category = category;
-	r.now = now;
-	r.is_ack = ack_reason != NULL && strcmp(ack_reason, "queued") == 0;
-	r.ack_reason = ack_reason;
-	r.escalate_reason = escalate_reason;
-	r.items = items;
-	r.n_items = n;
-	ck_assert_int_eq(jm_store_commit(s, &r), 0);
-}
 
 /* A version 1 database (no reasons) is migrated on open, its events kept. */
 START_TEST(test_migration_v1)
