@@ -122,7 +122,7 @@ classify_file(const struct jm_policy *p, const char *path,
 		fprintf(stderr, "journeyctl: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	rc = jm_process(p, NULL, raw, len, NULL, NULL, 0, time(NULL), out);
+	rc = jm_process(p, NULL, raw, len, NULL, NULL, 0, time(NULL), 0, out);
 	free(raw);
 	if (rc == -1)
 		fprintf(stderr, "journeyctl: %s: internal error\n", path);

@@ -46,6 +46,7 @@
 #include "journey/conf.h"
 #include "journey/log.h"
 #include "journey/milter.h"
+#include "journey/outbox.h"
 #include "journey/policy.h"
 #include "journey/process.h"
 #include "journey/util.h"
@@ -497,6 +498,7 @@ mlfi_eom(SMFICTX *ctx)
 	struct jm_msgctx *m;
 	struct jm_outcome out;
 	struct timespec	  t0, t1;
+	const char	 *bad;
 	size_t		  i;
 	int		  rc;
 
@@ -513,8 +515,14 @@ mlfi_eom(SMFICTX *ctx)
 		worker_leave();
 		return fail(c, "cannot read the spooled body back");
 	}
+	/*
+	 * The worker's place is given back before the event's fsync, which
+	 * other messages share, and the headers go to the MTA meanwhile:
+	 * the answer waits for the disk, the next message does not.
+	 */
 	rc = jm_process(m->policy, milter_store, jm_buf_cstr(&m->raw),
-	    m->raw.len, m->env_from, m->rcpt, m->n_rcpt, time(NULL), &out);
+	    m->raw.len, m->env_from, m->rcpt, m->n_rcpt, time(NULL),
+	    JM_PROCESS_DEFER_SYNC, &out);
 	worker_leave();
 	jm_buf_free(&m->raw);
 	if (rc == -1)
@@ -525,21 +533,28 @@ mlfi_eom(SMFICTX *ctx)
 	 * own acknowledgement too: what marks it as ours are headers anyone
 	 * can write, so it may carry forged X-Journey headers as well.
 	 */
-	for (i = m->n_xj; i > 0; i--) {
+	bad = NULL;
+	for (i = m->n_xj; i > 0 && bad == NULL; i--) {
 		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
 		    NULL) != MI_SUCCESS)
-			return fail(c, "cannot remove a forged X-Journey header");
+			bad = "cannot remove a forged X-Journey header";
 	}
+	for (i = 0; !out.own_ack && i < out.n_headers && bad == NULL; i++) {
+		if (smfi_addheader(ctx, (char *)out.headers[i].name,
+		    out.headers[i].value) != MI_SUCCESS)
+			bad = "cannot add the X-Journey headers";
+	}
+	if (jm_store_sync(milter_store, out.sync_token) == -1 && bad == NULL)
+		bad = "the event is committed but may not be on disk";
+	if (out.queued)
+		jm_outbox_wake();
+	if (bad != NULL)
+		return fail(c, bad);
 	if (out.own_ack) {
 		jm_log(LOG_INFO, "%s: %s%s", qid(m), out.summary,
 		    m->n_xj > 0 ? " removed-forged-headers=yes" : "");
 		msg_reset(m);
 		return SMFIS_ACCEPT;
-	}
-	for (i = 0; i < out.n_headers; i++) {
-		if (smfi_addheader(ctx, (char *)out.headers[i].name,
-		    out.headers[i].value) != MI_SUCCESS)
-			return fail(c, "cannot add the X-Journey headers");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	jm_log(LOG_INFO, "%s: %s%s eom=%.3fms", qid(m), out.summary,

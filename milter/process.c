@@ -407,7 +407,7 @@ build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
 static int
 attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
     const struct jm_category *cat, const char *customer, const char *env_from,
-    time_t now, int attempt, const struct jm_state *initial,
+    time_t now, int attempt, const struct jm_state *initial, int defer_sync,
     struct jm_outcome *out)
 {
 	const struct jm_conf	*c = p->conf;
@@ -433,7 +433,15 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		q.escalation_window = c->escalation_window;
 		q.initial = *initial;
 		q.attempt = attempt;
-		if (jm_store_peek(store, &q, &facts) == 0)
+		/*
+		 * With the lock free, the rows are built inside the
+		 * transaction; with it busy, on facts peeked before, and
+		 * the transaction is only as long as the writing.
+		 */
+		rc = jm_store_try_begin(store, &q, &facts);
+		if (rc == 1)
+			in_txn = 1;
+		else if (rc == 0 && jm_store_peek(store, &q, &facts) == 0)
 			peeked = 1;
 		else {
 			facts_init(&facts, initial);
@@ -487,9 +495,11 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 	r.escalated = d->escalate;
 	r.items = w->items;
 	r.n_items = w->n_items;
+	r.sync_token = defer_sync ? &out->sync_token : NULL;
 	rc = jm_store_commit(store, &r);
-	if (rc == 0 && w->n_items > 0)
+	if (rc == 0 && w->n_items > 0 && !defer_sync)
 		jm_outbox_wake();
+	out->queued = rc == 0 && w->n_items > 0;
 	/* The store gives up sharing at the last attempt: it cannot retry. */
 	if (rc == JM_STORE_RETRY && attempt + 1 >= JM_STORE_ATTEMPTS)
 		return -1;
@@ -504,7 +514,7 @@ fail:
 int
 jm_process(const struct jm_policy *p, struct jm_store *store,
     const char *raw, size_t len, const char *env_from, char *const *rcpt,
-    size_t n_rcpt, time_t now, struct jm_outcome *out)
+    size_t n_rcpt, time_t now, int flags, struct jm_outcome *out)
 {
 	const struct jm_conf	*c = p->conf;
 	const struct jm_category *cat = NULL;
@@ -574,7 +584,8 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	for (attempt = 0; attempt < JM_STORE_ATTEMPTS; attempt++) {
 		out->tries = attempt + 1;
 		rc = attempt_once(p, store, &w, cat, customer, env_from, now,
-		    attempt, &initial, out);
+		    attempt, &initial, (flags & JM_PROCESS_DEFER_SYNC) != 0,
+		    out);
 		if (rc != JM_STORE_RETRY)
 			break;
 		rows_free(&w);

@@ -124,7 +124,26 @@ jm_store_peek(struct jm_store *s, const struct jm_store_query *q,
 int
 jm_store_commit(struct jm_store *s, const struct jm_store_record *r)
 {
+	if (r->sync_token != NULL)
+		*r->sync_token = 0;
 	return s->ops->commit(s->impl, r);
+}
+
+int
+jm_store_sync(struct jm_store *s, unsigned long long token)
+{
+	if (token == 0 || s->ops->sync == NULL)
+		return 0;
+	return s->ops->sync(s->impl, token);
+}
+
+int
+jm_store_try_begin(struct jm_store *s, const struct jm_store_query *q,
+    struct jm_facts *facts)
+{
+	if (s->ops->try_begin == NULL)
+		return 0;
+	return s->ops->try_begin(s->impl, q, facts);
 }
 
 void

@@ -979,6 +979,16 @@ redis_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
 	return 0;
 }
 
+/* Only the commits of the local store may be left unsynced. */
+static int
+redis_sync(void *impl, unsigned long long token)
+{
+	struct redis_store *rs = impl;
+
+	return rs->local_ops->sync != NULL ?
+	    rs->local_ops->sync(rs->local, token) : 0;
+}
+
 static int
 redis_commit(void *impl, const struct jm_store_record *r)
 {
@@ -1576,6 +1586,7 @@ fail:
 const struct jm_store_ops jm_store_redis_ops = {
 	.name = "redis",
 	.begin = redis_begin,
+	.sync = redis_sync,
 	.commit = redis_commit,
 	.rollback = redis_rollback,
 	.claim = redis_claim,

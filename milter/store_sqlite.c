@@ -17,7 +17,10 @@
  * with synchronous=NORMAL (no fsync at commit) and a commit is made
  * durable after the mutex is let go, by an fsync of the WAL file that
  * covers every commit made before it began: concurrent messages share one
- * fsync (group commit), and the mutex is held for memory work only.
+ * fsync (group commit), and the mutex is held for memory work only.  A
+ * caller may take that fsync apart from the commit (sync_token,
+ * jm_store_sync()), as the milter does to let go of its worker's place
+ * and send its headers while the disk works.
  * Checkpoints stay safe: with WAL and NORMAL, SQLite syncs the WAL before
  * it copies it into the database.
  *
@@ -261,6 +264,10 @@ struct sqlite_store {
 	pthread_t	 ckpt_thread;
 	int		 ckpt_started;	/* the thread runs; under ckpt_lock */
 	int		 ckpt_wanted;	/* the log is long; under ckpt_lock */
+	int		 ckpt_after_sync; /* wanted once a message's fsync is
+					     done; under ckpt_lock */
+	int		 message_commit; /* a message's COMMIT runs; under
+					    the store's mutex */
 	int		 ckpt_stop;	/* under ckpt_lock */
 };
 
@@ -446,7 +453,10 @@ checkpointer(void *arg)
  * SQLite's hook after each commit, under the store's mutex, with the
  * number of pages in the log: a long log wakes the checkpoint thread,
  * which is started the first time.  When no thread can be started, the
- * commit checkpoints itself, as SQLite would.
+ * commit checkpoints itself, as SQLite would.  After a message's commit
+ * the thread is woken only once that commit's fsync is done (durable()):
+ * a checkpoint syncs the database too, and a message waiting for its own
+ * fsync would wait for the checkpoint's.
  */
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -463,8 +473,12 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		else
 			inline_ckpt = 1;
 	}
-	ss->ckpt_wanted = 1;
-	pthread_cond_signal(&ss->ckpt_cond);
+	if (ss->message_commit && !inline_ckpt)
+		ss->ckpt_after_sync = 1;
+	else {
+		ss->ckpt_wanted = 1;
+		pthread_cond_signal(&ss->ckpt_cond);
+	}
 	pthread_mutex_unlock(&ss->ckpt_lock);
 	if (inline_ckpt)
 		(void)sqlite3_wal_checkpoint_v2(db, name,
@@ -675,12 +689,11 @@ sqlite_peek(void *impl, const struct jm_store_query *q, struct jm_facts *f)
 	return rc;
 }
 
+/* sqlite_begin() with the lock taken. */
 static int
-sqlite_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
+begin_locked(struct sqlite_store *ss, const struct jm_store_query *q,
+    struct jm_facts *f)
 {
-	struct sqlite_store *ss = impl;
-
-	pthread_mutex_lock(&ss->lock);
 	if (exec(ss, "BEGIN IMMEDIATE") == -1) {
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
@@ -691,6 +704,26 @@ sqlite_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+sqlite_begin(void *impl, const struct jm_store_query *q, struct jm_facts *f)
+{
+	struct sqlite_store *ss = impl;
+
+	pthread_mutex_lock(&ss->lock);
+	return begin_locked(ss, q, f);
+}
+
+static int
+sqlite_try_begin(void *impl, const struct jm_store_query *q,
+    struct jm_facts *f)
+{
+	struct sqlite_store *ss = impl;
+
+	if (pthread_mutex_trylock(&ss->lock) != 0)
+		return 0;
+	return begin_locked(ss, q, f) == 0 ? 1 : -1;
 }
 
 static int
@@ -814,6 +847,14 @@ durable(struct sqlite_store *ss, unsigned long long seq)
 		pthread_cond_broadcast(&ss->sync_cond);
 	}
 	pthread_mutex_unlock(&ss->sync_lock);
+
+	pthread_mutex_lock(&ss->ckpt_lock);
+	if (ss->ckpt_after_sync) {
+		ss->ckpt_after_sync = 0;
+		ss->ckpt_wanted = 1;
+		pthread_cond_signal(&ss->ckpt_cond);
+	}
+	pthread_mutex_unlock(&ss->ckpt_lock);
 	return rc;
 }
 
@@ -824,33 +865,64 @@ sqlite_prepare(void *impl, const struct jm_store_record *r)
 	return write_record(impl, r);
 }
 
+/* Commits and lets go of the lock; *SEQ is the commit's number. */
+static int
+commit_unlock(struct sqlite_store *ss, unsigned long long *seq)
+{
+	int	rc;
+
+	ss->message_commit = 1;
+	rc = exec(ss, "COMMIT");
+	ss->message_commit = 0;
+	if (rc == -1) {
+		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	*seq = __atomic_add_fetch(&ss->committed, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&ss->lock);
+	return 0;
+}
+
 static int
 sqlite_finish(void *impl)
 {
 	struct sqlite_store *ss = impl;
 	unsigned long long	seq;
 
-	if (exec(ss, "COMMIT") == -1) {
-		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-		pthread_mutex_unlock(&ss->lock);
+	if (commit_unlock(ss, &seq) == -1)
 		return -1;
-	}
-	seq = __atomic_add_fetch(&ss->committed, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&ss->lock);
 	return durable(ss, seq);
 }
 
+/*
+ * With R->sync_token, the fsync is left to jm_store_sync(), so that the
+ * caller can let go of what it holds while the disk works.
+ */
 static int
 sqlite_commit(void *impl, const struct jm_store_record *r)
 {
 	struct sqlite_store *ss = impl;
+	unsigned long long	seq;
 
 	if (write_record(ss, r) == -1) {
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
 	}
-	return sqlite_finish(ss);
+	if (commit_unlock(ss, &seq) == -1)
+		return -1;
+	if (r->sync_token != NULL) {
+		*r->sync_token = seq;
+		return 0;
+	}
+	return durable(ss, seq);
+}
+
+static int
+sqlite_sync(void *impl, unsigned long long token)
+{
+	return durable(impl, token);
 }
 
 static void
@@ -1626,6 +1698,8 @@ const struct jm_store_ops jm_store_sqlite_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
 	.peek = sqlite_peek,
+	.try_begin = sqlite_try_begin,
+	.sync = sqlite_sync,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.claim = sqlite_claim,

@@ -55,16 +55,29 @@ struct jm_outcome {
 					   retries when another host came
 					   first) */
 	char		 summary[1024];	/* the log line after the queue id */
+	int		 queued;	/* outbox rows were committed */
+	unsigned long long sync_token;	/* JM_PROCESS_DEFER_SYNC: for
+					   jm_store_sync() before the
+					   answer; 0 when on disk */
 };
+
+/*
+ * jm_process() FLAGS.  JM_PROCESS_DEFER_SYNC: return once the event is
+ * committed, perhaps before it is on disk; the caller lets go of what it
+ * holds and calls jm_store_sync(STORE, OUT->sync_token) before it tells
+ * the MTA anything final.  Without it, the event is on disk on return.
+ */
+#define JM_PROCESS_DEFER_SYNC	0x1
 
 /*
  * Processes RAW (LEN bytes: header block, empty line, body) received at
  * NOW.  STORE may be NULL (dry run).  Returns 0 and fills OUT, or -1 on an
- * internal error (the caller fails open; nothing was committed).
+ * internal error (the caller fails open; nothing was committed, or, with
+ * JM_PROCESS_DEFER_SYNC, nothing is left to wait for).
  */
 int	jm_process(const struct jm_policy *p, struct jm_store *store,
 	    const char *raw, size_t len, const char *env_from,
-	    char *const *rcpt, size_t n_rcpt, time_t now,
+	    char *const *rcpt, size_t n_rcpt, time_t now, int flags,
 	    struct jm_outcome *out);
 
 #endif

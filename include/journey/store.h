@@ -108,6 +108,13 @@ struct jm_store_record {
 	int		 escalated;	/* remember the thread keys */
 	const struct jm_outbox_new *items;
 	size_t		 n_items;
+	/*
+	 * NULL: jm_store_commit() returns once the record is on disk.  Else
+	 * a store may return as soon as the record is committed, before it
+	 * is on disk, and set *SYNC_TOKEN to what jm_store_sync() takes to
+	 * wait for that (0: on disk already).
+	 */
+	unsigned long long *sync_token;
 };
 
 enum jm_outbox_state {
@@ -230,6 +237,11 @@ struct jm_store_ops {
 	/* NULL for a store that cannot read outside a transaction. */
 	int	(*peek)(void *impl, const struct jm_store_query *q,
 		    struct jm_facts *facts);
+	/* NULL for a store that cannot tell whether its lock is free. */
+	int	(*try_begin)(void *impl, const struct jm_store_query *q,
+		    struct jm_facts *facts);
+	/* NULL for a store whose commits are on disk when they return. */
+	int	(*sync)(void *impl, unsigned long long token);
 	int	(*commit)(void *impl, const struct jm_store_record *r);
 	void	(*rollback)(void *impl);
 	int	(*claim)(void *impl, time_t now, time_t lease_until, size_t max,
@@ -311,6 +323,16 @@ int	jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
 	    struct jm_facts *facts);
 
 /*
+ * jm_store_begin() if the store's lock is free now: 1, begun, as
+ * jm_store_begin() returning 0; 0 when another thread holds the lock (or
+ * the store cannot tell), nothing begun; -1 on error, nothing held.  A
+ * caller with work to do before the transaction does it first (after
+ * jm_store_peek()) only when the lock is busy.
+ */
+int	jm_store_try_begin(struct jm_store *s, const struct jm_store_query *q,
+	    struct jm_facts *facts);
+
+/*
  * Writes the customer row (when R->write_state), one history event, the
  * escalated thread keys and the outbox rows, and commits.  Returns 0; -1
  * after rolling back; or, from a shared backend, JM_STORE_RETRY when
@@ -320,6 +342,14 @@ int	jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
  * everything it points to are borrowed for the call.
  */
 int	jm_store_commit(struct jm_store *s, const struct jm_store_record *r);
+
+/*
+ * Returns once the commit that gave TOKEN (jm_store_record.sync_token) is
+ * on disk, with every commit made before it: one fsync serves the
+ * commits of many threads.  0; -1 when the disk failed (the commit is
+ * made but may not survive a crash of the system).  TOKEN 0: at once.
+ */
+int	jm_store_sync(struct jm_store *s, unsigned long long token);
 
 /* Abandons the transaction; the lock is released. */
 void	jm_store_rollback(struct jm_store *s);

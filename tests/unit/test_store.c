@@ -215,6 +215,87 @@ START_TEST(test_rollback_writes_nothing)
 }
 END_TEST
 
+/* Holds the store's lock for test_try_begin_and_sync's main thread. */
+struct holder {
+	struct jm_store	*s;
+	int		 got;	/* jm_store_try_begin() while it is held */
+};
+
+static void *
+try_while_held(void *arg)
+{
+	struct holder		*h = arg;
+	struct jm_store_query	 q = query("eve@example.com", NULL, T0);
+	struct jm_facts		 f;
+
+	h->got = jm_store_try_begin(h->s, &q, &f);
+	if (h->got == 1)
+		jm_store_rollback(h->s);
+	return NULL;
+}
+
+/*
+ * try_begin begins only on a free lock; a commit with a sync token is
+ * visible at once, and jm_store_sync() waits for its fsync.
+ */
+START_TEST(test_try_begin_and_sync)
+{
+	struct jm_store		*s = open_store();
+	struct jm_store_query	 q = query("eve@example.com", "praise", T0);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+	struct jm_customer	*c;
+	struct holder		 h = { s, -2 };
+	unsigned long long	 token = 99, first;
+	pthread_t		 t;
+
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, try_while_held, &h), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(h.got, 0);
+	jm_store_rollback(s);
+
+	ck_assert_int_eq(jm_store_try_begin(s, &q, &f), 1);
+	ck_assert_int_eq(f.known, 0);
+	memset(&r, 0, sizeof(r));
+	r.customer = "eve@example.com";
+	r.prev = f.state;
+	r.next.stage = JM_STAGE_ADMIT;
+	r.write_state = 1;
+	r.category = "praise";
+	r.now = T0;
+	r.sync_token = &token;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert(token != 0 && token != 99);
+	first = token;
+	ck_assert_int_eq(jm_store_customer(s, "eve@example.com", 5, &c), 0);
+	ck_assert_int_eq(c->state.stage, JM_STAGE_ADMIT);
+	jm_customer_free(c);
+	ck_assert_int_eq(jm_store_sync(s, token), 0);
+	/* Again, at once: that commit is on disk. */
+	ck_assert_int_eq(jm_store_sync(s, token), 0);
+	ck_assert_int_eq(jm_store_sync(s, 0), 0);
+
+	/* The next commit has the next token; without one, none is left. */
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_int_eq(f.known, 1);
+	r.prev = f.state;
+	r.now = T0 + 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert(token > first);
+	ck_assert_int_eq(jm_store_sync(s, token), 0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r.prev = f.state;
+	r.now = T0 + 2;
+	r.sync_token = NULL;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert_int_eq(jm_store_customer(s, "eve@example.com", 5, &c), 0);
+	ck_assert_uint_eq(c->n_events, 3);
+	jm_customer_free(c);
+	jm_store_close(s);
+}
+END_TEST
+
 START_TEST(test_ack_counting)
 {
 	struct jm_store		*s = open_store();
@@ -954,6 +1035,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_unknown_then_known);
 	tcase_add_test(tc, test_rollback_writes_nothing);
+	tcase_add_test(tc, test_try_begin_and_sync);
 	tcase_add_test(tc, test_ack_counting);
 	tcase_add_test(tc, test_thread_escalation);
 	tcase_add_test(tc, test_outbox_life);

@@ -965,7 +965,7 @@ START_TEST(test_process_retry)
 	out = calloc(1, sizeof(*out));
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_eq(jm_process(p, &wrapped, msg, sizeof(msg) - 1,
-	    "nia@customer.example", rcpt, 1, T0, out), 0);
+	    "nia@customer.example", rcpt, 1, T0, 0, out), 0);
 	ck_assert_int_eq(commits, 2);
 	ck_assert_int_eq(out->tries, 2);
 	ck_assert_str_eq(out->category, "complaint");
