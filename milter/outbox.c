@@ -356,6 +356,14 @@ setup_smtp(struct xfer *x)
 	    curl_easy_setopt(e, CURLOPT_READDATA, x) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)x->row->payload_len) != CURLE_OK ||
+	    /*
+	     * An acknowledgement is a few kB.  libcurl's default upload
+	     * buffer (64 kB, and twice that to escape dots for SMTP) is
+	     * mapped and unmapped for every message, and each unmapping
+	     * interrupts the other CPUs; its smallest is plenty.
+	     */
+	    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USE_SSL, st->smtp_user[0] != '\0' ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY) != CURLE_OK)
 		return -1;
