@@ -172,6 +172,12 @@ log_lines() {
 	cat "$A/milter.log" "$B/milter.log" | grep -E -- "$1"
 }
 
+# chats_are N: the chat receiver has had exactly N requests (read anew at
+# each call, for wait_for).
+chats_are() {
+	[ "$(wc -l <"$BASE/chat.log")" -eq "$1" ]
+}
+
 log_has() {
 	log_lines "$1" >/dev/null
 }
@@ -265,8 +271,7 @@ check "each was tagged" test "$(grep -l '^X-Journey-Category: complaint' \
     xargs grep -l '^Message-ID: <d[1-4]\.' | wc -l)" -eq 8
 check "each withheld its acknowledgement (ack=redis-down)" \
     test "$(log_lines 'customer=<d[1-4]@customer.example> .*ack=redis-down .*shared=redis-down' | wc -l)" -eq 8
-check "each complaint still escalated" \
-    wait_for 10 test "$(wc -l <"$BASE/chat.log")" -eq 9
+check "each complaint still escalated" wait_for 10 chats_are 9
 max=$(log_lines 'customer=<d[1-4]@customer.example> ' |
     sed -n 's/.* eom=\([0-9]*\)\..*/\1/p' | sort -n | tail -n 1)
 check "no message waited much past redis_timeout (slowest ${max:-?} ms)" \
