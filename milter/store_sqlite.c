@@ -34,7 +34,9 @@
  * commits the checkpoints copy all but the last few, and the log would grow
  * without end.  So when the log is long, the checkpoint after the passive
  * one is made under the mutex: it has little left to copy, and the next
- * commit starts the log again.  Stages are stored by name, not by enum
+ * commit starts the log again.  A short log is copied too, once commits
+ * pause for a second: the next burst then starts on an empty log, and no
+ * message of it waits behind a long copy.  Stages are stored by name, not by enum
  * value, so reordering the enum never rewrites history.
  *
  * Deliberately not here: the decision (what to write), delivery, and any
@@ -50,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -67,6 +70,7 @@
 #define CKPT_PAGES	1000	/* log pages that call for a checkpoint */
 #define CKPT_FORCE	(4 * CKPT_PAGES) /* a log this long: once more,
 					    under the mutex */
+#define CKPT_IDLE_MS	1000	/* no commit for this long: copy the log */
 #define KEY_MAX		998	/* longest thread key kept, the RFC 5322 line */
 #define KEYS_MAX	256	/* most thread keys looked at per message */
 
@@ -269,6 +273,11 @@ struct sqlite_store {
 	int		 message_commit; /* a message's COMMIT runs; under
 					    the store's mutex */
 	int		 ckpt_stop;	/* under ckpt_lock */
+	unsigned long	 log_commits;	/* commits the hook saw; under
+					   ckpt_lock */
+	struct timespec	 last_commit;	/* CLOCK_MONOTONIC; under ckpt_lock */
+	int		 ckpt_asleep;	/* waits without a deadline; under
+					   ckpt_lock */
 };
 
 static void
@@ -401,8 +410,22 @@ fail:
 	return -1;
 }
 
+/* Under ckpt_lock: no commit for CKPT_IDLE_MS. */
+static int
+lull_over(struct sqlite_store *ss)
+{
+	struct timespec	now;
+	long long	ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(now.tv_sec - ss->last_commit.tv_sec) * 1000 +
+	    (now.tv_nsec - ss->last_commit.tv_nsec) / 1000000;
+	return ms >= CKPT_IDLE_MS;
+}
+
 /*
- * The checkpoint thread: waits for a long log, copies it into the database
+ * The checkpoint thread: waits for a long log, or for a second without a
+ * commit after some (so that a burst finds the log short), copies it into the database
  * on its own connection, and once more under the store's mutex when the
  * log outgrew the copy (see the top of this file).  Errors are left to the
  * next checkpoint, or to SQLite's own at close: a log that is not copied
@@ -413,6 +436,8 @@ checkpointer(void *arg)
 {
 	struct sqlite_store *ss = arg;
 	sqlite3		*db = NULL;
+	struct timespec	 deadline;
+	unsigned long	 copied = 0;
 	int		 log_pages;
 
 	jm_thread_name("jm-checkpoint");
@@ -427,11 +452,31 @@ checkpointer(void *arg)
 	}
 	pthread_mutex_lock(&ss->ckpt_lock);
 	for (;;) {
-		while (!ss->ckpt_wanted && !ss->ckpt_stop)
+		while (!ss->ckpt_wanted && !ss->ckpt_stop) {
+			/* Commits since the last copy: copy in the next lull. */
+			if (ss->log_commits != copied) {
+				deadline = ss->last_commit;
+				deadline.tv_sec += CKPT_IDLE_MS / 1000;
+				deadline.tv_nsec += (CKPT_IDLE_MS % 1000) *
+				    1000000L;
+				if (deadline.tv_nsec >= 1000000000L) {
+					deadline.tv_sec++;
+					deadline.tv_nsec -= 1000000000L;
+				}
+				if (pthread_cond_timedwait(&ss->ckpt_cond,
+				    &ss->ckpt_lock, &deadline) == ETIMEDOUT &&
+				    lull_over(ss))
+					break;
+				continue;
+			}
+			ss->ckpt_asleep = 1;
 			pthread_cond_wait(&ss->ckpt_cond, &ss->ckpt_lock);
+			ss->ckpt_asleep = 0;
+		}
 		if (ss->ckpt_stop)
 			break;
 		ss->ckpt_wanted = 0;
+		copied = ss->log_commits;
 		pthread_mutex_unlock(&ss->ckpt_lock);
 		log_pages = 0;
 		if (db != NULL && sqlite3_wal_checkpoint_v2(db, NULL,
@@ -464,14 +509,23 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct sqlite_store *ss = arg;
 	int		 inline_ckpt = 0;
 
-	if (pages < CKPT_PAGES)
-		return SQLITE_OK;
 	pthread_mutex_lock(&ss->ckpt_lock);
+	ss->log_commits++;
+	clock_gettime(CLOCK_MONOTONIC, &ss->last_commit);
 	if (!ss->ckpt_started) {
 		if (pthread_create(&ss->ckpt_thread, NULL, checkpointer, ss) == 0)
 			ss->ckpt_started = 1;
 		else
 			inline_ckpt = 1;
+	}
+	if (pages < CKPT_PAGES) {
+		/* The thread now has a lull to wait for. */
+		if (ss->ckpt_asleep) {
+			ss->ckpt_asleep = 0;
+			pthread_cond_signal(&ss->ckpt_cond);
+		}
+		pthread_mutex_unlock(&ss->ckpt_lock);
+		return SQLITE_OK;
 	}
 	if (ss->message_commit && !inline_ckpt)
 		ss->ckpt_after_sync = 1;
@@ -519,6 +573,7 @@ int
 jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 {
 	struct sqlite_store *ss;
+	pthread_condattr_t ca;
 	const char	*base;
 	struct stat	 sb;
 	size_t		 n;
@@ -539,7 +594,11 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 	pthread_mutex_init(&ss->sync_lock, NULL);
 	pthread_cond_init(&ss->sync_cond, NULL);
 	pthread_mutex_init(&ss->ckpt_lock, NULL);
-	pthread_cond_init(&ss->ckpt_cond, NULL);
+	/* The checkpoint thread's deadlines do not move with the clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ss->ckpt_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	ss->path = strdup(path);
 	if (ss->path == NULL ||
 	    asprintf(&ss->wal_path, "%s-wal", path) == -1) {

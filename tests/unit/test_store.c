@@ -296,6 +296,46 @@ START_TEST(test_try_begin_and_sync)
 }
 END_TEST
 
+/* Events in the database file itself, the log left aside. */
+static int
+events_in_file(void)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 uri[256];
+	int		 n = -1;
+
+	snprintf(uri, sizeof(uri), "file:%s/journey.db?immutable=1", dir);
+	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+	    NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1, &st,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A short log is copied into the database once commits pause, so that
+ * the next burst does not begin with a long one to copy.
+ */
+START_TEST(test_checkpoint_in_lull)
+{
+	struct jm_store	*s = open_store();
+	int		 i, n = 0;
+
+	record(s, "lull@example.com", "praise", T0, 0, NULL, 0);
+	record(s, "lull@example.com", "praise", T0 + 1, 0, NULL, 0);
+	for (i = 0; i < 100 && (n = events_in_file()) != 2; i++)
+		usleep(100 * 1000);
+	ck_assert_int_eq(n, 2);
+	jm_store_close(s);
+}
+END_TEST
+
 START_TEST(test_ack_counting)
 {
 	struct jm_store		*s = open_store();
@@ -1036,6 +1076,7 @@ main(void)
 	tcase_add_test(tc, test_unknown_then_known);
 	tcase_add_test(tc, test_rollback_writes_nothing);
 	tcase_add_test(tc, test_try_begin_and_sync);
+	tcase_add_test(tc, test_checkpoint_in_lull);
 	tcase_add_test(tc, test_ack_counting);
 	tcase_add_test(tc, test_thread_escalation);
 	tcase_add_test(tc, test_outbox_life);
