@@ -456,7 +456,7 @@ tune_allocators(void)
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		(void)mallopt(M_ARENA_MAX, cpus < 1 ? 2 : (int)cpus);
 	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
-		(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+		(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	(void)setenv("G_SLICE", "always-malloc", 0);
 }
 
