@@ -10,8 +10,11 @@
  * null envelope sender chosen by the sender) so that other robots leave it
  * alone and our own copy, coming back, is recognised.
  *
- * GMime does the MIME work here (address parsing, RFC 2047, folding,
- * transfer encodings); none of its types leave this file.
+ * GMime does the MIME work here (address parsing, the text part and its
+ * transfer encoding, the date); the header block is written by hand, each
+ * field in its final form (RFC 2047 Q words, see put_q_words(), and
+ * folding), since GMime's own encoding of those fields is not what mail
+ * readers decode best.  None of GMime's types leave this file.
  *
  * Deliberately not here: sending (the outbox does, by SMTP), counting
  * past acknowledgements (the store does; jm_ack_limits() only compares),
@@ -934,15 +937,40 @@ raw_mailbox(const char *field, const char *name, const char *addr)
 	return g_string_free(out, FALSE);
 }
 
+/* FIELD with RAW, a value as raw_subject() and raw_mailbox() write it. */
 static void
-set_raw(GMimeMessage *msg, const char *field, char *raw)
+put_field(GString *hdr, const char *field, char *raw)
 {
-	GMimeHeaderList	*hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
-	GMimeHeader	*h = g_mime_header_list_get_header(hl, field);
-
-	if (h != NULL)
-		g_mime_header_set_raw_value(h, raw);
+	g_string_append_printf(hdr, "%s:%s", field, raw);
 	g_free(raw);
+}
+
+/* FIELD with the msg-ids of IDS (space-separated), folded between them. */
+static void
+put_msgids(GString *hdr, const char *field, const char *ids)
+{
+	const char	*p, *sp;
+	size_t		 col, n;
+
+	g_string_append_printf(hdr, "%s:", field);
+	col = strlen(field) + 1;
+	for (p = ids; *p != '\0'; p = sp) {
+		p += strspn(p, " ");
+		if (*p == '\0')
+			break;
+		sp = strchr(p, ' ');
+		if (sp == NULL)
+			sp = p + strlen(p);
+		n = (size_t)(sp - p);
+		if (col > strlen(field) + 1 && col + 1 + n > LINE_SOFT) {
+			g_string_append(hdr, "\n");
+			col = 0;
+		}
+		g_string_append_c(hdr, ' ');
+		g_string_append_len(hdr, p, (gssize)n);
+		col += 1 + n;
+	}
+	g_string_append_c(hdr, '\n');
 }
 
 /* Printable ASCII that cannot end or open an address or a msg-id. */
@@ -1055,18 +1083,18 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 	const struct jm_template *t;
 	struct jm_template_vars vars;
 	InternetAddressList *froms = NULL;
-	InternetAddress	*ack = NULL, *to = NULL;
-	GMimeMessage	*msg = NULL;
+	InternetAddress	*ack = NULL;
 	GMimeTextPart	*part = NULL;
 	GMimeFormatOptions *fo = NULL;
 	GMimeContentEncoding enc;
 	GDateTime	*date;
+	GString		*hdr = NULL;
 	struct span	 dom, parent, tk;
 	const char	*cust, *id;
-	char		 name[NAME_MAX_BYTES + 1], msgid[512], *subject = NULL;
-	char		*body = NULL, *refs, *text = NULL, *lang;
+	char		 name[NAME_MAX_BYTES + 1], *subject = NULL;
+	char		*body = NULL, *refs, *text = NULL, *lang, *v;
 	unsigned char	 rnd[8];
-	size_t		 i;
+	size_t		 i, n, tlen;
 	int		 rc = -1;
 
 	*out = NULL;
@@ -1120,18 +1148,27 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 		goto done;
 	}
 
-	msg = g_mime_message_new(TRUE);
-	internet_address_list_add(g_mime_message_get_from(msg), ack);
-	to = internet_address_mailbox_new(name, cust);
-	internet_address_list_add(g_mime_message_get_to(msg), to);
-	g_mime_message_set_subject(msg, subject, "utf-8");
+	/*
+	 * The header block is written here, each field already in its
+	 * final form (the names and the subject as RFC 2047 Q words, see
+	 * put_q_words()), and only the text part is GMime's: its encoding
+	 * and its Content-* fields.  A GMimeMessage around it would encode
+	 * the same fields again, only to be overwritten.
+	 */
+	hdr = g_string_sized_new(1024);
 	date = g_date_time_new_from_unix_utc((gint64)now);
 	if (date == NULL) {
 		snprintf(why, whylen, "bad time");
 		goto done;
 	}
-	g_mime_message_set_date(msg, date);
+	v = g_mime_utils_header_format_date(date);
 	g_date_time_unref(date);
+	g_string_append_printf(hdr, "Date: %s\n", v);
+	g_free(v);
+	put_field(hdr, "From", raw_mailbox("From", internet_address_get_name(ack),
+	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ack))));
+	put_field(hdr, "Subject", raw_subject(subject));
+	put_field(hdr, "To", raw_mailbox("To", name, cust));
 
 	/* Only what is safe in a msg-id: the ticket is ours, but checked. */
 	tk.p = ticket != NULL ? ticket : "";
@@ -1143,42 +1180,35 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 		snprintf(why, whylen, "no random bytes for the Message-ID");
 		goto done;
 	}
-	snprintf(msgid, sizeof(msgid), "jm.%.*s.%02x%02x%02x%02x%02x%02x%02x"
-	    "%02x@%.*s", (int)tk.n, tk.p, rnd[0], rnd[1], rnd[2], rnd[3],
-	    rnd[4], rnd[5], rnd[6], rnd[7], (int)dom.n, dom.p);
-	g_mime_message_set_message_id(msg, msgid);
+	g_string_append_printf(hdr, "Message-ID: <jm.%.*s.%02x%02x%02x%02x"
+	    "%02x%02x%02x%02x@%.*s>\n", (int)tk.n, tk.p, rnd[0], rnd[1],
+	    rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], (int)dom.n, dom.p);
 
 	id = first_header(m, m->message_id, "Message-ID");
 	if (id != NULL) {
 		id = skip_cfws(id);
 		parent = clean_msgid(id, strcspn(id, " \t\r\n"));
 		if (parent.n > 0) {
-			char *irt = g_strndup(parent.p, parent.n);
-
-			g_mime_object_set_header(GMIME_OBJECT(msg),
-			    "In-Reply-To", irt, NULL);
-			g_free(irt);
+			g_string_append_printf(hdr, "In-Reply-To: %.*s\n",
+			    (int)parent.n, parent.p);
 			refs = build_references(first_header(m, m->references,
 			    "References"), parent);
-			g_mime_object_set_header(GMIME_OBJECT(msg),
-			    "References", refs, NULL);
+			put_msgids(hdr, "References", refs);
 			g_free(refs);
 		}
 	}
 	/* RFC 3834 section 5: what marks this as an automatic answer. */
-	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted",
-	    "auto-replied", NULL);
+	g_string_append(hdr, "Auto-Submitted: auto-replied\n");
 	/* Exchange and Outlook: no out-of-office answer to this. */
-	g_mime_object_set_header(GMIME_OBJECT(msg), "X-Auto-Response-Suppress",
-	    "All", NULL);
-	g_mime_object_set_header(GMIME_OBJECT(msg), "X-Loop",
-	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ack)),
-	    NULL);
+	g_string_append(hdr, "X-Auto-Response-Suppress: All\n");
+	g_string_append_printf(hdr, "X-Loop: %s\n",
+	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ack)));
 	/*
 	 * No Precedence: RFC 3834 standardises Auto-Submitted for this, and
 	 * "bulk" or "junk" lowers the priority of the answer at some relays
 	 * and hides it in the customer's spam folder at some providers.
 	 */
+	g_string_append(hdr, "MIME-Version: 1.0\n");
 
 	part = g_mime_text_part_new_with_subtype("plain");
 	i = strlen(body);
@@ -1200,41 +1230,41 @@ jm_ack_compose(const struct jm_conf *c, const struct jm_templates *ts,
 	g_mime_object_set_header(GMIME_OBJECT(part), "Content-Language", lang,
 	    NULL);
 	g_free(lang);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
-
-	set_raw(msg, "Subject", raw_subject(subject));
-	set_raw(msg, "From", raw_mailbox("From", internet_address_get_name(ack),
-	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ack))));
-	set_raw(msg, "To", raw_mailbox("To", name, cust));
 
 	/* RFC 5322 lines end in CRLF; SMTP DATA wants nothing else. */
 	fo = g_mime_format_options_new();
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
+	text = g_mime_object_to_string(GMIME_OBJECT(part), fo);
 	if (text == NULL) {
 		snprintf(why, whylen, "cannot write the message");
 		goto done;
 	}
-	*outlen = strlen(text);
+	for (i = 0, n = 0; i < hdr->len; i++)
+		n += hdr->str[i] == '\n';
+	tlen = strlen(text);
+	*outlen = hdr->len + n + tlen;
 	*out = malloc(*outlen + 1);
 	if (*out == NULL) {
 		*outlen = 0;
 		snprintf(why, whylen, "out of memory");
 		goto done;
 	}
-	memcpy(*out, text, *outlen + 1);
+	for (i = 0, n = 0; i < hdr->len; i++) {
+		if (hdr->str[i] == '\n')
+			(*out)[n++] = '\r';
+		(*out)[n++] = hdr->str[i];
+	}
+	memcpy(*out + n, text, tlen + 1);
 	rc = 0;
 
 done:
+	if (hdr != NULL)
+		g_string_free(hdr, TRUE);
 	g_free(text);
 	if (fo != NULL)
 		g_mime_format_options_free(fo);
 	if (part != NULL)
 		g_object_unref(part);
-	if (to != NULL)
-		g_object_unref(to);
-	if (msg != NULL)
-		g_object_unref(msg);
 	if (froms != NULL)
 		g_object_unref(froms);
 	free(subject);
