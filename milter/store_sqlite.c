@@ -276,6 +276,9 @@ struct sqlite_store {
 	unsigned long	 log_commits;	/* commits the hook saw; under
 					   ckpt_lock */
 	struct timespec	 last_commit;	/* CLOCK_MONOTONIC; under ckpt_lock */
+	int		 ckpt_copied;	/* log pages the last checkpoint had
+					   copied, 0 once the log starts
+					   again; under ckpt_lock */
 	int		 ckpt_asleep;	/* waits without a deadline; under
 					   ckpt_lock */
 };
@@ -438,7 +441,7 @@ checkpointer(void *arg)
 	sqlite3		*db = NULL;
 	struct timespec	 deadline;
 	unsigned long	 copied = 0;
-	int		 log_pages;
+	int		 log_pages, copied_pages;
 
 	jm_thread_name("jm-checkpoint");
 	/* Until it has read the database, a connection knows of no log. */
@@ -478,16 +481,18 @@ checkpointer(void *arg)
 		ss->ckpt_wanted = 0;
 		copied = ss->log_commits;
 		pthread_mutex_unlock(&ss->ckpt_lock);
-		log_pages = 0;
+		log_pages = copied_pages = 0;
 		if (db != NULL && sqlite3_wal_checkpoint_v2(db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &log_pages, NULL) == SQLITE_OK &&
-		    log_pages >= CKPT_FORCE) {
+		    SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied_pages) ==
+		    SQLITE_OK && log_pages >= CKPT_FORCE) {
 			pthread_mutex_lock(&ss->lock);
 			(void)sqlite3_wal_checkpoint_v2(db, NULL,
-			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			    SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+			    &copied_pages);
 			pthread_mutex_unlock(&ss->lock);
 		}
 		pthread_mutex_lock(&ss->ckpt_lock);
+		ss->ckpt_copied = copied_pages > 0 ? copied_pages : 0;
 	}
 	pthread_mutex_unlock(&ss->ckpt_lock);
 	sqlite3_close(db);
@@ -518,7 +523,14 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		else
 			inline_ckpt = 1;
 	}
-	if (pages < CKPT_PAGES) {
+	if (pages < ss->ckpt_copied)
+		ss->ckpt_copied = 0;	/* the log started again */
+	/*
+	 * What a checkpoint would copy, not the log's length: while other
+	 * commits keep the log from starting again, it stays long, and a
+	 * checkpoint after every message would sync the database each time.
+	 */
+	if (pages - ss->ckpt_copied < CKPT_PAGES && pages < CKPT_FORCE) {
 		/* The thread now has a lull to wait for. */
 		if (ss->ckpt_asleep) {
 			ss->ckpt_asleep = 0;
