@@ -182,26 +182,6 @@ oom(struct loader *ld)
 	report(ld, "out of memory");
 }
 
-/* Grows an array of SIZE-byte elements to hold one more; 0 or -1. */
-static int
-grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t	 ncap;
-	void	*p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap != 0 ? *cap * 2 : 16;
-	if (ncap > SIZE_MAX / size)
-		return -1;
-	p = realloc(*v, ncap * size);
-	if (p == NULL)
-		return -1;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 static void
 subs_free(struct sub *v, size_t n)
 {
@@ -675,8 +655,8 @@ parse_category(struct loader *ld, char *p)
 		}
 	}
 
-	if (grow((void **)&rs->categories, &rs->cap_categories,
-	    rs->n_categories, sizeof(*rs->categories)) == -1) {
+	if (jm_grow(&rs->categories, &rs->cap_categories,
+	    rs->n_categories, sizeof(*rs->categories), 16) == -1) {
 		oom(ld);
 		return;
 	}
@@ -1064,8 +1044,8 @@ parse_rule(struct loader *ld, char *p)
 	r.name = strdup(name);
 	if (r.name == NULL)
 		goto nomem;
-	if (grow((void **)&rs->rules, &rs->cap_rules, rs->n_rules,
-	    sizeof(*rs->rules)) == -1)
+	if (jm_grow(&rs->rules, &rs->cap_rules, rs->n_rules,
+	    sizeof(*rs->rules), 16) == -1)
 		goto nomem;
 	memcpy(r.language, ld->language, sizeof(r.language));
 	r.file = ld->file;
@@ -1115,8 +1095,8 @@ parse_text(struct loader *ld, const char *name, const char *text, size_t len)
 	char		*copy;
 
 	copy = strdup(name);
-	if (copy == NULL || grow((void **)&ld->rs->files, &ld->rs->cap_files,
-	    ld->rs->n_files, sizeof(char *)) == -1) {
+	if (copy == NULL || jm_grow(&ld->rs->files, &ld->rs->cap_files,
+	    ld->rs->n_files, sizeof(char *), 16) == -1) {
 		free(copy);
 		ld->file = name;
 		ld->line = 0;
@@ -1318,7 +1298,7 @@ jm_rules_load(const char *dir, struct jm_diag *d, struct jm_ruleset **out)
 	while ((de = readdir(dp)) != NULL) {
 		if (!is_rules_name(de->d_name))
 			continue;
-		if (grow((void **)&names, &cap, n, sizeof(*names)) == -1 ||
+		if (jm_grow(&names, &cap, n, sizeof(*names), 16) == -1 ||
 		    (names[n] = strdup(de->d_name)) == NULL) {
 			ld.file = dir;
 			oom(&ld);

@@ -1056,36 +1056,12 @@ read_row(sqlite3_stmt *s, int with_payload, struct jm_outbox_row *r)
 	return 0;
 }
 
-/*
- * Makes room for one more element of SIZE bytes in *V, which holds N of
- * *CAP; doubles the capacity (from FIRST) when full.  0, or -1 when memory
- * runs out (*V is then untouched).
- */
-static int
-grow(void *vp, size_t *cap, size_t n, size_t size, size_t first)
-{
-	void	**v = vp, *p;
-	size_t	  ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap == 0 ? first : *cap * 2;
-	if (ncap > SIZE_MAX / size)
-		return -1;
-	p = realloc(*v, ncap * size);
-	if (p == NULL)
-		return -1;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Appends the row under S to *ROWS; 0 or -1. */
 static int
 rows_append(sqlite3_stmt *s, int with_payload, struct jm_outbox_row **rows,
     size_t *n, size_t *cap)
 {
-	if (grow(rows, cap, *n, sizeof(**rows), 16) == -1)
+	if (jm_grow(rows, cap, *n, sizeof(**rows), 16) == -1)
 		return -1;
 	(*n)++;
 	if (read_row(s, with_payload, &(*rows)[*n - 1]) == -1) {
@@ -1332,7 +1308,7 @@ read_events(struct sqlite_store *ss, struct jm_customer *c, size_t max)
 			break;
 		struct jm_customer_event *e;
 
-		if (grow(&c->events, &cap, c->n_events, sizeof(*e), 16) == -1)
+		if (jm_grow(&c->events, &cap, c->n_events, sizeof(*e), 16) == -1)
 			goto oom;
 		e = &c->events[c->n_events++];
 		memset(e, 0, sizeof(*e));
@@ -1507,7 +1483,7 @@ group_counts(struct sqlite_store *ss, const char *sql, time_t since,
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
 			break;
-		if (grow(out, &cap, *n, sizeof(**out), 8) == -1)
+		if (jm_grow(out, &cap, *n, sizeof(**out), 8) == -1)
 			goto oom;
 		v = &(*out)[*n];
 		v->name = col_dup(s, 0);
@@ -1655,7 +1631,7 @@ sqlite_daily(void *impl, time_t since, struct jm_store_day **days,
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
 			break;
-		if (grow(days, &cap, *n, sizeof(**days), 32) == -1)
+		if (jm_grow(days, &cap, *n, sizeof(**days), 32) == -1)
 			goto oom;
 		v = &(*days)[*n];
 		v->day = (time_t)sqlite3_column_int64(s, 0);

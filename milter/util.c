@@ -128,6 +128,25 @@ jm_duration(long s, char *out, size_t outlen)
 		snprintf(out, outlen, "%ldd", s / 86400);
 }
 
+int
+jm_grow(void *vp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void	**v = vp, *p;
+	size_t	  ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap == 0 ? first : *cap * 2;
+	if (ncap > SIZE_MAX / size)
+		return -1;
+	p = realloc(*v, ncap * size);
+	if (p == NULL)
+		return -1;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
 void
 jm_thread_name(const char *name)
 {

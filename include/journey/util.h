@@ -41,4 +41,12 @@ int	jm_random(void *p, size_t size);
  */
 void	jm_thread_name(const char *name);
 
+/*
+ * Makes room for one more element of SIZE bytes in the array whose
+ * address is VP (a pointer to the array pointer), which holds N of *CAP;
+ * doubles the capacity, from FIRST, when full.  0, or -1 when memory runs
+ * out (the array is then untouched).
+ */
+int	jm_grow(void *vp, size_t *cap, size_t n, size_t size, size_t first);
+
 #endif

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,31 @@ START_TEST(test_buf_cap)
 }
 END_TEST
 
+/* jm_grow(): room for one more, doubling from FIRST; an overflow refused. */
+START_TEST(test_grow)
+{
+	int	*v = NULL;
+	size_t	 cap = 0, n;
+
+	for (n = 0; n < 40; n++) {
+		ck_assert_int_eq(jm_grow(&v, &cap, n, sizeof(*v), 4), 0);
+		ck_assert_uint_gt(cap, n);
+		v[n] = (int)n;
+	}
+	ck_assert_uint_eq(cap, 64);
+	for (n = 0; n < 40; n++)
+		ck_assert_int_eq(v[n], (int)n);
+	/* Not full: nothing moves. */
+	ck_assert_int_eq(jm_grow(&v, &cap, 40, sizeof(*v), 4), 0);
+	ck_assert_uint_eq(cap, 64);
+	/* Full, and twice the capacity would not fit in size_t. */
+	ck_assert_int_eq(jm_grow(&v, &cap, 64, SIZE_MAX / 64, 4), -1);
+	ck_assert_uint_eq(cap, 64);
+	ck_assert_int_eq(v[39], 39);
+	free(v);
+}
+END_TEST
+
 START_TEST(test_strcase)
 {
 	ck_assert(jm_strcaseeq("X-Journey-Category", "x-journey-category"));
@@ -90,6 +116,7 @@ main(void)
 	    sizeof(addr_cases) / sizeof(addr_cases[0]));
 	tcase_add_test(tc, test_buf_cap);
 	tcase_add_test(tc, test_strcase);
+	tcase_add_test(tc, test_grow);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
