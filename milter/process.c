@@ -17,7 +17,6 @@
 #include "journey/chat.h"
 #include "journey/decide.h"
 #include "journey/message.h"
-#include "journey/outbox.h"
 #include "journey/process.h"
 #include "journey/rules.h"
 #include "journey/template.h"
@@ -394,13 +393,14 @@ build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
 
 /*
  * One attempt at the store's part of a message: read the facts, decide,
- * build the rows, commit.  The facts are read first without the store's
- * lock, and the rows built on them (the event, the acknowledgement, the
- * chat payloads: most of the work); then read again under the lock, and
- * when they decide the same, the rows are written as built, so that the
- * lock is held for the reads and writes only.  When they decide otherwise
- * (another message of this customer came in between), the rows are built
- * again under the lock.  0; -1 on an error (nothing committed);
+ * build the rows, commit.  When the store's lock is free, all of it runs
+ * in one transaction.  When it is busy, the facts are read first without
+ * the lock, and the rows built on them (the event, the acknowledgement,
+ * the chat payloads: most of the work); then read again under the lock,
+ * and when they decide the same, the rows are written as built, so that
+ * the lock is held for the reads and writes only.  When they decide
+ * otherwise (another message of this customer came in between), the rows
+ * are built again under the lock.  0; -1 on an error (nothing committed);
  * JM_STORE_RETRY when a shared store saw another host come first (nothing
  * committed, the rows of W are to be freed and built again).
  */
@@ -497,8 +497,6 @@ attempt_once(const struct jm_policy *p, struct jm_store *store, struct work *w,
 	r.n_items = w->n_items;
 	r.sync_token = defer_sync ? &out->sync_token : NULL;
 	rc = jm_store_commit(store, &r);
-	if (rc == 0 && w->n_items > 0 && !defer_sync)
-		jm_outbox_wake();
 	out->queued = rc == 0 && w->n_items > 0;
 	/* The store gives up sharing at the last attempt: it cannot retry. */
 	if (rc == JM_STORE_RETRY && attempt + 1 >= JM_STORE_ATTEMPTS)

@@ -55,7 +55,10 @@ struct jm_outcome {
 					   retries when another host came
 					   first) */
 	char		 summary[1024];	/* the log line after the queue id */
-	int		 queued;	/* outbox rows were committed */
+	int		 queued;	/* outbox rows were committed: the
+					   caller wakes the outbox
+					   (jm_outbox_wake()) once they are
+					   on disk */
 	unsigned long long sync_token;	/* JM_PROCESS_DEFER_SYNC: for
 					   jm_store_sync() before the
 					   answer; 0 when on disk */
