@@ -36,8 +36,10 @@
  * one is made under the mutex: it has little left to copy, and the next
  * commit starts the log again.  A short log is copied too, once commits
  * pause for a second: the next burst then starts on an empty log, and no
- * message of it waits behind a long copy.  Stages are stored by name, not by enum
- * value, so reordering the enum never rewrites history.
+ * message of it waits behind a long copy.
+ *
+ * Stages are stored by name, not by enum value, so reordering the enum
+ * never rewrites history.
  *
  * Deliberately not here: the decision (what to write), delivery, and any
  * SQLite type outside this file.
@@ -428,11 +430,11 @@ lull_over(struct sqlite_store *ss)
 
 /*
  * The checkpoint thread: waits for a long log, or for a second without a
- * commit after some (so that a burst finds the log short), copies it into the database
- * on its own connection, and once more under the store's mutex when the
- * log outgrew the copy (see the top of this file).  Errors are left to the
- * next checkpoint, or to SQLite's own at close: a log that is not copied
- * yet is still the database.
+ * commit after some (so that a burst finds the log short), copies it into
+ * the database on its own connection, and once more under the store's
+ * mutex when the log outgrew the copy (see the top of this file).  Errors
+ * are left to the next checkpoint, or to SQLite's own at close: a log that
+ * is not copied yet is still the database.
  */
 static void *
 checkpointer(void *arg)
@@ -440,7 +442,7 @@ checkpointer(void *arg)
 	struct sqlite_store *ss = arg;
 	sqlite3		*db = NULL;
 	struct timespec	 deadline;
-	unsigned long	 copied = 0;
+	unsigned long	 seen = 0;	/* log_commits at the last copy */
 	int		 log_pages, copied_pages;
 
 	jm_thread_name("jm-checkpoint");
@@ -457,7 +459,7 @@ checkpointer(void *arg)
 	for (;;) {
 		while (!ss->ckpt_wanted && !ss->ckpt_stop) {
 			/* Commits since the last copy: copy in the next lull. */
-			if (ss->log_commits != copied) {
+			if (ss->log_commits != seen) {
 				deadline = ss->last_commit;
 				deadline.tv_sec += CKPT_IDLE_MS / 1000;
 				deadline.tv_nsec += (CKPT_IDLE_MS % 1000) *
@@ -479,7 +481,7 @@ checkpointer(void *arg)
 		if (ss->ckpt_stop)
 			break;
 		ss->ckpt_wanted = 0;
-		copied = ss->log_commits;
+		seen = ss->log_commits;
 		pthread_mutex_unlock(&ss->ckpt_lock);
 		log_pages = copied_pages = 0;
 		if (db != NULL && sqlite3_wal_checkpoint_v2(db, NULL,
