@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "journey/conf.h"
 #include "journey/journey.h"
@@ -618,6 +620,12 @@ check_socket(const char *v, char *why, size_t whylen)
 		rest = strchr(v, ':') + 1;
 		if (*rest != '/') {
 			snprintf(why, whylen, "\"%s\": the path must be absolute", v);
+			return -1;
+		}
+		if (strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(why, whylen, "\"%s\": the path is %zu bytes, "
+			    "a unix socket's at most %zu", v, strlen(rest),
+			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 			return -1;
 		}
 		return 0;

@@ -25,8 +25,9 @@ BG_PIDS=
 PF_ALL=
 MILTER_ALL=
 
-# e2e_init NAME: the run directory $RUN.  Keep NAME short: Postfix's unix
-# sockets live under it, and a socket path has at most 107 bytes.
+# e2e_init NAME: the run directory $RUN.  A unix socket path has at most
+# 107 bytes: the milter sockets a test puts under $RUN need a short NAME
+# (Postfix's own sockets live elsewhere, see pf_start).
 e2e_init() {
 	RUN="$top_builddir/tests/e2e/run/$1"
 	rm -rf "$RUN"
@@ -272,7 +273,18 @@ pf_start() {
 	PF_PORT=$1
 	pf_milter=$2
 	shift 2
-	mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" "$PF_DIR/mail"
+	# Postfix's commands reach postlogd through an absolute socket path,
+	# $queue_directory/public/postlog, and a unix socket path has at most
+	# 107 bytes: under a deep build tree (make distcheck's) "postfix
+	# start" fails, saying so only on a terminal.  The queue therefore
+	# lives in a short directory of its own, seen from the run directory
+	# as $PF_DIR/queue, and pf_stop removes it.
+	mkdir -p "$PF_DIR"
+	rm -rf "$PF_DIR/queue"
+	pf_queue=$(mktemp -d /tmp/jm-pf.XXXXXX) || return 1
+	chmod 755 "$pf_queue"
+	ln -s "$pf_queue" "$PF_DIR/queue"
+	mkdir -p "$PF_DIR/etc" "$PF_DIR/data" "$PF_DIR/mail"
 	chown postfix "$PF_DIR/data"
 	chown postfix:postfix "$PF_DIR/mail"
 	chmod 755 "$PF_DIR"
@@ -282,7 +294,7 @@ pf_start() {
 	done
 	cat >"$PF_DIR/etc/main.cf" <<EOC
 compatibility_level = 3.6
-queue_directory = $PF_DIR/queue
+queue_directory = $pf_queue
 data_directory = $PF_DIR/data
 command_directory = /usr/sbin
 daemon_directory = /usr/lib/postfix/sbin
@@ -358,8 +370,7 @@ EOC
 		sed 's/^/#   /' "$RUN/postfix-start.log" "$PF_DIR/maillog" 2>/dev/null
 		ls -la "$PF_DIR" "$PF_DIR/queue/pid" 2>&1 | sed 's/^/#   /'
 		if [ $pf_try -ge 2 ]; then
-			"$POSTFIX" -c "$PF_DIR/etc" stop >/dev/null 2>&1
-			PF_DIR=
+			pf_stop
 			return 1
 		fi
 		"$POSTFIX" -c "$PF_DIR/etc" stop >/dev/null 2>&1
@@ -374,7 +385,17 @@ EOC
 pf_stop() {
 	pf_dir=${1:-$PF_DIR}
 	[ -n "$pf_dir" ] || return 0
+	pf_queue=$(readlink "$pf_dir/queue")
+	pf_master=$(tr -d ' \n' <"$pf_dir/queue/pid/master.pid" 2>/dev/null)
 	"$POSTFIX" -c "$pf_dir/etc" stop >/dev/null 2>&1
+	# The master exits a moment after "postfix stop" returns; its queue
+	# is removed once it has.
+	if [ -n "$pf_master" ]; then
+		wait_for 10 sh -c "! kill -0 $pf_master 2>/dev/null" || true
+	fi
+	case $pf_queue in
+	/tmp/jm-pf.*) rm -rf "$pf_queue" "$pf_dir/queue" ;;
+	esac
 	[ "$pf_dir" = "$PF_DIR" ] && PF_DIR=
 	return 0
 }

@@ -38,6 +38,10 @@ static const struct bad_case {
 	    "expected \"key = value\"" },
 	{ "relative unix socket", "socket = unix:tmp/s\n", 1,
 	    "the path must be absolute" },
+	{ "unix socket path too long", "socket = unix:/var/spool/postfix/"
+	    "private/journey-milter/a-directory-name-long-enough-to-pass-the-"
+	    "limit/journey-milter.sock\n", 1,
+	    "bytes, a unix socket's at most 107" },
 	{ "bad socket kind", "socket = tcp:1234\n", 1,
 	    "is not unix:/path, inet:PORT@HOST or inet:HOST:PORT" },
 	{ "bad port", "socket = inet:99999@127.0.0.1\n", 1, "bad port" },
