@@ -96,10 +96,14 @@ def main():
 
     # Throughput: (size, cfg, sock) -> list of (accepted/s, delivered/s).
     tp = {}
+    # CPU milliseconds per message: (size, cfg, sock) -> list of
+    # (the milter's, the whole machine's).
+    cpu = {}
     outbox = {}
     failed = []
     for ln in read_lines(os.path.join(run, "throughput.tsv")):
-        rnd, size, cfg, sock, msgs, acc, dlv, ob, status = ln.split("\t")
+        f = ln.split("\t")
+        rnd, size, cfg, sock, msgs, acc, dlv, ob, status = f[:9]
         key = (size, cfg, sock)
         if status != "ok":
             failed.append("round %s, %s, %s %s: %s" % (
@@ -107,6 +111,9 @@ def main():
             continue
         tp.setdefault(key, []).append((int(msgs) / float(acc),
                                        int(msgs) / float(dlv)))
+        if len(f) >= 12:
+            ms = 1000.0 / int(f[11]) / int(msgs)
+            cpu.setdefault(key, []).append((int(f[9]) * ms, int(f[10]) * ms))
         if cfg == "C":
             crm, chat, acks = (int(x) for x in ob.split("/"))
             t = outbox.setdefault(size, [0, 0, 0, 0])
@@ -335,6 +342,37 @@ def main():
         w("")
     if failed:
         w("Measurements left out: " + "; ".join(failed) + ".")
+        w("")
+
+    if cpu:
+        w("### CPU time per message")
+        w("")
+        w("Read from /proc during the same measurements (median of the "
+          "rounds): the milter process's user and system time (for "
+          "journey-milter, until its outbox had delivered everything), and "
+          "the whole machine's (Postfix, the load, the sinks and the milter; "
+          "from the first connection until the queue was empty). When the "
+          "machine's CPUs are the limit, the rate is about their number "
+          "divided by the machine's CPU time per message, and the ratio to "
+          "the null milter about the inverse ratio of these times: it tells "
+          "what the milter's work costs on this machine, and the milter's "
+          "own column what it would cost on another.")
+        w("")
+        w("| size | configuration | socket | milter ms/msg | machine ms/msg "
+          "| machine, per round |")
+        w("| --- | --- | --- | ---: | ---: | --- |")
+        for s in sizes:
+            for cfg, sock in (("A", "-"), ("B", "unix"), ("B", "inet"),
+                              ("C", "unix"), ("C", "inet")):
+                v = cpu.get((s, cfg, sock))
+                if not v:
+                    continue
+                w("| %s | %s | %s | %s | %.3f | %s |" % (
+                    size_name(s), CONFIG[cfg], sock,
+                    "-" if cfg == "A" else
+                    "%.3f" % statistics.median(x[0] for x in v),
+                    statistics.median(x[1] for x in v),
+                    " ".join("%.3f" % x[1] for x in v)))
         w("")
 
     # -------------------------------------------------------------- EOM
