@@ -976,20 +976,15 @@ static int
 sqlite_commit(void *impl, const struct jm_store_record *r)
 {
 	struct sqlite_store *ss = impl;
-	unsigned long long	seq;
 
 	if (write_record(ss, r) == -1) {
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
 	}
-	if (commit_unlock(ss, &seq) == -1)
-		return -1;
-	if (r->sync_token != NULL) {
-		*r->sync_token = seq;
-		return 0;
-	}
-	return durable(ss, seq);
+	if (r->sync_token == NULL)
+		return sqlite_finish(ss);
+	return commit_unlock(ss, r->sync_token);
 }
 
 static int
