@@ -130,9 +130,16 @@ struct jm_ruleset {
 	pcre2_compile_context *ccontext;
 	struct jm_prefilter *pf;	/* subject, body and text rules */
 	size_t		 n_filtered;
+	size_t		*set_rule;	/* per prefilter set: the rule it
+					   spares, or SIZE_MAX */
+	uint64_t	*always;	/* rules run whatever the scan found,
+					   one bit each */
 	int		 uses_from;
 	int		 uses_headers;
 };
+
+#define WORD_BITS	64
+#define WORDS(n)	(((n) + WORD_BITS - 1) / WORD_BITS)
 
 /* What one load is doing: the ruleset being built and what went wrong. */
 struct loader {
@@ -214,6 +221,8 @@ jm_rules_free(struct jm_ruleset *rs)
 		subs_free(rs->rules[i].subs, rs->rules[i].n_subs);
 	}
 	free(rs->rules);
+	free(rs->set_rule);
+	free(rs->always);
 	for (i = 0; i < rs->n_files; i++)
 		free(rs->files[i]);
 	free(rs->files);
@@ -240,6 +249,7 @@ struct thread_state {
 	struct jm_prefilter_where *where;
 	size_t		 cap_sets;
 	size_t		*fired_idx;
+	uint64_t	*run;		/* the rules to run, one bit each */
 	size_t		 cap_rules;
 	struct thread_state *next;	/* in the pool */
 };
@@ -258,6 +268,7 @@ state_destroy(struct thread_state *ts)
 	free(ts->pass);
 	free(ts->where);
 	free(ts->fired_idx);
+	free(ts->run);
 	free(ts);
 }
 
@@ -314,6 +325,7 @@ thread_scratch(struct thread_state *ts, size_t nsets, size_t nrules)
 	unsigned char	*p;
 	struct jm_prefilter_where *w;
 	size_t		*r;
+	uint64_t	*b;
 
 	if (2 * nsets + 2 > ts->cap_sets) {
 		p = realloc(ts->pass, 2 * nsets + 2);
@@ -328,9 +340,13 @@ thread_scratch(struct thread_state *ts, size_t nsets, size_t nrules)
 	}
 	if (nrules + 1 > ts->cap_rules) {
 		r = reallocarray(ts->fired_idx, nrules + 1, sizeof(*r));
-		if (r == NULL)
+		if (r != NULL)
+			ts->fired_idx = r;
+		b = reallocarray(ts->run, WORDS(nrules + 1), sizeof(*b));
+		if (b != NULL)
+			ts->run = b;
+		if (r == NULL || b == NULL)
 			return -1;
-		ts->fired_idx = r;
 		ts->cap_rules = nrules + 1;
 	}
 	return 0;
@@ -1173,10 +1189,46 @@ nomem:
 	oom(ld);
 }
 
+/*
+ * Which rule each prefilter set spares, and which rules run whatever the
+ * scan finds (a sub-pattern without words, or a rule on From or a header):
+ * a classification then visits only the rules the scan let through,
+ * instead of looking at every rule's sub-patterns.  0 or -1.
+ */
+static int
+index_sets(struct jm_ruleset *rs)
+{
+	size_t		 nsets = jm_prefilter_nsets(rs->pf), i, k;
+	const struct rule *r;
+	int		 gated;
+
+	rs->set_rule = malloc((nsets + 1) * sizeof(*rs->set_rule));
+	rs->always = calloc(WORDS(rs->n_rules + 1), sizeof(*rs->always));
+	if (rs->set_rule == NULL || rs->always == NULL)
+		return -1;
+	for (i = 0; i < nsets; i++)
+		rs->set_rule[i] = SIZE_MAX;
+	for (i = 0; i < rs->n_rules; i++) {
+		r = &rs->rules[i];
+		gated = r->where == WHERE_SUBJECT || r->where == WHERE_BODY ||
+		    r->where == WHERE_TEXT;
+		for (k = 0; k < r->n_subs; k++) {
+			if (!r->subs[k].filtered || r->subs[k].set >= nsets)
+				gated = 0;
+			else
+				rs->set_rule[r->subs[k].set] = i;
+		}
+		if (!gated)
+			rs->always[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+	}
+	return 0;
+}
+
 static int
 finish(struct loader *ld, struct jm_ruleset **out)
 {
-	if (ld->errors == 0 && jm_prefilter_compile(ld->rs->pf) == -1) {
+	if (ld->errors == 0 && (jm_prefilter_compile(ld->rs->pf) == -1 ||
+	    index_sets(ld->rs) == -1)) {
 		if (ld->d != NULL)
 			jm_diag_add(ld->d, NULL, 0, "out of memory");
 		ld->errors++;
@@ -1675,11 +1727,22 @@ jm_verdict_clear(struct jm_verdict *v)
 }
 
 /* One classification: what every rule needs to run and be counted. */
+/* What the prefilter found in one text. */
+struct scanned {
+	const unsigned char *pass;
+	const struct jm_prefilter_where *where;
+};
+
+/* One classification. */
 struct run {
 	const struct jm_ruleset *rs;
+	const struct jm_message *m;
 	struct thread_state *ts;
 	struct jm_verdict *out;
 	struct jm_rules_profile *prof;	/* NULL: no clock is read */
+	struct field	 subject, body, from;
+	struct field	*hdr;		/* per header, made when first needed */
+	struct scanned	 sc_s, sc_b;	/* subject, body */
 };
 
 static double
@@ -1690,12 +1753,6 @@ clock_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
-
-/* What the prefilter found in one text. */
-struct scanned {
-	const unsigned char *pass;
-	const struct jm_prefilter_where *where;
-};
 
 /*
  * Runs rule I on F: each of its sub-patterns that SC does not spare, in
@@ -1753,25 +1810,76 @@ try_rule(struct run *c, size_t i, const struct field *f,
 	return 0;
 }
 
+/* Runs rule I on the fields it looks at: 1 fired, 0 not, -1 no memory. */
+static int
+visit(struct run *c, size_t i)
+{
+	const struct rule	*r = &c->rs->rules[i];
+	const struct jm_header	*h;
+	size_t			 j;
+	int			 hit = 0;
+
+	switch (r->where) {
+	case WHERE_SUBJECT:
+		return try_rule(c, i, &c->subject, &c->sc_s);
+	case WHERE_BODY:
+		return try_rule(c, i, &c->body, &c->sc_b);
+	case WHERE_TEXT:
+		return try_rule(c, i, &c->subject, &c->sc_s) ||
+		    try_rule(c, i, &c->body, &c->sc_b);
+	case WHERE_FROM:
+		return try_rule(c, i, &c->from, NULL);
+	case WHERE_HEADER:
+		for (j = 0; j < c->m->n_headers && !hit; j++) {
+			h = &c->m->headers[j];
+			if (h->name == NULL || !jm_strcaseeq(h->name, r->header))
+				continue;
+			if (!c->hdr[j].ready && field_set(&c->hdr[j], h->value,
+			    h->value != NULL ? strlen(h->value) : 0,
+			    JM_NORM_SPACE, 1) == -1)
+				return -1;
+			hit = try_rule(c, i, &c->hdr[j], NULL);
+		}
+		return hit;
+	}
+	return 0;
+}
+
+/*
+ * Marks in RUN the rules to visit: those the scans let through and those
+ * that always run; all of them when profiling, which counts the skips.
+ */
+static void
+to_visit(const struct run *c, size_t nsets, uint64_t *run)
+{
+	const struct jm_ruleset *rs = c->rs;
+	size_t		i, r;
+
+	for (i = 0; i < WORDS(rs->n_rules); i++)
+		run[i] = c->prof != NULL ? ~(uint64_t)0 : rs->always[i];
+	for (i = 0; c->prof == NULL && i < nsets; i++) {
+		r = rs->set_rule[i];
+		if ((c->sc_s.pass[i] | c->sc_b.pass[i]) && r != SIZE_MAX)
+			run[r / WORD_BITS] |= (uint64_t)1 << (r % WORD_BITS);
+	}
+}
+
 static int
 classify(const struct jm_ruleset *rs, const struct jm_message *m,
     const char *default_language, struct jm_verdict *out,
     struct jm_rules_profile *prof)
 {
 	struct run		 c;
-	struct field		 subject, body, from, *hdr = NULL;
-	struct scanned		 sc_s, sc_b;
-	size_t			*fired_idx, i, j, best, nsets;
+	size_t			 i, j, w, best, nsets, n_fired = 0;
+	uint64_t		*run;
 	struct jm_prefilter_where *where_s, *where_b;
 	unsigned char		*pass_s, *pass_b;
-	const struct rule	*r;
 	int			 hit, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	memset(&subject, 0, sizeof(subject));
-	memset(&body, 0, sizeof(body));
-	memset(&from, 0, sizeof(from));
+	memset(&c, 0, sizeof(c));
 	c.rs = rs;
+	c.m = m;
 	c.out = out;
 	c.prof = prof;
 	c.ts = state_take();
@@ -1780,18 +1888,16 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		state_give(c.ts);
 		return -1;
 	}
-	fired_idx = c.ts->fired_idx;
 	out->n_scores = rs->n_categories;
 	out->scores = calloc(rs->n_categories + 1, sizeof(*out->scores));
-	out->fired = calloc(rs->n_rules + 1, sizeof(*out->fired));
-	if (out->scores == NULL || out->fired == NULL)
+	if (out->scores == NULL)
 		goto done;
-	if (field_set(&subject, m->norm_subject, m->norm_subject != NULL ?
+	if (field_set(&c.subject, m->norm_subject, m->norm_subject != NULL ?
 	    strlen(m->norm_subject) : 0, 0, 0) == -1 ||
-	    field_set(&body, m->norm_text, m->norm_text != NULL ?
+	    field_set(&c.body, m->norm_text, m->norm_text != NULL ?
 	    m->norm_text_len : 0, 0, 0) == -1)
 		goto done;
-	if (rs->uses_from && build_from(m, &from) == -1)
+	if (rs->uses_from && build_from(m, &c.from) == -1)
 		goto done;
 	/*
 	 * One pass over each text says which patterns are worth running,
@@ -1802,63 +1908,49 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 	where_s = c.ts->where;
 	where_b = c.ts->where + nsets + 1;
 	if (nsets > 0) {
-		jm_prefilter_scan_where(rs->pf, subject.s, subject.len, pass_s,
-		    where_s);
-		jm_prefilter_scan_where(rs->pf, body.s, body.len, pass_b,
+		jm_prefilter_scan_where(rs->pf, c.subject.s, c.subject.len,
+		    pass_s, where_s);
+		jm_prefilter_scan_where(rs->pf, c.body.s, c.body.len, pass_b,
 		    where_b);
 	}
-	sc_s.pass = pass_s;
-	sc_s.where = where_s;
-	sc_b.pass = pass_b;
-	sc_b.where = where_b;
+	c.sc_s.pass = pass_s;
+	c.sc_s.where = where_s;
+	c.sc_b.pass = pass_b;
+	c.sc_b.where = where_b;
 	if (rs->uses_headers && m->n_headers > 0) {
-		hdr = calloc(m->n_headers, sizeof(*hdr));
-		if (hdr == NULL)
+		c.hdr = calloc(m->n_headers, sizeof(*c.hdr));
+		if (c.hdr == NULL)
 			goto done;
 	}
 
-	for (i = 0; i < rs->n_rules; i++) {
-		r = &rs->rules[i];
-		hit = 0;
-		switch (r->where) {
-		case WHERE_SUBJECT:
-			hit = try_rule(&c, i, &subject, &sc_s);
-			break;
-		case WHERE_BODY:
-			hit = try_rule(&c, i, &body, &sc_b);
-			break;
-		case WHERE_TEXT:
-			hit = try_rule(&c, i, &subject, &sc_s);
-			if (!hit)
-				hit = try_rule(&c, i, &body, &sc_b);
-			break;
-		case WHERE_FROM:
-			hit = try_rule(&c, i, &from, NULL);
-			break;
-		case WHERE_HEADER:
-			for (j = 0; j < m->n_headers && !hit; j++) {
-				const struct jm_header *h = &m->headers[j];
-
-				if (h->name == NULL ||
-				    !jm_strcaseeq(h->name, r->header))
-					continue;
-				if (!hdr[j].ready && field_set(&hdr[j],
-				    h->value, h->value != NULL ?
-				    strlen(h->value) : 0, JM_NORM_SPACE,
-				    1) == -1)
-					goto done;
-				hit = try_rule(&c, i, &hdr[j], NULL);
-			}
-			break;
+	/* In the order declared: the fired list keeps it. */
+	run = c.ts->run;
+	to_visit(&c, nsets, run);
+	for (w = 0; w < WORDS(rs->n_rules); w++) {
+		while (run[w] != 0) {
+			i = w * WORD_BITS + (size_t)__builtin_ctzll(run[w]);
+			run[w] &= run[w] - 1;
+			if (i >= rs->n_rules)
+				break;
+			hit = visit(&c, i);
+			if (hit == -1)
+				goto done;
+			if (hit == 0)
+				continue;
+			if (prof != NULL)
+				prof->rules[i].fired++;
+			out->scores[rs->rules[i].category] +=
+			    rs->rules[i].weight;
+			c.ts->fired_idx[n_fired++] = i;
 		}
-		if (!hit)
-			continue;
-		if (prof != NULL)
-			prof->rules[i].fired++;
-		out->scores[r->category] += r->weight;
-		out->fired[out->n_fired] = r->name;
-		fired_idx[out->n_fired++] = i;
 	}
+	/* Sized to what fired: a few entries, not one per rule. */
+	out->fired = calloc(n_fired + 1, sizeof(*out->fired));
+	if (out->fired == NULL)
+		goto done;
+	for (j = 0; j < n_fired; j++)
+		out->fired[j] = rs->rules[c.ts->fired_idx[j]].name;
+	out->n_fired = n_fired;
 
 	/* Highest precedence, then the higher score, then declared first. */
 	best = SIZE_MAX;
@@ -1881,19 +1973,20 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		out->category = &rs->categories[best];
 		out->score = out->scores[best];
 	}
-	choose_language(rs, m, default_language, fired_idx, out->n_fired, out);
+	choose_language(rs, m, default_language, c.ts->fired_idx, n_fired,
+	    out);
 	if (prof != NULL)
 		prof->messages++;
 	rc = 0;
 done:
 	state_give(c.ts);
-	field_free(&subject);
-	field_free(&body);
-	field_free(&from);
-	if (hdr != NULL) {
+	field_free(&c.subject);
+	field_free(&c.body);
+	field_free(&c.from);
+	if (c.hdr != NULL) {
 		for (j = 0; j < m->n_headers; j++)
-			field_free(&hdr[j]);
-		free(hdr);
+			field_free(&c.hdr[j]);
+		free(c.hdr);
 	}
 	if (rc == -1)
 		jm_verdict_clear(out);
