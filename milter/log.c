@@ -9,9 +9,11 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journey/log.h"
@@ -19,6 +21,15 @@
 static int	log_stderr;
 static int	log_level = LOG_INFO;
 static char	log_ident[64] = "journey-milter";
+
+/*
+ * With nothing at /dev/log (a container, a machine without a syslog
+ * daemon), syslog(3) tries to connect again for every line: three system
+ * calls each time, several times a message.  Whether the socket is there
+ * is looked at once a second instead.
+ */
+static atomic_llong	syslog_checked = -1;	/* the second last looked */
+static atomic_int	syslog_there = 1;
 
 static const struct {
 	const char	*name;
@@ -57,6 +68,16 @@ jm_log_level_parse(const char *name)
 	return -1;
 }
 
+static int
+syslog_present(void)
+{
+	long long	now = (long long)time(NULL);
+
+	if (atomic_exchange(&syslog_checked, now) != now)
+		atomic_store(&syslog_there, access(_PATH_LOG, F_OK) == 0);
+	return atomic_load(&syslog_there);
+}
+
 void
 jm_log(int level, const char *fmt, ...)
 {
@@ -71,7 +92,8 @@ jm_log(int level, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	syslog(level, "%s", line);
+	if (syslog_present())
+		syslog(level, "%s", line);
 	if (log_stderr) {
 		char	out[2200];
 
