@@ -672,6 +672,71 @@ START_TEST(test_where)
 }
 END_TEST
 
+/*
+ * Only the rules the scan lets through are visited, from a bitmap of 64
+ * rules a word: the rules that always run (a header rule, a pattern
+ * without words) are visited wherever they stand, and what fires keeps
+ * the declared order across the words.
+ */
+START_TEST(test_visit_order)
+{
+	struct jm_diag		 d;
+	struct jm_ruleset	*rs;
+	struct jm_message	 m;
+	struct jm_verdict	 v;
+	struct jm_header	 h;
+	struct jm_buf		 text;
+	char			 line[80];
+	int			 i;
+
+	jm_diag_init(&d);
+	jm_buf_init(&text, 65536);
+	ck_assert_int_eq(jm_buf_append(&text, "category c\n", 11), 0);
+	for (i = 0; i < 140; i++) {
+		if (i == 3)
+			snprintf(line, sizeof(line),
+			    "rule HDR c header:X-Tag /yes/ 1\n");
+		else if (i == 70)
+			snprintf(line, sizeof(line),
+			    "rule LY c body /\\w+ly\\b/ 1\n");
+		else if (i == 129)
+			snprintf(line, sizeof(line),
+			    "rule FROM c from /@example\\.com>/ 1\n");
+		else
+			snprintf(line, sizeof(line),
+			    "rule R%03d c body /marker%03d/ 1\n", i, i);
+		ck_assert_int_eq(jm_buf_append(&text, line, strlen(line)), 0);
+	}
+	ck_assert_msg(jm_rules_load_string("v.rules", jm_buf_cstr(&text), &d,
+	    &rs) == 0, "%s", jm_diag_line(&d, 0));
+	ck_assert_uint_eq(jm_rules_prefiltered(rs), 137);
+
+	msg_init(&m, "", "marker139 marker000 surely marker064 marker063 "
+	    "marker065 marker128 marker127");
+	m.from_addr = (char *)"ann@example.com";
+	h.name = (char *)"x-tag";
+	h.value = (char *)"yes";
+	m.headers = &h;
+	m.n_headers = 1;
+	ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &v), 0);
+	ck_assert_str_eq(fired_list(&v), "R000,HDR,R063,R064,R065,LY,R127,R128,"
+	    "FROM,R139");
+	ck_assert_int_eq(v.score, 10);
+	jm_verdict_clear(&v);
+
+	/* Nothing spared fires: only the rules that always run are tried. */
+	msg_init(&m, "", "nothing here");
+	ck_assert_int_eq(jm_rules_classify(rs, &m, "en", &v), 0);
+	ck_assert_uint_eq(v.n_fired, 0);
+	ck_assert_ptr_nonnull(v.fired);
+	ck_assert_ptr_null(v.fired[0]);
+	jm_verdict_clear(&v);
+	jm_rules_free(rs);
+	jm_buf_free(&text);
+	jm_diag_free(&d);
+}
+END_TEST
+
 /* Invalid UTF-8 in the text does not make PCRE2 give up on the rest. */
 START_TEST(test_invalid_utf8)
 {
@@ -1378,6 +1443,7 @@ main(void)
 	tcase_add_loop_test(tc, test_scoring, 0,
 	    sizeof(score_cases) / sizeof(score_cases[0]));
 	tcase_add_test(tc, test_where);
+	tcase_add_test(tc, test_visit_order);
 	tcase_add_test(tc, test_invalid_utf8);
 	tcase_add_loop_test(tc, test_language, 0,
 	    sizeof(lang_cases) / sizeof(lang_cases[0]));
