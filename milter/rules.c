@@ -1726,14 +1726,13 @@ jm_verdict_clear(struct jm_verdict *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* One classification: what every rule needs to run and be counted. */
 /* What the prefilter found in one text. */
 struct scanned {
 	const unsigned char *pass;
 	const struct jm_prefilter_where *where;
 };
 
-/* One classification. */
+/* One classification: what every rule needs to run and be counted. */
 struct run {
 	const struct jm_ruleset *rs;
 	const struct jm_message *m;
