@@ -152,15 +152,54 @@ put_run(struct jm_buf *out, const unsigned char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Whether the eight bytes at P are all ASCII, and, with NUL_CR, none of
+ * them NUL or CR: most of a text is, and one test of a word then does for
+ * eight of a byte.  (x - 0x01..) & ~x & 0x80.. is non-zero exactly when
+ * some byte of x is zero.
+ */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static int
+ascii8(const unsigned char *p, int nul_cr)
+{
+	uint64_t	v, cr;
+
+	memcpy(&v, p, sizeof(v));
+	if ((v & HIGHS) != 0)
+		return 0;
+	if (!nul_cr)
+		return 1;
+	cr = v ^ (ONES * '\r');
+	return (((v - ONES) & ~v) | ((cr - ONES) & ~cr)) & HIGHS ? 0 : 1;
+}
+
+/* A valid character of two bytes at P (Latin letters, Arabic script). */
+static inline int
+two_bytes(const unsigned char *p, size_t n)
+{
+	return n >= 2 && p[0] >= 0xc2 && p[0] <= 0xdf && (p[1] & 0xc0) == 0x80;
+}
+
 int
 jm_text_valid_utf8(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i, adv;
 
-	for (i = 0; i < len; i += adv)
+	for (i = 0; i < len; i += adv) {
+		if (len - i >= 8 && ascii8(p + i, 0)) {
+			adv = 8;
+			continue;
+		}
+		if (two_bytes(p + i, len - i)) {
+			adv = 2;
+			continue;
+		}
 		if (utf8_next(p + i, len - i, &adv) < 0)
 			return 0;
+	}
 	return 1;
 }
 
@@ -177,11 +216,17 @@ jm_text_sanitize(const char *in, size_t len, struct jm_buf *out)
 		 * valid sequences) go in one piece.
 		 */
 		for (j = i; j < len; j += adv) {
+			if (len - j >= 8 && ascii8(p + j, 1)) {
+				adv = 8;
+				continue;
+			}
 			if (p[j] < 0x80) {
 				if (p[j] == '\0' || p[j] == '\r')
 					break;
 				adv = 1;
-			} else if (utf8_next(p + j, len - j, &adv) < 0)
+			} else if (two_bytes(p + j, len - j))
+				adv = 2;
+			else if (utf8_next(p + j, len - j, &adv) < 0)
 				break;
 		}
 		if (j > i) {

@@ -216,6 +216,57 @@ START_TEST(test_sanitize)
 END_TEST
 
 /*
+ * Eight ASCII bytes at a time: a NUL, a CR, a bad byte or a character of
+ * two bytes at any place of a long ASCII text is still found.
+ */
+START_TEST(test_sanitize_words)
+{
+	static const struct {
+		const char	*bad;
+		size_t		 n;
+		const char	*out;
+		int		 valid;
+	} odd[] = {
+		{ "\0", 1, FFFD, 1 },
+		{ "\r", 1, "\n", 1 },
+		{ "\xff", 1, FFFD, 0 },
+		{ "\xc3\xa9", 2, "\xc3\xa9", 1 },
+	};
+	struct jm_buf	 b;
+	char		 in[40], want[48];
+	size_t		 at, k, len;
+
+	jm_buf_init(&b, 1024);
+	for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+		for (at = 0; at < 24; at++) {
+			memset(in, 'a', sizeof(in));
+			memcpy(in + at, odd[k].bad, odd[k].n);
+			len = 32;
+			memset(want, 0, sizeof(want));
+			memset(want, 'a', at);
+			strcat(want, odd[k].out);
+			memset(want + strlen(want), 'a', len - at - odd[k].n);
+			jm_buf_reset(&b);
+			ck_assert_int_eq(jm_text_sanitize(in, len, &b), 0);
+			ck_assert_msg(strcmp(jm_buf_cstr(&b), want) == 0,
+			    "case %zu at %zu", k, at);
+			ck_assert_int_eq(jm_text_valid_utf8(in, len),
+			    odd[k].valid);
+		}
+	}
+	/* Plain ASCII of every length, the tail shorter than a word. */
+	memset(in, 'z', sizeof(in));
+	for (len = 0; len <= 20; len++) {
+		jm_buf_reset(&b);
+		ck_assert_int_eq(jm_text_sanitize(in, len, &b), 0);
+		ck_assert_uint_eq(b.len, len);
+		ck_assert(jm_text_valid_utf8(in, len));
+	}
+	jm_buf_free(&b);
+}
+END_TEST
+
+/*
  * Quote and signature stripping.  WANT NULL: the input comes back as it
  * is (nothing to strip, or nothing would be left).
  */
@@ -589,6 +640,7 @@ main(void)
 	    sizeof(cut_cases) / sizeof(cut_cases[0]));
 	tcase_add_test(tc, test_valid_utf8);
 	tcase_add_test(tc, test_sanitize);
+	tcase_add_test(tc, test_sanitize_words);
 	tcase_add_loop_test(tc, test_strip, 0,
 	    sizeof(strip_cases) / sizeof(strip_cases[0]));
 	tcase_add_test(tc, test_strip_appends);
