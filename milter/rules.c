@@ -141,6 +141,13 @@ struct jm_ruleset {
 #define WORD_BITS	64
 #define WORDS(n)	(((n) + WORD_BITS - 1) / WORD_BITS)
 
+/* Sets bit I of the bitmap BITS. */
+static inline void
+set_bit(uint64_t *bits, size_t i)
+{
+	bits[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+}
+
 /* What one load is doing: the ruleset being built and what went wrong. */
 struct loader {
 	struct jm_ruleset *rs;
@@ -1219,7 +1226,7 @@ index_sets(struct jm_ruleset *rs)
 				rs->set_rule[r->subs[k].set] = i;
 		}
 		if (!gated)
-			rs->always[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+			set_bit(rs->always, i);
 	}
 	return 0;
 }
@@ -1854,12 +1861,16 @@ to_visit(const struct run *c, size_t nsets, uint64_t *run)
 	const struct jm_ruleset *rs = c->rs;
 	size_t		i, r;
 
-	for (i = 0; i < WORDS(rs->n_rules); i++)
-		run[i] = c->prof != NULL ? ~(uint64_t)0 : rs->always[i];
-	for (i = 0; c->prof == NULL && i < nsets; i++) {
+	memcpy(run, rs->always, WORDS(rs->n_rules) * sizeof(*run));
+	if (c->prof != NULL) {
+		for (r = 0; r < rs->n_rules; r++)
+			set_bit(run, r);
+		return;
+	}
+	for (i = 0; i < nsets; i++) {
 		r = rs->set_rule[i];
 		if ((c->sc_s.pass[i] | c->sc_b.pass[i]) && r != SIZE_MAX)
-			run[r / WORD_BITS] |= (uint64_t)1 << (r % WORD_BITS);
+			set_bit(run, r);
 	}
 }
 
@@ -1929,8 +1940,6 @@ classify(const struct jm_ruleset *rs, const struct jm_message *m,
 		while (run[w] != 0) {
 			i = w * WORD_BITS + (size_t)__builtin_ctzll(run[w]);
 			run[w] &= run[w] - 1;
-			if (i >= rs->n_rules)
-				break;
 			hit = visit(&c, i);
 			if (hit == -1)
 				goto done;
