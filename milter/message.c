@@ -570,32 +570,17 @@ decode_span(const char *p, size_t n, GMimeContentEncoding enc,
 }
 
 /*
- * Sets *P and *N to the decoded content of a part: in place when it
- * needs no decoding, else in DEC.  0, or -1 (memory).
+ * Sets *P and *N to the decoded form of the LEN bytes at RAW in ENC
+ * (not uuencode): in place when they need no decoding, else in DEC.
+ * 0, or -1 (memory).
  */
 static int
-part_content(struct walk *w, GMimeDataWrapper *dw, struct jm_buf *dec,
-    const char **p, size_t *n)
+span_content(struct walk *w, const char *raw, size_t len,
+    GMimeContentEncoding enc, struct jm_buf *dec, const char **p, size_t *n)
 {
-	GMimeContentEncoding enc;
-	GMimeStream	*mem;
-	GByteArray	*ba;
-	const char	*raw;
-	size_t		 len;
-	int		 rc = 0;
+	int	 rc;
 
-	enc = g_mime_data_wrapper_get_encoding(dw);
-	if (enc == GMIME_CONTENT_ENCODING_UUENCODE ||
-	    content_span(dw, &raw, &len) == -1) {
-		/* Not where content_span() finds it: GMime decodes. */
-		mem = g_mime_stream_mem_new();
-		if (g_mime_data_wrapper_write_to_stream(dw, mem) == -1)
-			w->m->flags |= JM_MSG_MALFORMED;
-		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		rc = jm_buf_append(dec, ba->data, ba->len);
-		g_object_unref(mem);
-	} else if (enc == GMIME_CONTENT_ENCODING_BASE64 &&
-	    bad_base64(raw, len)) {
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 && bad_base64(raw, len)) {
 		w->m->flags |= JM_MSG_MALFORMED;
 		rc = lenient_base64(raw, len, dec);
 	} else if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
@@ -611,27 +596,52 @@ part_content(struct walk *w, GMimeDataWrapper *dw, struct jm_buf *dec,
 	return rc;
 }
 
-/* Adds the text of one leaf part to the walk. */
-static void
-take_part(struct walk *w, GMimePart *part, int html)
+/*
+ * Sets *P and *N to the decoded content of a part: in place when it
+ * needs no decoding, else in DEC.  0, or -1 (memory).
+ */
+static int
+part_content(struct walk *w, GMimeDataWrapper *dw, struct jm_buf *dec,
+    const char **p, size_t *n)
 {
-	GMimeDataWrapper *dw;
-	struct jm_buf	  dec, utf8, plain, stripped;
-	const char	 *charset, *s;
-	size_t		  n, len;
-	int		  unknown = 0, rc = -1;
+	GMimeContentEncoding enc;
+	GMimeStream	*mem;
+	GByteArray	*ba;
+	const char	*raw;
+	size_t		 len;
+	int		 rc;
 
-	dw = g_mime_part_get_content(part);
-	if (dw == NULL)
-		return;
-	jm_buf_init(&dec, WORK_MAX);
+	enc = g_mime_data_wrapper_get_encoding(dw);
+	if (enc != GMIME_CONTENT_ENCODING_UUENCODE &&
+	    content_span(dw, &raw, &len) == 0)
+		return span_content(w, raw, len, enc, dec, p, n);
+	/* Not where content_span() finds it: GMime decodes. */
+	mem = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(dw, mem) == -1)
+		w->m->flags |= JM_MSG_MALFORMED;
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	rc = jm_buf_append(dec, ba->data, ba->len);
+	g_object_unref(mem);
+	*p = jm_buf_cstr(dec);
+	*n = dec->len;
+	return rc;
+}
+
+/*
+ * Adds the LEN decoded bytes at S of a text part in CHARSET (or NULL),
+ * HTML or plain, to the walk.  DEC is where S may live; it is freed.
+ */
+static void
+take_text(struct walk *w, const char *s, size_t len, const char *charset,
+    int html, struct jm_buf *dec)
+{
+	struct jm_buf	 utf8, plain, stripped;
+	size_t		 n;
+	int		 unknown = 0, rc = -1;
+
 	jm_buf_init(&utf8, WORK_MAX);
 	jm_buf_init(&plain, WORK_MAX);
 	jm_buf_init(&stripped, WORK_MAX);
-	if (part_content(w, dw, &dec, &s, &len) == -1)
-		goto out;
-	charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
-	    "charset");
 	if (to_utf8(s, len, charset, &utf8, &unknown) == -1)
 		goto out;
 	if (unknown)
@@ -662,10 +672,32 @@ take_part(struct walk *w, GMimePart *part, int html)
 out:
 	if (rc == -1)
 		w->err = -1;
-	jm_buf_free(&dec);
+	jm_buf_free(dec);
 	jm_buf_free(&utf8);
 	jm_buf_free(&plain);
 	jm_buf_free(&stripped);
+}
+
+/* Adds the text of one leaf part to the walk. */
+static void
+take_part(struct walk *w, GMimePart *part, int html)
+{
+	GMimeDataWrapper *dw;
+	struct jm_buf	  dec;
+	const char	 *s;
+	size_t		  len;
+
+	dw = g_mime_part_get_content(part);
+	if (dw == NULL)
+		return;
+	jm_buf_init(&dec, WORK_MAX);
+	if (part_content(w, dw, &dec, &s, &len) == -1) {
+		w->err = -1;
+		jm_buf_free(&dec);
+		return;
+	}
+	take_text(w, s, len, g_mime_object_get_content_type_parameter(
+	    GMIME_OBJECT(part), "charset"), html, &dec);
 }
 
 static int
@@ -1017,9 +1049,10 @@ content_fields(const char *raw, size_t len)
  * What GMime parses.  The MIME structure hangs on the Content-* fields
  * alone, but GMime makes an object of every field, and of a message it
  * parses From, To, Cc and Date again, for objects nobody here reads: a
- * third of its time on common mail.  So when read_headers() found the
- * block clean (CLEAN) and no field that RFC 5322 allows once repeats
- * (the one thing GMime reports about the other fields), it is given only
+ * third of its time on common mail.  So when the block is clean (CLEAN:
+ * read_headers() found nothing odd and no field that RFC 5322 allows once
+ * repeats, the one thing GMime reports about the other fields; read_body()
+ * decides), it is given only
  * the Content-* lines, the empty line and the body, to parse as a part
  * (*FILTERED set): the same tree with the same warnings, and no message
  * object.  Otherwise it reads RAW itself as a message, borrowed, not
@@ -1028,15 +1061,15 @@ content_fields(const char *raw, size_t len)
  * Caller unrefs the stream.
  */
 static GMimeStream *
-mime_stream(const struct jm_message *m, const char *raw, size_t len,
-    int clean, int *filtered, GByteArray **borrowed)
+mime_stream(const char *raw, size_t len, int clean, int *filtered,
+    GByteArray **borrowed)
 {
 	GMimeStream	*s;
 	GByteArray	*ba = NULL;
 
 	*borrowed = NULL;
 	*filtered = 0;
-	if (clean && !single_field_repeated(m))
+	if (clean)
 		ba = content_fields(raw, len);
 	if (ba != NULL) {
 		*filtered = 1;
@@ -1052,6 +1085,110 @@ mime_stream(const struct jm_message *m, const char *raw, size_t len,
 	return s;
 }
 
+/*
+ * The values of Content-Type, Content-Disposition and
+ * Content-Transfer-Encoding in V[0..2] (NULL when absent); -1 when some
+ * Content-* field appears twice, which GMime reports and resolves in its
+ * own way.
+ */
+static int
+content_values(const struct jm_message *m, const char *v[3])
+{
+	static const char *const names[] = { "Type", "Disposition",
+	    "Transfer-Encoding" };
+	size_t	 i, j;
+
+	v[0] = v[1] = v[2] = NULL;
+	for (i = 0; i < m->n_headers; i++) {
+		if (g_ascii_strncasecmp(m->headers[i].name, "Content-", 8) != 0)
+			continue;
+		for (j = i + 1; j < m->n_headers; j++)
+			if (jm_strcaseeq(m->headers[i].name,
+			    m->headers[j].name))
+				return -1;
+		for (j = 0; j < 3; j++)
+			if (jm_strcaseeq(m->headers[i].name + 8, names[j]))
+				v[j] = m->headers[i].value;
+	}
+	return 0;
+}
+
+/* Whether a Content-Type value names a type with parts of its own. */
+static int
+is_composite(const char *v)
+{
+	while (g_ascii_isspace(*v))
+		v++;
+	return g_ascii_strncasecmp(v, "multipart", 9) == 0 ||
+	    g_ascii_strncasecmp(v, "message", 7) == 0;
+}
+
+/*
+ * A message of one text part, the commonest shape of customer mail, read
+ * without GMime's parser: the tree it would build is a single part whose
+ * content is the body as it stands, and building it and its objects, then
+ * tearing them down, costs more than all the rest of the reading.  GMime
+ * still reads the fields (the Content-Type and Content-Disposition
+ * parsers, the transfer encoding's name) and decodes, as for any part.
+ * Returns 1 when the message was read so, 0 when it is not such a message
+ * (multipart, a message, not text, uuencoded, no body, a Content-* field
+ * twice): GMime's parser reads it then.
+ */
+static int
+one_part(struct walk *w, const char *raw, size_t len, size_t body,
+    GMimeParserOptions *opts)
+{
+	GMimeContentType *ct = NULL;
+	GMimeContentDisposition *cd = NULL;
+	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+	struct jm_buf	 dec;
+	const char	*v[3], *charset = NULL, *s;
+	size_t		 n;
+	int		 html = 0, named, rc = 0;
+
+	if (body >= len || content_values(w->m, v) == -1 ||
+	    (v[0] != NULL && is_composite(v[0])))
+		return 0;
+	if (v[2] != NULL)
+		enc = g_mime_content_encoding_from_string(v[2]);
+	if (enc == GMIME_CONTENT_ENCODING_UUENCODE)
+		return 0;
+	if (v[0] != NULL) {
+		ct = g_mime_content_type_parse(opts, v[0]);
+		if (ct == NULL)
+			return 0;
+		html = g_mime_content_type_is_type(ct, "text", "html");
+		if (!html && !g_mime_content_type_is_type(ct, "text", "plain"))
+			goto out;
+		charset = g_mime_content_type_get_parameter(ct, "charset");
+	}
+	rc = 1;
+	/* As is_attachment(): a disposition, or a name, makes it a file. */
+	named = ct != NULL && g_mime_content_type_get_parameter(ct, "name");
+	if (v[1] != NULL) {
+		cd = g_mime_content_disposition_parse(opts, v[1]);
+		if (cd != NULL &&
+		    (g_mime_content_disposition_is_attachment(cd) ||
+		    g_mime_content_disposition_get_parameter(cd, "filename")))
+			named = 1;
+	}
+	if (named)
+		goto out;
+	jm_buf_init(&dec, WORK_MAX);
+	if (span_content(w, raw + body, len - body, enc, &dec, &s, &n) == -1) {
+		w->err = -1;
+		jm_buf_free(&dec);
+		goto out;
+	}
+	take_text(w, s, n, charset, html, &dec);
+out:
+	if (ct != NULL)
+		g_object_unref(ct);
+	if (cd != NULL)
+		g_object_unref(cd);
+	return rc;
+}
+
 static int
 read_body(struct walk *w, const char *raw, size_t len, size_t body, int stray,
     int clean, GMimeParserOptions *opts)
@@ -1063,7 +1200,10 @@ read_body(struct walk *w, const char *raw, size_t len, size_t body, int stray,
 	GByteArray	*borrowed;
 	int		 filtered, ok;
 
-	stream = mime_stream(w->m, raw, len, clean, &filtered, &borrowed);
+	clean = clean && !single_field_repeated(w->m);
+	if (clean && one_part(w, raw, len, body, opts))
+		return w->err;
+	stream = mime_stream(raw, len, clean, &filtered, &borrowed);
 	parser = g_mime_parser_new_with_stream(stream);
 	if (filtered)
 		top = g_mime_parser_construct_part(parser, opts);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,10 +388,12 @@ START_TEST(test_parse)
 END_TEST
 
 /*
- * GMime is given only the Content-* fields of a clean header block; a
- * block that is not clean (here an mbox From line before it, or a field
- * repeated with the same value) gives it the message as it came.  Each
- * body below must come out the same either way.
+ * A clean header block takes a short way: a message of one text part is
+ * read without GMime's parser, any other is given to GMime as its
+ * Content-* fields only.  A block that is not clean (here a field
+ * repeated with the same value) gives GMime the message as it came, and
+ * so, for a message of parts, does an mbox From line before it.  Each
+ * body below must come out the same every way.
  */
 static const char *const same_bodies[] = {
 	PLAIN("utf-8") "Content-Transfer-Encoding: 8bit\r\n\r\n"
@@ -415,6 +418,31 @@ static const char *const same_bodies[] = {
 	    "--b\r\n" PLAIN("utf-8") "\r\nno closing boundary\r\n",
 	"Content-Type: multipart/mixed\r\n\r\nno boundary at all\r\n",
 	"\r\nno content fields\r\n",
+	/* One part: read without GMime's parser when the head is clean. */
+	PLAIN("utf-8") "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\nsee you =\r\nsoon =C3=A7ok\r\n-- \r\nAnn\r\n",
+	"Content-Type: TEXT/HTML; CHARSET=windows-1256\r\n\r\n"
+	    "<b>\xe3\xe3\xe4\xe6\xe4</b><script>x()</script>\r\n",
+	"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n",
+	"Content-Type: text/plain; name=\"notes.txt\"\r\n\r\nfile text\r\n",
+	"Content-Type: text/plain\r\nContent-Disposition: attachment\r\n"
+	    "\r\nattached text\r\n",
+	"Content-Type: text/plain\r\nContent-Disposition: inline; "
+	    "filename=a.txt\r\n\r\nnamed inline\r\n",
+	"Content-Type: text/plain\r\nContent-Disposition: inline\r\n"
+	    "\r\nplain inline\r\n",
+	"Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode"
+	    "\r\n\r\nbegin 644 a.txt\r\n#86)C\r\n`\r\nend\r\n",
+	"Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\n"
+	    "<p>two types</p>\r\n",
+	"Content-Type: text\r\n\r\nno subtype\r\n",
+	"Content-Type: ;;\r\n\r\nno type at all\r\n",
+	"Content-Type: application/pdf\r\n\r\n%PDF-1.4 iptal\r\n",
+	"Content-Type: message/rfc822\r\n\r\nSubject: old\r\n\r\nold\r\n",
+	PLAIN("utf-8") "\r\n\r\n",
+	PLAIN("utf-8") "\r\n",
+	PLAIN("iso-8859-9") "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "3XB0YWwg/G4=\r\n!!\r\n",
 };
 
 static void
@@ -468,6 +496,86 @@ START_TEST(test_content_fields_only)
 	}
 	for (i = 0; i < 3; i++)
 		jm_message_free(m[i]);
+}
+END_TEST
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	*fp = fopen(path, "rb");
+	char	*buf = NULL;
+	long	 n;
+
+	if (fp == NULL)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+	    fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) !=
+	    NULL) {
+		*len = fread(buf, 1, (size_t)n, fp);
+		buf[*len] = '\0';
+	}
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * Every message of the corpora reads the same through the short ways
+ * (the Content-* fields only; one part without the parser) as through
+ * GMime's whole message parser, which a field that RFC 5322 allows once,
+ * given twice, forces.
+ */
+START_TEST(test_short_ways_change_nothing)
+{
+	static const char *const dirs[] = { "tests/corpus/en",
+	    "tests/corpus/tr", "tests/corpus/fa", "tests/corpus-4k",
+	    "contrib/demo/mail" };
+	static const char twice[] = "Cc: ann@example.com\r\n"
+	    "Cc: ann@example.com\r\n";
+	const char	*top = getenv("top_srcdir");
+	struct jm_message *a, *b;
+	struct dirent	*e;
+	DIR		*dir;
+	char		 path[1024], *raw, *whole;
+	size_t		 len, i, n = 0;
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", top, dirs[i]);
+		dir = opendir(path);
+		ck_assert_msg(dir != NULL, "%s", path);
+		while ((e = readdir(dir)) != NULL) {
+			len = strlen(e->d_name);
+			if (len < 4 || strcmp(e->d_name + len - 4, ".eml") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", top, dirs[i],
+			    e->d_name);
+			raw = read_file(path, &len);
+			ck_assert_msg(raw != NULL, "%s", path);
+			whole = malloc(sizeof(twice) + len);
+			ck_assert_ptr_nonnull(whole);
+			memcpy(whole, twice, sizeof(twice) - 1);
+			memcpy(whole + sizeof(twice) - 1, raw, len);
+			ck_assert_int_eq(jm_message_parse(raw, len, SCAN, &a),
+			    0);
+			ck_assert_int_eq(jm_message_parse(whole,
+			    sizeof(twice) - 1 + len, SCAN, &b), 0);
+			ck_assert_msg(strcmp(a->text, b->text) == 0,
+			    "%s: text \"%s\", want \"%s\"", path, a->text,
+			    b->text);
+			ck_assert_str_eq(a->norm_text, b->norm_text);
+			ck_assert_str_eq(a->subject, b->subject);
+			ck_assert_msg(a->flags == b->flags,
+			    "%s: flags %#x, want %#x", path, a->flags,
+			    b->flags);
+			jm_message_free(a);
+			jm_message_free(b);
+			free(whole);
+			free(raw);
+			n++;
+		}
+		closedir(dir);
+	}
+	ck_assert_uint_gt(n, 250);
 }
 END_TEST
 
@@ -664,6 +772,7 @@ main(void)
 	    sizeof(msg_cases) / sizeof(msg_cases[0]));
 	tcase_add_loop_test(tc, test_content_fields_only, 0,
 	    sizeof(same_bodies) / sizeof(same_bodies[0]));
+	tcase_add_test(tc, test_short_ways_change_nothing);
 	tcase_add_test(tc, test_headers);
 	tcase_add_test(tc, test_message_id_without_brackets);
 	tcase_add_test(tc, test_header_limits);
