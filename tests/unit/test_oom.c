@@ -23,6 +23,14 @@
  *              escalation, one transaction.  Each run returns 0 or -1 and,
  *              when it returns 0, its outcome is the one without failures
  *              or says which part it could not do.
+ *   milter     the same message as Postfix hands it over, through the
+ *              libmilter callbacks of milter.c (negotiation, envelope,
+ *              headers with a forged X-Journey one, a body long enough
+ *              to be spooled, end-of-message, close).  The libmilter
+ *              calls milter.c makes are wrapped too (--wrap=smfi_*): a
+ *              stand-in MTA that records the header changes.  Every run
+ *              must end with the message accepted, and with all of our
+ *              headers or none.
  *   conf, rules, templates   the loaders of the policy, from small texts.
  */
 #include "config.h"
@@ -34,10 +42,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libmilter/mfapi.h>
+
 #include "journey/ack.h"
 #include "journey/conf.h"
 #include "journey/diag.h"
 #include "journey/message.h"
+#include "journey/milter.h"
 #include "journey/policy.h"
 #include "journey/process.h"
 #include "journey/rules.h"
@@ -297,6 +308,286 @@ START_TEST(test_process)
 }
 END_TEST
 
+/*
+ * The stand-in MTA: what milter.c registers, and the changes it asks for.
+ */
+int	 __wrap_smfi_register(struct smfiDesc);
+void	*__wrap_smfi_getpriv(SMFICTX *);
+int	 __wrap_smfi_setpriv(SMFICTX *, void *);
+char	*__wrap_smfi_getsymval(SMFICTX *, char *);
+int	 __wrap_smfi_setsymlist(SMFICTX *, int, char *);
+int	 __wrap_smfi_addheader(SMFICTX *, char *, char *);
+int	 __wrap_smfi_chgheader(SMFICTX *, char *, int, char *);
+
+static struct smfiDesc	 mta_desc;
+static void		*mta_priv;
+static unsigned		 mta_added, mta_removed;
+/* What went wrong in a run; read after it, since Check allocates. */
+static const char	*mta_wrong;
+
+#define MTA_CHECK(cond, what) do {					\
+	if (!(cond) && mta_wrong == NULL)				\
+		mta_wrong = (what);					\
+} while (0)
+
+int
+__wrap_smfi_register(struct smfiDesc d)
+{
+	mta_desc = d;
+	return MI_SUCCESS;
+}
+
+void *
+__wrap_smfi_getpriv(SMFICTX *ctx)
+{
+	(void)ctx;
+	return mta_priv;
+}
+
+int
+__wrap_smfi_setpriv(SMFICTX *ctx, void *p)
+{
+	(void)ctx;
+	mta_priv = p;
+	return MI_SUCCESS;
+}
+
+char *
+__wrap_smfi_getsymval(SMFICTX *ctx, char *name)
+{
+	static char qid[] = "4ZK1Q2Xb3c";
+
+	(void)ctx;
+	return strcmp(name, "i") == 0 ? qid : NULL;
+}
+
+int
+__wrap_smfi_setsymlist(SMFICTX *ctx, int stage, char *macros)
+{
+	(void)ctx;
+	(void)stage;
+	(void)macros;
+	return MI_SUCCESS;
+}
+
+int
+__wrap_smfi_addheader(SMFICTX *ctx, char *name, char *value)
+{
+	(void)ctx;
+	MTA_CHECK(strncmp(name, "X-Journey-", 10) == 0 && value != NULL,
+	    "a header added that is not ours");
+	mta_added++;
+	return MI_SUCCESS;
+}
+
+int
+__wrap_smfi_chgheader(SMFICTX *ctx, char *name, int index, char *value)
+{
+	(void)ctx;
+	MTA_CHECK(strcmp(name, "X-Journey-Category") == 0 && index == 1 &&
+	    value == NULL, "a header changed that is not the forged one");
+	mta_removed++;
+	return MI_SUCCESS;
+}
+
+/* What a callback may answer while the message is still accepted. */
+static int
+passes(sfsistat r)
+{
+	return r == SMFIS_CONTINUE || r == SMFIS_NOREPLY || r == SMFIS_SKIP ||
+	    r == SMFIS_ACCEPT;
+}
+
+/*
+ * One SMTP session of one message, RAW, through the callbacks, as Postfix
+ * drives them.  Returns the answer the message ended with: SMFIS_ACCEPT
+ * once a callback accepted it, or what end-of-message said;
+ * SMFIS_REJECT from negotiation means "do not use this milter", and the
+ * MTA then passes the mail unfiltered.
+ */
+static sfsistat
+session(char *raw, size_t len, int *reached_eom)
+{
+	SMFICTX		*ctx = (SMFICTX *)&mta_desc;	/* never looked into */
+	char		*from[] = { "<ayse@customer.example>", NULL };
+	char		*rcpt[] = { "<support@example.com>", NULL };
+	unsigned long	 p0, p1, p2, p3;
+	char		*line, *next, *colon, *body;
+	size_t		 off, n;
+	sfsistat	 r, last;
+
+	*reached_eom = 0;
+	mta_priv = NULL;
+	r = mta_desc.xxfi_negotiate(ctx, SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_CHGBODY, 0x1fffff, 0, 0, &p0, &p1, &p2, &p3);
+	if (r != SMFIS_CONTINUE) {
+		MTA_CHECK(r == SMFIS_REJECT && mta_priv == NULL,
+		    "negotiation failed and kept a connection");
+		return SMFIS_REJECT;
+	}
+	last = mta_desc.xxfi_envfrom(ctx, from);
+	if (last == SMFIS_CONTINUE)
+		last = mta_desc.xxfi_envrcpt(ctx, rcpt);
+	if (last == SMFIS_CONTINUE)
+		last = mta_desc.xxfi_data(ctx);
+	/* The header block, one field (with its continuations) at a time. */
+	body = strstr(raw, "\r\n\r\n");
+	*body = '\0';
+	for (line = raw; last != SMFIS_ACCEPT && line != NULL; line = next) {
+		next = line;
+		while ((next = strstr(next, "\r\n")) != NULL &&
+		    (next[2] == ' ' || next[2] == '\t'))
+			next += 2;
+		if (next != NULL) {
+			*next = '\0';
+			next += 2;
+		}
+		colon = strchr(line, ':');
+		*colon = '\0';
+		r = mta_desc.xxfi_header(ctx, line, colon + 1 +
+		    (colon[1] == ' '));
+		MTA_CHECK(passes(r), "a header callback refused the message");
+	}
+	body += 4;
+	n = len - (size_t)(body - raw);
+	for (off = 0; last != SMFIS_ACCEPT && off < n; off += 65535) {
+		r = mta_desc.xxfi_body(ctx, (unsigned char *)body + off,
+		    n - off < 65535 ? n - off : 65535);
+		MTA_CHECK(passes(r), "a body callback refused the message");
+		if (r == SMFIS_SKIP)
+			break;
+	}
+	if (last != SMFIS_ACCEPT) {
+		*reached_eom = 1;
+		last = mta_desc.xxfi_eom(ctx);
+	}
+	r = mta_desc.xxfi_close(ctx);
+	MTA_CHECK(r == SMFIS_CONTINUE && mta_priv == NULL,
+	    "close left the connection's context");
+	return last;
+}
+
+/* The complaint of run I with a forged header and a long body. */
+static char *
+long_complaint(unsigned long i, size_t *len)
+{
+	static const char forged[] = "X-Journey-Category: praise\r\n";
+	static const char pad[] = "Order 118-4402917: still waiting for "
+	    "the refund, as said above.\r\n";
+	char	*c, *s, *p;
+	size_t	 n, k, body;
+
+	c = complaint(i, &n);
+	p = strstr(c, "\r\n\r\n");
+	ck_assert_ptr_nonnull(p);
+	body = (size_t)(p - c) + 2;
+	/* The padding goes after the text/plain part's own lines. */
+	p = strstr(c, "-- \r\n");
+	ck_assert_ptr_nonnull(p);
+	k = 40 * 1024 / (sizeof(pad) - 1) + 1;
+	s = malloc(n + sizeof(forged) + k * (sizeof(pad) - 1) + 1);
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, c, body);
+	memcpy(s + body, forged, sizeof(forged) - 1);
+	*len = body + sizeof(forged) - 1;
+	memcpy(s + *len, c + body, (size_t)(p - c) - body);
+	*len += (size_t)(p - c) - body;
+	while (k-- > 0) {
+		memcpy(s + *len, pad, sizeof(pad) - 1);
+		*len += sizeof(pad) - 1;
+	}
+	memcpy(s + *len, p, n - (size_t)(p - c));
+	*len += n - (size_t)(p - c);
+	s[*len] = '\0';
+	free(c);
+	return s;
+}
+
+START_TEST(test_milter)
+{
+	struct jm_diag	 d;
+	struct jm_policy *p;
+	struct jm_store	*store;
+	char		 conf[8192], err[512], *raw, *conf_path;
+	const char	*top = getenv("top_srcdir");
+	unsigned long	 n, unused = 0, unchanged = 0, tagged = 0;
+	unsigned	 all;
+	size_t		 len;
+	sfsistat	 r;
+	int		 hit, eom;
+
+	snprintf(conf, sizeof(conf),
+	    "state_dir = %s\n"
+	    "rules_dir = %s/rules\n"
+	    "watch_recipients = support@example.com\n"
+	    "ack_from = Support <support@example.com>\n"
+	    "ack_max_per_minute = 100000\n"
+	    "journey_webhook_url = http://127.0.0.1:9/crm\n"
+	    "chat_target = ops slack http://127.0.0.1:9/chat complaint\n",
+	    tmpdir, top != NULL ? top : ".");
+	conf_path = write_file("jm.conf", conf);
+	jm_diag_init(&d);
+	ck_assert_msg(jm_policy_load(conf_path, &d, &p) == 0, "%s",
+	    d.n > 0 ? jm_diag_line(&d, 0) : "");
+	jm_diag_free(&d);
+	ck_assert_msg(jm_store_open(p->conf, &store, err, sizeof(err)) == 0,
+	    "%s", err);
+	jm_policy_publish(p);
+	jm_milter_set_store(store);
+	ck_assert_int_eq(jm_milter_register(), 0);
+
+	/* The run without failures: all our headers, the forged one gone. */
+	raw = long_complaint(0, &len);
+	ck_assert_uint_gt(len, 40 * 1024);
+	mta_added = mta_removed = 0;
+	mta_wrong = NULL;
+	ck_assert_int_eq(session(raw, len, &eom), SMFIS_ACCEPT);
+	free(raw);
+	ck_assert_msg(mta_wrong == NULL, "%s", mta_wrong);
+	ck_assert_int_eq(eom, 1);
+	ck_assert_uint_eq(mta_removed, 1);
+	ck_assert_uint_ge(mta_added, 6);
+	all = mta_added;
+
+	for (n = 1; n < RUNS_MAX; n++) {
+		raw = long_complaint(n, &len);
+		mta_added = mta_removed = 0;
+		mta_wrong = NULL;
+		arm(n);
+		r = session(raw, len, &eom);
+		hit = disarm();
+		free(raw);
+		ck_assert_msg(mta_wrong == NULL, "run %lu: %s", n, mta_wrong);
+		ck_assert_msg(mta_removed == 0 || mta_removed == 1,
+		    "run %lu: %u removals", n, mta_removed);
+		if (!hit) {
+			ck_assert_int_eq(r, SMFIS_ACCEPT);
+			ck_assert_uint_eq(mta_added, all);
+			break;
+		}
+		if (r == SMFIS_REJECT) {
+			unused++;	/* the MTA goes on without us */
+			continue;
+		}
+		ck_assert_msg(r == SMFIS_ACCEPT, "run %lu: %d", n, r);
+		ck_assert_msg(mta_added == 0 || mta_added == all,
+		    "run %lu: %u of our %u headers", n, mta_added, all);
+		if (mta_added == 0)
+			unchanged++;
+		else
+			tagged++;
+	}
+	ck_assert_msg(n < RUNS_MAX, "more than %d allocations", RUNS_MAX);
+	printf("# milter: %lu allocations, each failed once: %lu runs "
+	    "without the milter, %lu accepted unchanged, %lu tagged\n",
+	    n - 1, unused, unchanged, tagged);
+	ck_assert_uint_gt(n, 40);
+	jm_milter_set_store(NULL);
+	jm_store_close(store);
+	jm_policy_publish(NULL);
+}
+END_TEST
+
 START_TEST(test_conf)
 {
 	static const char text[] =
@@ -445,6 +736,7 @@ main(void)
 	/* Thousands of runs under the sanitizers: minutes, not seconds. */
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_process);
+	tcase_add_test(tc, test_milter);
 	tcase_add_test(tc, test_conf);
 	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_templates);
