@@ -531,7 +531,9 @@ jm_process(const struct jm_policy *p, struct jm_store *store,
 	if (jm_message_set_envelope(w.m, env_from, rcpt, n_rcpt) == -1)
 		goto fail;
 	out->msg_flags = w.m->flags;
-	jm_ticket(w.m->message_id, out->ticket);
+	/* Postfix adds a missing Message-ID only after the milters. */
+	if (jm_ticket(w.m->message_id, out->ticket) == -1)
+		jm_ticket_bytes(raw, len, out->ticket);
 	copy_cut(out->subject, sizeof(out->subject), w.m->subject);
 
 	customer = w.m->from_addr[0] != '\0' ? w.m->from_addr :

@@ -17,15 +17,28 @@
 
 #include "journey/util.h"
 
-void
-jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1])
+/* "JM-" and 8 base32 characters of the first five bytes of MD. */
+static void
+ticket_of(const unsigned char *md, char out[JM_TICKET_LEN + 1])
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint64_t	 bits = 0;
+	int		 i;
+
+	for (i = 0; i < 5; i++)
+		bits = (bits << 8) | md[i];
+	memcpy(out, "JM-", 3);
+	for (i = 0; i < 8; i++)
+		out[3 + i] = alphabet[(bits >> (35 - 5 * i)) & 31];
+	out[JM_TICKET_LEN] = '\0';
+}
+
+int
+jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1])
+{
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
 	const char	*s, *e;
-	uint64_t	 bits = 0;
-	int		 i;
 
 	s = message_id != NULL ? message_id : "";
 	while (isspace((unsigned char)*s) || *s == '<')
@@ -33,16 +46,30 @@ jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1])
 	e = s + strlen(s);
 	while (e > s && (isspace((unsigned char)e[-1]) || e[-1] == '>'))
 		e--;
-
 	if (EVP_Digest(s, (size_t)(e - s), md, &mdlen, EVP_sha256(), NULL) != 1)
 		memset(md, 0, sizeof(md));
-	/* 8 base32 characters carry 40 bits: the first five bytes. */
-	for (i = 0; i < 5; i++)
-		bits = (bits << 8) | md[i];
-	memcpy(out, "JM-", 3);
-	for (i = 0; i < 8; i++)
-		out[3 + i] = alphabet[(bits >> (35 - 5 * i)) & 31];
-	out[JM_TICKET_LEN] = '\0';
+	ticket_of(md, out);
+	return e > s ? 0 : -1;
+}
+
+void
+jm_ticket_bytes(const char *raw, size_t len, char out[JM_TICKET_LEN + 1])
+{
+	/* A prefix no Message-ID has keeps the two kinds apart. */
+	static const char tag[] = "\n\nno message-id\n";
+	EVP_MD_CTX	*ctx;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	memset(md, 0, sizeof(md));
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, tag, sizeof(tag) - 1) != 1 ||
+	    (raw != NULL && EVP_DigestUpdate(ctx, raw, len) != 1) ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		memset(md, 0, sizeof(md));
+	EVP_MD_CTX_free(ctx);
+	ticket_of(md, out);
 }
 
 char *

@@ -12,9 +12,19 @@
  * Writes the ticket reference for MESSAGE_ID ("JM-" and 8 characters of
  * RFC 4648 base32 of its SHA-256) into OUT, NUL-terminated.  The same
  * Message-ID always gives the same ticket; angle brackets and surrounding
- * white space are ignored.  A NULL or empty id gives "JM-" and zeros' code.
+ * white space are ignored.  Returns 0, or -1 when the id is NULL or empty
+ * (OUT is written all the same, and is the same for every such message:
+ * use jm_ticket_bytes() then).
  */
-void	jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1]);
+int	jm_ticket(const char *message_id, char out[JM_TICKET_LEN + 1]);
+
+/*
+ * The ticket of a message without a Message-ID, from its LEN bytes at RAW:
+ * the same message always gives the same ticket, two messages do not
+ * share one, and neither is any Message-ID's ticket.
+ */
+void	jm_ticket_bytes(const char *raw, size_t len,
+	    char out[JM_TICKET_LEN + 1]);
 
 /*
  * Copies the addr-spec out of ADDR ("<a@b>", "Name <a@b>", "a@b"),

@@ -25,8 +25,34 @@ START_TEST(test_ticket)
 		ck_assert(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", a[i]) != NULL);
 	jm_ticket("<abd@example.com>", b);
 	ck_assert_str_ne(a, b);
-	jm_ticket(NULL, b);
+	ck_assert_int_eq(jm_ticket("<abd@example.com>", b), 0);
+	ck_assert_int_eq(jm_ticket(NULL, b), -1);
 	ck_assert_uint_eq(strlen(b), JM_TICKET_LEN);
+	ck_assert_int_eq(jm_ticket(" <> ", b), -1);
+}
+END_TEST
+
+/* Messages without a Message-ID: one ticket each, stable, apart. */
+START_TEST(test_ticket_bytes)
+{
+	static const char m1[] = "From: a@example.com\r\n\r\nhello\r\n";
+	static const char m2[] = "From: a@example.com\r\n\r\nhello!\r\n";
+	char	a[JM_TICKET_LEN + 1], b[JM_TICKET_LEN + 1];
+	char	c[JM_TICKET_LEN + 1], e[JM_TICKET_LEN + 1];
+	size_t	i;
+
+	jm_ticket_bytes(m1, sizeof(m1) - 1, a);
+	jm_ticket_bytes(m1, sizeof(m1) - 1, b);
+	ck_assert_str_eq(a, b);
+	jm_ticket_bytes(m2, sizeof(m2) - 1, c);
+	ck_assert_str_ne(a, c);
+	ck_assert_uint_eq(strlen(a), JM_TICKET_LEN);
+	for (i = 3; i < JM_TICKET_LEN; i++)
+		ck_assert(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", a[i]) != NULL);
+	(void)jm_ticket(NULL, e);
+	ck_assert_str_ne(a, e);
+	jm_ticket_bytes(NULL, 0, b);
+	ck_assert_str_ne(b, e);
 }
 END_TEST
 
@@ -112,6 +138,7 @@ main(void)
 	int	 failed;
 
 	tcase_add_test(tc, test_ticket);
+	tcase_add_test(tc, test_ticket_bytes);
 	tcase_add_loop_test(tc, test_addr, 0,
 	    sizeof(addr_cases) / sizeof(addr_cases[0]));
 	tcase_add_test(tc, test_buf_cap);
