@@ -188,11 +188,6 @@ target_parse(const char *line, size_t lineno, struct jm_chat_target *t,
 			    "category \"%.80s\"", w[0], t->categories[i]);
 			goto out;
 		}
-	if (t->n_categories == 0 &&
-	    add_word(&t->categories, &t->n_categories, "complaint", 9) == -1) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
 	t->name = w[0];
 	t->url = w[2];
 	w[0] = w[2] = NULL;
@@ -254,12 +249,15 @@ jm_chat_targets_free(struct jm_chat_target *t, size_t n)
 }
 
 int
-jm_chat_target_wants(const struct jm_chat_target *t, const char *category)
+jm_chat_target_wants(const struct jm_chat_target *t, const char *category,
+    int escalates)
 {
 	size_t	i;
 
 	if (t == NULL || category == NULL)
 		return 0;
+	if (t->n_categories == 0)
+		return escalates != 0;
 	for (i = 0; i < t->n_categories; i++)
 		if (strcmp(t->categories[i], "*") == 0 ||
 		    strcmp(t->categories[i], category) == 0)

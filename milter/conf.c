@@ -167,7 +167,7 @@ static const struct jm_conf_key keys[] = {
 	/* Escalation to chat. */
 	{ "chat_target", JM_CONF_LINES, "", 0, 0, F(chat_target),
 	    check_chat_target,
-	    "NAME FORMAT URL [CATEGORY,...]: a chat webhook (slack, mattermost, teams, discord, googlechat, json); repeatable" },
+	    "NAME FORMAT URL [CATEGORY,...]: a chat webhook (slack, mattermost, teams, discord, googlechat, json) for the categories listed (*: all; none: those the rules mark escalate); repeatable" },
 	{ "chat_link_template", JM_CONF_STRING, "", 0, 0,
 	    F(chat_link_template), NULL,
 	    "link in escalations; {{message_id}} and {{ticket}} are replaced, URL-encoded" },

@@ -81,7 +81,11 @@ struct jm_chat_target {
 	char		*name;
 	const struct jm_chat_format_ops *ops;	/* static */
 	char		*url;
-	/* Default: just "complaint"; "*" stands for every category. */
+	/*
+	 * The categories the line names, "*" standing for every one; none
+	 * (n_categories 0, categories NULL): the categories the rules mark
+	 * "escalate".
+	 */
 	char		**categories;
 	size_t		 n_categories;
 };
@@ -102,9 +106,14 @@ int	jm_chat_targets_parse(const struct jm_strlist *lines,
 /* Frees the N targets T; accepts NULL. */
 void	jm_chat_targets_free(struct jm_chat_target *t, size_t n);
 
-/* Whether target T escalates CATEGORY (1) or not (0). */
+/*
+ * Whether target T takes CATEGORY (1) or not (0).  A target that lists
+ * categories takes exactly those ("*": all of them), whatever the rules
+ * say; one that lists none takes the categories the rules mark escalate,
+ * which ESCALATES says of this one.
+ */
 int	jm_chat_target_wants(const struct jm_chat_target *t,
-	    const char *category);
+	    const char *category, int escalates);
 
 /*
  * Expands chat_link_template TMPL: every "{{message_id}}" becomes

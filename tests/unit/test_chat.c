@@ -761,46 +761,55 @@ static const struct target_case {
 	int		 rc;
 	const char	*why;		/* for rc -1 */
 	size_t		 n;		/* for rc 0 */
-	const char	*wants;		/* target 0 escalates this */
+	size_t		 n_cats;	/* categories target 0 lists */
+	/* Target 0 takes this, and not that, escalate or not. */
+	const char	*wants;
 	const char	*not_wants;
 } target_cases[] = {
-	{ "none", { NULL }, 0, NULL, 0, NULL, NULL },
-	{ "default category",
+	{ "none", { NULL }, 0, NULL, 0, 0, NULL, NULL },
+	{ "no list: the rules decide (test_target_default)",
 	    { "ops slack https://hooks.slack.com/services/T/B/x", NULL },
-	    0, NULL, 1, "complaint", "cancellation" },
+	    0, NULL, 1, 0, NULL, NULL },
+	{ "cancellations only",
+	    { "retention slack https://x/1 cancellation", NULL },
+	    0, NULL, 1, 1, "cancellation", "complaint" },
 	{ "categories with commas",
 	    { "ret teams https://t.example/y complaint,cancellation", NULL },
-	    0, NULL, 1, "cancellation", "praise" },
+	    0, NULL, 1, 2, "cancellation", "praise" },
 	{ "categories with spaces",
 	    { "ret discord https://d.example/y complaint, cancellation praise",
-	    NULL }, 0, NULL, 1, "praise", "other" },
+	    NULL }, 0, NULL, 1, 3, "praise", "other" },
 	{ "every category",
 	    { "all json http://127.0.0.1:8080/hook *", NULL },
-	    0, NULL, 1, "anything", NULL },
+	    0, NULL, 1, 1, "anything", NULL },
 	{ "several",
-	    { "a slack https://x/1", "b mattermost https://x/2",
-	    "c googlechat https://x/3", NULL }, 0, NULL, 3, "complaint", NULL },
+	    { "a slack https://x/1 praise", "b mattermost https://x/2",
+	    "c googlechat https://x/3", NULL }, 0, NULL, 3, 1, "praise",
+	    "complaint" },
 	{ "too short", { "ops slack", NULL }, -1,
-	    "chat_target 1: expected NAME FORMAT URL [CATEGORY,...]", 0,
+	    "chat_target 1: expected NAME FORMAT URL [CATEGORY,...]", 0, 0,
 	    NULL, NULL },
 	{ "empty line ignored", { "a slack https://x/1", " ", NULL }, 0,
-	    NULL, 1, "complaint", NULL },
+	    NULL, 1, 0, NULL, NULL },
 	{ "second line short", { "a slack https://x/1", "b json", NULL }, -1,
-	    "chat_target 2: expected NAME FORMAT URL", 0, NULL, NULL },
+	    "chat_target 2: expected NAME FORMAT URL", 0, 0, NULL, NULL },
 	{ "unknown format", { "ops irc https://x/1", NULL }, -1,
-	    "chat_target \"ops\": unknown chat format \"irc\"", 0, NULL, NULL },
+	    "chat_target \"ops\": unknown chat format \"irc\"", 0, 0, NULL,
+	    NULL },
 	{ "format is case-sensitive", { "ops Slack https://x/1", NULL }, -1,
-	    "unknown chat format \"Slack\"", 0, NULL, NULL },
+	    "unknown chat format \"Slack\"", 0, 0, NULL, NULL },
 	{ "bad url", { "ops slack ftp://x/1", NULL }, -1,
 	    "chat_target \"ops\": \"ftp://x/1\" is not an http:// or "
 	    "https:// URL",
-	    0, NULL, NULL },
+	    0, 0, NULL, NULL },
 	{ "bad name", { "o/ps slack https://x/1", NULL }, -1,
-	    "chat_target 1: bad name \"o/ps\"", 0, NULL, NULL },
+	    "chat_target 1: bad name \"o/ps\"", 0, 0, NULL, NULL },
 	{ "bad category", { "ops slack https://x/1 compl@int", NULL }, -1,
-	    "chat_target \"ops\": bad category \"compl@int\"", 0, NULL, NULL },
+	    "chat_target \"ops\": bad category \"compl@int\"", 0, 0, NULL,
+	    NULL },
 	{ "duplicate", { "ops slack https://x/1", "ops teams https://x/2",
-	    NULL }, -1, "chat_target \"ops\" is defined twice", 0, NULL, NULL },
+	    NULL }, -1, "chat_target \"ops\" is defined twice", 0, 0, NULL,
+	    NULL },
 };
 
 START_TEST(test_targets)
@@ -810,7 +819,7 @@ START_TEST(test_targets)
 	struct jm_chat_target	*t = (void *)1;
 	char			 why[256] = "";
 	size_t			 n = 99;
-	int			 rc;
+	int			 rc, flag;
 
 	for (l.n = 0; c->lines[l.n] != NULL; l.n++)
 		;
@@ -828,13 +837,43 @@ START_TEST(test_targets)
 	if (n > 0) {
 		ck_assert_ptr_nonnull(t[0].ops);
 		ck_assert_ptr_nonnull(t[0].url);
-		ck_assert_uint_ge(t[0].n_categories, 1);
+		ck_assert_uint_eq(t[0].n_categories, c->n_cats);
 	} else
 		ck_assert_ptr_null(t);
-	if (c->wants != NULL)
-		ck_assert(jm_chat_target_wants(&t[0], c->wants));
-	if (c->not_wants != NULL)
-		ck_assert(!jm_chat_target_wants(&t[0], c->not_wants));
+	/* A list of its own decides, whatever the rules say. */
+	for (flag = 0; flag <= 1; flag++) {
+		if (c->wants != NULL)
+			ck_assert_msg(jm_chat_target_wants(&t[0], c->wants,
+			    flag), "%s: %s, escalate %d", c->label, c->wants,
+			    flag);
+		if (c->not_wants != NULL)
+			ck_assert_msg(!jm_chat_target_wants(&t[0],
+			    c->not_wants, flag), "%s: %s, escalate %d",
+			    c->label, c->not_wants, flag);
+	}
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* Without a list, a target takes what the rules mark escalate, only that. */
+START_TEST(test_target_default)
+{
+	const char		*lines[] = { "leads slack https://x/1", NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t;
+	char			 why[256];
+	size_t			 n;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(t[0].n_categories, 0);
+	ck_assert_ptr_null(t[0].categories);
+	ck_assert(jm_chat_target_wants(&t[0], "complaint", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], "complaint", 0));
+	ck_assert(!jm_chat_target_wants(&t[0], "cancellation", 0));
+	ck_assert(jm_chat_target_wants(&t[0], "invoice", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], NULL, 1));
 	jm_chat_targets_free(t, n);
 }
 END_TEST
@@ -858,9 +897,9 @@ START_TEST(test_target_fields)
 	ck_assert_uint_eq(t[0].n_categories, 2);
 	ck_assert_str_eq(t[0].categories[0], "complaint");
 	ck_assert_str_eq(t[0].categories[1], "cancellation");
-	ck_assert(!jm_chat_target_wants(&t[0], "Complaint"));
-	ck_assert(!jm_chat_target_wants(&t[0], NULL));
-	ck_assert(!jm_chat_target_wants(NULL, "complaint"));
+	ck_assert(!jm_chat_target_wants(&t[0], "Complaint", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], NULL, 1));
+	ck_assert(!jm_chat_target_wants(NULL, "complaint", 1));
 	jm_chat_targets_free(t, n);
 	jm_chat_targets_free(NULL, 0);
 }
@@ -904,6 +943,7 @@ main(void)
 	    sizeof(link_cases) / sizeof(link_cases[0]));
 	tcase_add_loop_test(tc, test_targets, 0,
 	    sizeof(target_cases) / sizeof(target_cases[0]));
+	tcase_add_test(tc, test_target_default);
 	tcase_add_test(tc, test_target_fields);
 	tcase_add_test(tc, test_formats);
 	suite_add_tcase(s, tc);
