@@ -379,6 +379,7 @@ build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
 			if (!jm_chat_target_wants(&p->chat[i], cat->name,
 			    cat->escalate))
 				continue;
+			e.target = &p->chat[i];
 			w->chat[k] = p->chat[i].ops->payload(&e);
 			if (w->chat[k] == NULL ||
 			    queue(w, "chat", p->chat[i].url, w->chat[k],

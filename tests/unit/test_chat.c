@@ -905,6 +905,197 @@ START_TEST(test_target_fields)
 }
 END_TEST
 
+/* Options after the URL: NAME=VALUE words. */
+static const struct option_case {
+	const char	*label;
+	const char	*line;
+	const char	*why;		/* NULL: accepted */
+	const char	*username, *icon_url, *icon_emoji, *channel;
+	long		 rate;
+	size_t		 n_cats;
+} option_cases[] = {
+#define BAD(label, line, why)	\
+	{ label, line, why, NULL, NULL, NULL, NULL, -1, 0 }
+	{ "mattermost, every option",
+	    "ret mattermost https://mm.example/hooks/x cancellation "
+	    "username=\"Retention desk\" icon_url=https://cdn.example/r.png "
+	    "icon_emoji=:rotating_light: channel=retention rate=5",
+	    NULL, "Retention desk", "https://cdn.example/r.png",
+	    ":rotating_light:", "retention", 5, 1 },
+	{ "options among the categories",
+	    "ret mattermost https://x/1 complaint rate=0 cancellation",
+	    NULL, NULL, NULL, NULL, NULL, 0, 2 },
+	{ "a direct message, an emoji without colons",
+	    "dm mattermost https://x/1 channel=@ayse.yilmaz icon_emoji=tada",
+	    NULL, NULL, NULL, "tada", "@ayse.yilmaz", -1, 0 },
+	{ "quotes inside a word", "q mattermost https://x/1 "
+	    "username=Destek\" Ekibi\"", NULL, "Destek Ekibi", NULL, NULL,
+	    NULL, -1, 0 },
+	{ "rate for any format", "ops slack https://x/1 rate=100000", NULL,
+	    NULL, NULL, NULL, NULL, 100000, 0 },
+	{ "no options", "ops teams https://x/1", NULL, NULL, NULL, NULL,
+	    NULL, -1, 0 },
+	BAD("unknown option", "ops mattermost https://x/1 colour=red",
+	    "chat_target \"ops\": unknown option \"colour\" (username, "
+	    "icon_url, icon_emoji, channel or rate)"),
+	BAD("no name", "ops mattermost https://x/1 =red",
+	    "chat_target \"ops\": unknown option \"\""),
+	BAD("case matters", "ops mattermost https://x/1 Username=x",
+	    "unknown option \"Username\""),
+	BAD("username on slack", "ops slack https://x/1 username=bot",
+	    "chat_target \"ops\": username= is for the mattermost format "
+	    "only"),
+	BAD("channel on discord", "ops discord https://x/1 channel=x",
+	    "channel= is for the mattermost format only"),
+	BAD("icon_url not http", "ops mattermost https://x/1 "
+	    "icon_url=ftp://x/i.png", "chat_target \"ops\": "
+	    "icon_url=\"ftp://x/i.png\" is not an http:// or https:// URL"),
+	BAD("icon_url with a space", "ops mattermost https://x/1 "
+	    "icon_url=\"https://x/a b.png\"", "icon_url=\"https://x/a b.png\" "
+	    "is not"),
+	BAD("empty username", "ops mattermost https://x/1 username=\"\"",
+	    "username=\"\" is not plain text"),
+	BAD("username with a tab", "ops mattermost https://x/1 "
+	    "username=\"a\tb\"", "is not plain text"),
+	BAD("username too long", "ops mattermost https://x/1 username="
+	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm",
+	    "is not plain text of 1 to 64 characters"),
+	BAD("username, invalid UTF-8", "ops mattermost https://x/1 "
+	    "username=a\xff", "is not plain text"),
+	BAD("bad emoji", "ops mattermost https://x/1 icon_emoji=Party!",
+	    "icon_emoji=\"Party!\" is not an emoji name"),
+	BAD("bad channel", "ops mattermost https://x/1 channel=\"Town Square\"",
+	    "channel=\"Town Square\" is not a channel name"),
+	BAD("rate too high", "ops slack https://x/1 rate=100001",
+	    "rate=\"100001\" is not a whole number from 0 (no limit) to "
+	    "100000"),
+	BAD("rate negative", "ops slack https://x/1 rate=-1",
+	    "rate=\"-1\" is not a whole number"),
+	BAD("rate empty", "ops slack https://x/1 rate=",
+	    "rate=\"\" is not a whole number"),
+	BAD("rate twice", "ops slack https://x/1 rate=1 rate=2",
+	    "chat_target \"ops\": rate= given twice"),
+	BAD("username twice", "ops mattermost https://x/1 username=a "
+	    "username=b", "username= given twice"),
+	BAD("quote left open", "ops mattermost https://x/1 username=\"Destek",
+	    "chat_target 1: a double quote is left open"),
+#undef BAD
+};
+
+START_TEST(test_target_options)
+{
+	const struct option_case *c = &option_cases[_i];
+	const char		*lines[] = { c->line, NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t = NULL;
+	char			 why[512] = "";
+	size_t			 n = 0;
+	int			 rc;
+
+	rc = jm_chat_targets_parse(&l, &t, &n, why, sizeof(why));
+	if (c->why != NULL) {
+		ck_assert_msg(rc == -1, "%s: accepted", c->label);
+		ck_assert_msg(strstr(why, c->why) != NULL,
+		    "%s: got \"%s\", want \"%s\"", c->label, why, c->why);
+		/* Checked alone, as the configuration does: no prefix. */
+		ck_assert_int_eq(jm_chat_target_check(c->line, why,
+		    sizeof(why)), -1);
+		ck_assert_msg(strncmp(why, "chat_target", 11) != 0,
+		    "%s: \"%s\"", c->label, why);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", c->label, why);
+	ck_assert_int_eq(jm_chat_target_check(c->line, why, sizeof(why)), 0);
+	ck_assert_uint_eq(n, 1);
+#define OPT_EQ(f)	do {						\
+	if (c->f == NULL)						\
+		ck_assert_ptr_null(t[0].f);				\
+	else								\
+		ck_assert_str_eq(t[0].f, c->f);				\
+} while (0)
+	OPT_EQ(username);
+	OPT_EQ(icon_url);
+	OPT_EQ(icon_emoji);
+	OPT_EQ(channel);
+#undef OPT_EQ
+	ck_assert_int_eq(t[0].rate, c->rate);
+	ck_assert_uint_eq(t[0].n_categories, c->n_cats);
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* The rate the outbox applies to a URL. */
+START_TEST(test_target_rate)
+{
+	const char		*lines[] = {
+	    "a slack https://x/1",
+	    "b slack https://x/2 rate=5",
+	    "c mattermost https://x/2 rate=9",
+	    "d json https://x/3 rate=0", NULL };
+	struct jm_strlist	 l = { (char **)lines, 4 };
+	struct jm_chat_target	*t;
+	char			 why[256];
+	size_t			 n;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/1", 30), 30);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/2", 30), 5);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/3", 30), 0);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/4", 30), 30);
+	ck_assert_int_eq(jm_chat_targets_rate(NULL, 0, "https://x/1", 7), 7);
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* Mattermost's post options, from the target, into the payload. */
+START_TEST(test_mattermost_options)
+{
+	const char		*lines[] = {
+	    "ret mattermost https://mm.example/hooks/x complaint "
+	    "username=\"Retention desk\" icon_url=https://cdn.example/r.png "
+	    "icon_emoji=rotating_light channel=@lead", NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t, bare;
+	struct jm_escalation	 e;
+	char			 why[256];
+	size_t			 n;
+	json_t			*r;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	fixture(&e);
+	e.target = t;
+	r = make("mattermost", &e);
+	ck_assert_str_eq(jstr(r, "username"), "Retention desk");
+	ck_assert_str_eq(jstr(r, "icon_url"), "https://cdn.example/r.png");
+	ck_assert_str_eq(jstr(r, "icon_emoji"), "rotating_light");
+	ck_assert_str_eq(jstr(r, "channel"), "@lead");
+	/* The rest is the post without options. */
+	ck_assert_str_eq(jstr(r, "attachments/0/title"), "JM-K7Q2M4XA");
+	json_decref(r);
+
+	/* A target without options: support_name, no icon, no channel. */
+	memset(&bare, 0, sizeof(bare));
+	bare.rate = -1;
+	e.target = &bare;
+	r = make("mattermost", &e);
+	ck_assert_str_eq(jstr(r, "username"), "Destek Ekibi");
+	ck_assert_ptr_null(jget(r, "icon_url"));
+	ck_assert_ptr_null(jget(r, "icon_emoji"));
+	ck_assert_ptr_null(jget(r, "channel"));
+	json_decref(r);
+
+	/* Other formats ignore a target's Mattermost options. */
+	e.target = t;
+	r = make("slack", &e);
+	ck_assert_ptr_null(jget(r, "username"));
+	ck_assert_ptr_null(jget(r, "icon_url"));
+	json_decref(r);
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
 START_TEST(test_formats)
 {
 	const struct jm_chat_format_ops *const *f;
@@ -945,6 +1136,10 @@ main(void)
 	    sizeof(target_cases) / sizeof(target_cases[0]));
 	tcase_add_test(tc, test_target_default);
 	tcase_add_test(tc, test_target_fields);
+	tcase_add_loop_test(tc, test_target_options, 0,
+	    sizeof(option_cases) / sizeof(option_cases[0]));
+	tcase_add_test(tc, test_target_rate);
+	tcase_add_test(tc, test_mattermost_options);
 	tcase_add_test(tc, test_formats);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
