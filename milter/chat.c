@@ -12,7 +12,7 @@
  * Deliberately not here: sending (the outbox POSTs the payload and
  * handles retries, Retry-After and rate limits), deciding whether to
  * escalate (decide.c), and the CRM event itself (webhook.c), which the
- * json format embeds as it was given.
+ * json format sends as it was given.
  */
 #include "config.h"
 

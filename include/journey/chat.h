@@ -51,7 +51,7 @@ struct jm_escalation {
 	const char	*message_id;
 	time_t		 occurred_at;	/* when the mail was accepted */
 	const char	*support_name;	/* from the configuration */
-	const char	*event_json;	/* CRM event, for "json" */
+	const char	*event_json;	/* the CRM event: all of "json" */
 	const struct jm_chat_target *target;	/* its options; may be NULL */
 };
 
@@ -59,7 +59,8 @@ struct jm_escalation {
  * A payload format: one per service, each in its own milter/chat_*.c.
  * payload() returns the JSON document as a new NUL-terminated UTF-8
  * string; caller frees with free().  NULL when memory runs out, or (json
- * format only) when event_json is not valid JSON.
+ * format only) when event_json is NULL or not a JSON object: the json
+ * format's document is event_json itself, byte for byte.
  */
 struct jm_chat_format_ops {
 	const char	*name;		/* as written in chat_target */

@@ -20,6 +20,7 @@
 #include "journey/chat.h"
 #include "journey/conf.h"
 #include "journey/journey.h"
+#include "journey/webhook.h"
 
 #define ELLIPSIS	"\xE2\x80\xA6"
 #define WORD_JOINER	"\xE2\x81\xA0"
@@ -47,11 +48,39 @@ static const char *fixture_rules[] = {
 #define FIXTURE_MID	"<20250314092653.4521@mail.example.com.tr>"
 #define FIXTURE_LINK	"https://helpdesk.example.com/search?q=" \
 	"20250314092653.4521%40mail.example.com.tr&t=JM-K7Q2M4XA"
-#define FIXTURE_EVENT	"{\"type\":\"journey.changed\"," \
-	"\"id\":\"evt_01\"," \
-	"\"customer\":\"ayse.yilmaz@example.com.tr\",\"category\":" \
-	"\"complaint\",\"from\":{\"stage\":\"activate\",\"at_risk\":false}," \
-	"\"to\":{\"stage\":\"activate\",\"at_risk\":true}}"
+#define FIXTURE_EVENT_ID	"evt_01JPAZ3T1D7Q2M4XAK7Q2M4XAB"
+
+/*
+ * The CRM event of E, built by webhook.c as process.c has it built for
+ * the same message: all that the json format sends.  Caller frees with
+ * free().
+ */
+static char *
+event_of(const struct jm_escalation *e, const char *id)
+{
+	struct jm_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = id;
+	ev.occurred = e->occurred_at;
+	ev.customer = e->customer;
+	ev.message_id = e->message_id;
+	ev.subject = e->subject;
+	ev.ticket = e->ticket;
+	ev.category = e->category;
+	ev.score = e->score;
+	ev.language = e->language;
+	ev.rules = e->rules;
+	ev.n_rules = e->n_rules;
+	ev.prev.stage = e->stage_prev;
+	ev.prev.at_risk = e->at_risk_prev;
+	ev.next.stage = e->stage_next;
+	ev.next.at_risk = e->at_risk_next;
+	return jm_webhook_event_json(&ev);
+}
+
+/* The fixture's event, built once; reachable until the end. */
+static char	*fixture_event;
 
 static void
 fixture(struct jm_escalation *e)
@@ -75,7 +104,10 @@ fixture(struct jm_escalation *e)
 	e->message_id = FIXTURE_MID;
 	e->occurred_at = 1741944413;	/* 2025-03-14T09:26:53Z */
 	e->support_name = "Destek Ekibi";
-	e->event_json = FIXTURE_EVENT;
+	if (fixture_event == NULL)
+		fixture_event = event_of(e, FIXTURE_EVENT_ID);
+	ck_assert_ptr_nonnull(fixture_event);
+	e->event_json = fixture_event;
 }
 
 /* Strict UTF-8 (RFC 3629), written apart from chat.c's decoder. */
@@ -362,17 +394,30 @@ check_googlechat(json_t *r)
 	    "buttonList/buttons/0/onClick/openLink/url"), FIXTURE_LINK);
 }
 
+/* The CRM event, as it is: no wrapper, nothing added. */
 static void
 check_json(json_t *r)
 {
 	json_t	*event;
 
-	ck_assert_str_eq(jstr(r, "type"), "journey.escalation");
-	ck_assert_str_eq(jstr(r, "ticket"), "JM-K7Q2M4XA");
-	ck_assert_str_eq(jstr(r, "link"), FIXTURE_LINK);
-	event = json_loads(FIXTURE_EVENT, 0, NULL);
+	ck_assert_str_eq(jstr(r, "type"), "journey.updated");
+	ck_assert_str_eq(jstr(r, "id"), FIXTURE_EVENT_ID);
+	ck_assert_str_eq(jstr(r, "occurred_at"), "2025-03-14T09:26:53Z");
+	ck_assert_str_eq(jstr(r, "customer/email"),
+	    "ayse.yilmaz@example.com.tr");
+	ck_assert_str_eq(jstr(r, "message/ticket"), "JM-K7Q2M4XA");
+	ck_assert_str_eq(jstr(r, "message/message_id"), FIXTURE_MID);
+	ck_assert_str_eq(jstr(r, "classification/category"), "complaint");
+	ck_assert_str_eq(jstr(r, "classification/rules/1"),
+	    "tr.complaint.refund_demand");
+	ck_assert_str_eq(jstr(r, "journey/previous/stage"), "activate");
+	ck_assert(json_is_false(jget(r, "journey/previous/at_risk")));
+	ck_assert(json_is_true(jget(r, "journey/current/at_risk")));
+	ck_assert_ptr_null(jget(r, "event"));
+	ck_assert_ptr_null(jget(r, "link"));
+	event = json_loads(fixture_event, 0, NULL);
 	ck_assert_ptr_nonnull(event);
-	ck_assert(json_equal(jget(r, "event"), event));
+	ck_assert(json_equal(r, event));
 	json_decref(event);
 }
 
@@ -467,7 +512,7 @@ START_TEST(test_hostile)
 	const struct format_case *c = &format_cases[_i];
 	struct jm_escalation e;
 	json_t		*r, *v;
-	char		*big, *subject;
+	char		*big, *subject, *event;
 	const char	*rules[30];
 	size_t		 i, n, total;
 
@@ -490,7 +535,9 @@ START_TEST(test_hostile)
 	e.support_name = big;
 	e.rules = rules;
 	e.n_rules = 30;
-	e.event_json = NULL;
+	/* The event of the same hostile message (json), or none. */
+	event = strcmp(c->format, "json") == 0 ? event_of(&e, "evt_H") : NULL;
+	e.event_json = event;
 	e.link = "https://example.com/\x01" "bad";
 	r = make(c->format, &e);
 	walk_strings(r, c->format);
@@ -524,6 +571,7 @@ START_TEST(test_hostile)
 		ck_assert_uint_le(nchars(jstr(r, "blocks/2/text/text")), 3000);
 	}
 	json_decref(r);
+	free(event);
 	free(big);
 	free(subject);
 }
@@ -557,7 +605,7 @@ static const struct escape_case {
 	{ "googlechat", "<b>x</b> & <users/all>",
 	    "cardsV2/0/card/sections/0/widgets/1/decoratedText/text",
 	    "&lt;b&gt;x&lt;/b&gt; &amp; &lt;users/all&gt;" },
-	{ "json", "*x* <y> & \"z\"", "event/subject", "*x* <y> & \"z\"" },
+	{ "json", "*x* <y> & \"z\"", "message/subject", "*x* <y> & \"z\"" },
 };
 
 START_TEST(test_escape)
@@ -565,43 +613,49 @@ START_TEST(test_escape)
 	const struct escape_case *c = &escape_cases[_i];
 	struct jm_escalation e;
 	json_t		*r;
+	char		*event;
 
 	fixture(&e);
 	e.subject = c->subject;
-	e.event_json = NULL;
+	event = strcmp(c->format, "json") == 0 ? event_of(&e, "evt_E") : NULL;
+	e.event_json = event;
 	r = make(c->format, &e);
 	ck_assert_msg(strcmp(jstr(r, c->path), c->want) == 0,
 	    "%s: got \"%s\", want \"%s\"", c->format, jstr(r, c->path),
 	    c->want);
 	json_decref(r);
+	free(event);
 }
 END_TEST
+
+/* The json format sends the CRM event byte for byte, or nothing. */
+static const char *const not_events[] = {
+	NULL, "", "{\"broken\": ", "[1]", "\"journey\"", "{} {}", "{}x",
+};
 
 START_TEST(test_json_event)
 {
 	struct jm_escalation e;
-	json_t		*r;
 	char		*s;
+	size_t		 i;
 
 	fixture(&e);
-	e.event_json = "{\"broken\": ";
 	s = jm_chat_json.payload(&e);
-	ck_assert_ptr_null(s);
-
-	e.event_json = NULL;
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, fixture_event);
+	free(s);
+	/* Nothing of the escalation but the event goes in. */
 	e.link = "";
-	r = make("json", &e);
-	ck_assert(json_is_null(jget(r, "link")));
-	ck_assert_str_eq(jstr(r, "event/customer/address"),
-	    "ayse.yilmaz@example.com.tr");
-	ck_assert_str_eq(jstr(r, "event/journey/to/stage"), "activate");
-	ck_assert(json_is_true(jget(r, "event/journey/to/at_risk")));
-	ck_assert(json_is_false(jget(r, "event/journey/from/at_risk")));
-	ck_assert_int_eq(json_integer_value(jget(r, "event/score")), 7);
-	ck_assert_str_eq(jstr(r, "event/rules/1"),
-	    "tr.complaint.refund_demand");
-	ck_assert_str_eq(jstr(r, "event/occurred_at"), "2025-03-14T09:26:53Z");
-	json_decref(r);
+	e.excerpt = "other words";
+	e.target = NULL;
+	s = jm_chat_json.payload(&e);
+	ck_assert_str_eq(s, fixture_event);
+	free(s);
+	for (i = 0; i < sizeof(not_events) / sizeof(not_events[0]); i++) {
+		e.event_json = not_events[i];
+		ck_assert_msg(jm_chat_json.payload(&e) == NULL, "\"%s\" sent",
+		    not_events[i] != NULL ? not_events[i] : "(null)");
+	}
 }
 END_TEST
 

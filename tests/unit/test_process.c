@@ -345,6 +345,47 @@ START_TEST(test_escalation_targets)
 }
 END_TEST
 
+/*
+ * The json format's body is the CRM event, byte for byte: the same row
+ * contents as the webhook's, and the same event id.
+ */
+START_TEST(test_json_is_the_crm_event)
+{
+	static const char *const kinds[] = { "complaint", "praise" };
+	struct jm_outcome	 out;
+	struct jm_outbox_row	*rows, *hook, *chat;
+	size_t			 n, i, k;
+	char			*body;
+
+	load("chat_target = bot json " CHAT("/bot") " *\n"
+	    "chat_target = leads slack " CHAT("/leads") "\n");
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		send_one("json@customer.example", kinds[k], (int)k + 1, &out);
+		new_rows(&rows, &n);
+		hook = chat = NULL;
+		for (i = 0; i < n; i++) {
+			if (strcmp(rows[i].kind, "webhook") == 0)
+				hook = &rows[i];
+			else if (strcmp(rows[i].target, CHAT("/bot")) == 0)
+				chat = &rows[i];
+		}
+		ck_assert_ptr_nonnull(hook);
+		ck_assert_ptr_nonnull(chat);
+		ck_assert_uint_gt(hook->payload_len, 0);
+		ck_assert_uint_eq(chat->payload_len, hook->payload_len);
+		ck_assert(memcmp(chat->payload, hook->payload,
+		    hook->payload_len) == 0);
+		ck_assert_str_eq(chat->event_id, hook->event_id);
+		body = strndup((const char *)hook->payload, hook->payload_len);
+		ck_assert_ptr_nonnull(body);
+		ck_assert(strncmp(body, "{\"type\":\"journey.updated\",",
+		    26) == 0);
+		free(body);
+		jm_outbox_rows_free(rows, n);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -361,6 +402,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup_dir, teardown);
 	tcase_add_loop_test(tc, test_escalation_targets, 0,
 	    sizeof(esc_cases) / sizeof(esc_cases[0]));
+	tcase_add_test(tc, test_json_is_the_crm_event);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
