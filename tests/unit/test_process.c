@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,125 @@ START_TEST(test_json_is_the_crm_event)
 }
 END_TEST
 
+/*
+ * One customer's journey through jm_process(), each step read back from
+ * the CRM event queued for it.  An unknown customer starts at
+ * initial_stage (activate here, not the default assess); praise after a
+ * complaint clears at_risk; a customer who left is still classified and
+ * reported, and stays exited.
+ */
+static const struct journey_step {
+	const char	*kind;
+	enum jm_stage	 prev;
+	int		 prev_risk;
+	enum jm_stage	 next;
+	int		 next_risk;
+	const char	*header;	/* X-Journey-Stage */
+} journey_steps[] = {
+	{ "praise", JM_STAGE_ACTIVATE, 0, JM_STAGE_ACCLIMATE, 0, "acclimate" },
+	{ "complaint", JM_STAGE_ACCLIMATE, 0, JM_STAGE_ACCLIMATE, 1,
+	    "acclimate; at-risk" },
+	{ "praise", JM_STAGE_ACCLIMATE, 1, JM_STAGE_ACCOMPLISH, 0,
+	    "accomplish" },
+	{ "cancellation", JM_STAGE_ACCOMPLISH, 0, JM_STAGE_EXITED, 0,
+	    "exited" },
+	{ "praise", JM_STAGE_EXITED, 0, JM_STAGE_EXITED, 0, "exited" },
+	{ "cancellation", JM_STAGE_EXITED, 0, JM_STAGE_EXITED, 0, "exited" },
+};
+
+static const char *
+header_of(const struct jm_outcome *out, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < out->n_headers; i++)
+		if (strcmp(out->headers[i].name, name) == 0)
+			return out->headers[i].value;
+	return NULL;
+}
+
+START_TEST(test_journey_through_process)
+{
+	const struct journey_step *st;
+	struct jm_outcome	 out;
+	struct jm_outbox_row	*rows, *hook;
+	struct jm_customer	*c;
+	json_t			*ev;
+	size_t			 n, i, k;
+	const char		*who = "newcomer@customer.example";
+
+	load("initial_stage = activate\n");
+	for (k = 0; k < sizeof(journey_steps) / sizeof(journey_steps[0]);
+	    k++) {
+		st = &journey_steps[k];
+		send_one(who, st->kind, (int)k + 1, &out);
+		ck_assert_msg(out.decision.prev.stage == st->prev &&
+		    out.decision.prev.at_risk == st->prev_risk &&
+		    out.decision.next.stage == st->next &&
+		    out.decision.next.at_risk == st->next_risk,
+		    "step %zu (%s): %s%s -> %s%s", k, st->kind,
+		    jm_stage_name(out.decision.prev.stage),
+		    out.decision.prev.at_risk ? " at-risk" : "",
+		    jm_stage_name(out.decision.next.stage),
+		    out.decision.next.at_risk ? " at-risk" : "");
+		ck_assert_int_eq(out.decision.automated, 0);
+		ck_assert_uint_eq(out.webhooks, 1);
+		ck_assert_str_eq(header_of(&out, "X-Journey-Category"),
+		    st->kind);
+		ck_assert_str_eq(header_of(&out, "X-Journey-Stage"),
+		    st->header);
+
+		/* The CRM row says the same. */
+		new_rows(&rows, &n);
+		hook = NULL;
+		for (i = 0; i < n; i++)
+			if (strcmp(rows[i].kind, "webhook") == 0) {
+				ck_assert_ptr_null(hook);
+				hook = &rows[i];
+			}
+		ck_assert_msg(hook != NULL, "step %zu: no CRM row", k);
+		ck_assert_str_eq(hook->category, st->kind);
+		ev = json_loadb((const char *)hook->payload,
+		    hook->payload_len, 0, NULL);
+		ck_assert_ptr_nonnull(ev);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(ev, "classification"), "category")),
+		    st->kind);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(ev, "customer"), "email")), who);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(json_object_get(ev, "journey"), "previous"),
+		    "stage")), jm_stage_name(st->prev));
+		ck_assert_int_eq(json_is_true(json_object_get(json_object_get(
+		    json_object_get(ev, "journey"), "previous"), "at_risk")),
+		    st->prev_risk);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(json_object_get(ev, "journey"), "current"),
+		    "stage")), jm_stage_name(st->next));
+		ck_assert_int_eq(json_is_true(json_object_get(json_object_get(
+		    json_object_get(ev, "journey"), "current"), "at_risk")),
+		    st->next_risk);
+		json_decref(ev);
+		jm_outbox_rows_free(rows, n);
+	}
+
+	/* The store's history: every step, newest first, the last exited. */
+	ck_assert_int_eq(jm_store_customer(store, who, 100, &c), 0);
+	ck_assert_uint_eq(c->n_events, k);
+	ck_assert_int_eq(c->state.stage, JM_STAGE_EXITED);
+	ck_assert_int_eq(c->events[c->n_events - 1].prev.stage,
+	    JM_STAGE_ACTIVATE);
+	ck_assert_str_eq(c->events[0].category, "cancellation");
+	ck_assert_int_eq(c->events[0].prev.stage, JM_STAGE_EXITED);
+	jm_customer_free(c);
+
+	/* Another newcomer starts at initial_stage too. */
+	send_one("second@customer.example", "complaint", 50, &out);
+	ck_assert_int_eq(out.decision.prev.stage, JM_STAGE_ACTIVATE);
+	ck_assert_int_eq(out.decision.next.at_risk, 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -403,6 +523,7 @@ main(void)
 	tcase_add_loop_test(tc, test_escalation_targets, 0,
 	    sizeof(esc_cases) / sizeof(esc_cases[0]));
 	tcase_add_test(tc, test_json_is_the_crm_event);
+	tcase_add_test(tc, test_journey_through_process);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
