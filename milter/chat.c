@@ -12,7 +12,7 @@
  * Deliberately not here: sending (the outbox POSTs the payload and
  * handles retries, Retry-After and rate limits), deciding whether to
  * escalate (decide.c), and the CRM event itself (webhook.c), which the
- * json format embeds as it was given.
+ * json format sends as it was given.
  */
 #include "config.h"
 
@@ -96,23 +96,58 @@ add_word(char ***v, size_t *n, const char *s, size_t len)
 	return 0;
 }
 
-/* Splits S at white space and, when COMMAS, at commas too. */
+/* Splits S at commas and white space: a list of categories. */
 static int
-split(const char *s, int commas, char ***v, size_t *n)
+split_list(const char *s, char ***v, size_t *n)
 {
 	const char	*start;
 
 	for (;;) {
-		while (isspace((unsigned char)*s) || (commas && *s == ','))
+		while (isspace((unsigned char)*s) || *s == ',')
 			s++;
 		if (*s == '\0')
 			return 0;
 		start = s;
-		while (*s != '\0' && !isspace((unsigned char)*s) &&
-		    !(commas && *s == ','))
+		while (*s != '\0' && !isspace((unsigned char)*s) && *s != ',')
 			s++;
 		if (add_word(v, n, start, (size_t)(s - start)) == -1)
 			return -1;
+	}
+}
+
+/*
+ * Splits a chat_target line at white space.  A double-quoted run belongs
+ * to its word, white space and all, and loses its quotes, so that
+ * username="Retention desk" is one word.  0; -1 when memory runs out; -2
+ * for a quote left open.
+ */
+static int
+split_line(const char *s, char ***v, size_t *n)
+{
+	struct jm_buf	b;
+	int		quoted, rc;
+
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			return 0;
+		jm_buf_init(&b, strlen(s));
+		quoted = rc = 0;
+		for (; *s != '\0' && (quoted || !isspace((unsigned char)*s)) &&
+		    rc == 0; s++) {
+			if (*s == '"')
+				quoted = !quoted;
+			else
+				rc = jm_buf_append(&b, s, 1);
+		}
+		if (rc == 0 && quoted)
+			rc = -2;
+		if (rc == 0)
+			rc = add_word(v, n, jm_buf_cstr(&b), b.len);
+		jm_buf_free(&b);
+		if (rc != 0)
+			return rc;
 	}
 }
 
@@ -132,67 +167,274 @@ target_clear(struct jm_chat_target *t)
 	free(t->name);
 	free(t->url);
 	free_words(t->categories, t->n_categories);
+	free(t->username);
+	free(t->icon_url);
+	free(t->icon_emoji);
+	free(t->channel);
 	memset(t, 0, sizeof(*t));
 }
 
 /*
- * Parses one line into T.  The first three words are NAME FORMAT URL; the
- * rest, split again at commas, are the categories.
+ * Where a target's error is: its position in the list and, once read, its
+ * name.  Position 0 is one configuration value checked alone, whose file
+ * and line the caller gives.
+ */
+struct where {
+	size_t		 lineno;
+	const char	*name;
+};
+
+static void fail(char *, size_t, const struct where *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail(char *why, size_t whylen, const struct where *at, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (at->lineno == 0)
+		snprintf(why, whylen, "%s", msg);
+	else if (at->name != NULL)
+		snprintf(why, whylen, "chat_target \"%s\": %s", at->name, msg);
+	else
+		snprintf(why, whylen, "chat_target %zu: %s", at->lineno, msg);
+}
+
+static int
+http_url(const char *s)
+{
+	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+/* Text the chat shows as it is: what jm_chat_excerpt() leaves alone. */
+static int
+plain_text(const char *s, size_t max, int *oom)
+{
+	char	*clean = jm_chat_excerpt(s, strlen(s), max);
+	int	 same;
+
+	if (clean == NULL) {
+		*oom = 1;
+		return 0;
+	}
+	same = *s != '\0' && strcmp(clean, s) == 0;
+	free(clean);
+	return same;
+}
+
+/* A URL that can go into a payload whole: printable ASCII, bounded. */
+static int
+plain_url(const char *s)
+{
+	const char	*p;
+
+	if (!http_url(s) || strlen(s) > CHAT_LINK_MAX)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F)
+			return 0;
+	return 1;
+}
+
+/* Mattermost's emoji names, with or without the colons around them. */
+static int
+emoji_name(const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n >= 2 && s[0] == ':' && s[n - 1] == ':') {
+		s++;
+		n -= 2;
+	}
+	return n > 0 && n <= CHAT_NAME_MAX &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_+-") == n;
+}
+
+/*
+ * A channel's name (its URL handle, "town-square", not its display
+ * name), or "@" and a user name for a direct message.
+ */
+static int
+channel_name(const char *s)
+{
+	size_t	n;
+
+	if (*s == '@')
+		s++;
+	n = strlen(s);
+	return n > 0 && n <= CHAT_NAME_MAX &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* What an option's value is, for the error that says it is not one. */
+static const struct chat_option {
+	const char	*name;
+	int		 mattermost;	/* Mattermost's only */
+	const char	*expected;
+} chat_options[] = {
+	{ "username", 1, "plain text of 1 to 64 characters" },
+	{ "icon_url", 1, "an http:// or https:// URL of printable ASCII, at "
+	    "most 2000 bytes" },
+	{ "icon_emoji", 1, "an emoji name like rotating_light or "
+	    ":rotating_light:" },
+	{ "channel", 1, "a channel name like town-square, or @ and a user "
+	    "name" },
+	{ "rate", 0, "a whole number from 0 (no limit) to 100000" },
+};
+
+#define NOPTIONS	(sizeof(chat_options) / sizeof(chat_options[0]))
+
+/* Parses "rate=" into T; 0, or -1 when VALUE is not a number in bounds. */
+static int
+rate_value(struct jm_chat_target *t, const char *value)
+{
+	char	*end;
+	long	 v;
+
+	if (strspn(value, "0123456789") != strlen(value) || *value == '\0' ||
+	    strlen(value) > 6)
+		return -1;
+	v = strtol(value, &end, 10);
+	if (v > JM_CHAT_RATE_MAX)
+		return -1;
+	t->rate = v;
+	return 0;
+}
+
+/* One NAME=VALUE word W of target T. */
+static int
+set_option(struct jm_chat_target *t, const char *w, const struct where *at,
+    char *why, size_t whylen)
+{
+	const struct chat_option *o = NULL;
+	const char	*value = strchr(w, '=') + 1;
+	size_t		 nlen = (size_t)(value - 1 - w), i;
+	char		**field = NULL;
+	int		 ok = 0, oom = 0;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strlen(chat_options[i].name) == nlen &&
+		    strncmp(chat_options[i].name, w, nlen) == 0)
+			o = &chat_options[i];
+	if (o == NULL) {
+		fail(why, whylen, at, "unknown option \"%.*s\" (username, "
+		    "icon_url, icon_emoji, channel or rate)", (int)nlen > 40 ?
+		    40 : (int)nlen, w);
+		return -1;
+	}
+	if (o->mattermost && t->ops != &jm_chat_mattermost) {
+		fail(why, whylen, at, "%s= is for the mattermost format only",
+		    o->name);
+		return -1;
+	}
+	if (strcmp(o->name, "username") == 0) {
+		field = &t->username;
+		ok = plain_text(value, CHAT_NAME_MAX, &oom);
+	} else if (strcmp(o->name, "icon_url") == 0) {
+		field = &t->icon_url;
+		ok = plain_url(value);
+	} else if (strcmp(o->name, "icon_emoji") == 0) {
+		field = &t->icon_emoji;
+		ok = emoji_name(value);
+	} else if (strcmp(o->name, "channel") == 0) {
+		field = &t->channel;
+		ok = channel_name(value);
+	}
+	if ((field != NULL && *field != NULL) ||
+	    (field == NULL && t->rate != -1)) {
+		fail(why, whylen, at, "%s= given twice", o->name);
+		return -1;
+	}
+	if (field == NULL)
+		ok = rate_value(t, value) == 0;
+	if (oom) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (!ok) {
+		fail(why, whylen, at, "%s=\"%.80s\" is not %s", o->name, value,
+		    o->expected);
+		return -1;
+	}
+	if (field != NULL) {
+		*field = strdup(value);
+		if (*field == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parses one line into T.  The first three words are NAME FORMAT URL;
+ * each word after them is an option if it holds "=", else categories,
+ * split again at commas.
  */
 static int
 target_parse(const char *line, size_t lineno, struct jm_chat_target *t,
     char *why, size_t whylen)
 {
-	char	**w = NULL;
-	size_t	  nw = 0, i;
-	int	  rc = -1;
+	struct where	 at = { lineno, NULL };
+	char		**w = NULL;
+	size_t		  nw = 0, i;
+	int		  rc = -1, split;
 
 	memset(t, 0, sizeof(*t));
-	if (split(line, 0, &w, &nw) == -1) {
+	t->rate = -1;
+	split = split_line(line, &w, &nw);
+	if (split == -1) {
 		snprintf(why, whylen, "out of memory");
-		return -1;
+		goto out;
+	}
+	if (split == -2) {
+		fail(why, whylen, &at, "a double quote is left open in "
+		    "\"%.80s\"", line);
+		goto out;
 	}
 	if (nw < 3) {
-		snprintf(why, whylen, "chat_target %zu: expected NAME FORMAT "
-		    "URL [CATEGORY,...], got \"%.80s\"", lineno, line);
+		fail(why, whylen, &at, "expected NAME FORMAT URL "
+		    "[CATEGORY,...] [OPTION=VALUE ...], got \"%.80s\"", line);
 		goto out;
 	}
 	if (!valid_name(w[0])) {
-		snprintf(why, whylen, "chat_target %zu: bad name \"%.80s\" "
-		    "(letters, digits, \".\", \"_\" and \"-\", at most %d)",
-		    lineno, w[0], CHAT_NAME_MAX);
+		fail(why, whylen, &at, "bad name \"%.80s\" (letters, digits, "
+		    "\".\", \"_\" and \"-\", at most %d)", w[0], CHAT_NAME_MAX);
 		goto out;
 	}
+	at.name = w[0];
 	t->ops = jm_chat_format_find(w[1]);
 	if (t->ops == NULL) {
-		snprintf(why, whylen, "chat_target \"%s\": unknown chat format "
-		    "\"%.40s\" (slack, mattermost, teams, discord, googlechat "
-		    "or json)", w[0], w[1]);
+		fail(why, whylen, &at, "unknown chat format \"%.40s\" (slack, "
+		    "mattermost, teams, discord, googlechat or json)", w[1]);
 		goto out;
 	}
-	if (strncmp(w[2], "https://", 8) != 0 &&
-	    strncmp(w[2], "http://", 7) != 0) {
-		snprintf(why, whylen, "chat_target \"%s\": \"%.80s\" is not an "
-		    "http:// or https:// URL", w[0], w[2]);
+	if (!http_url(w[2])) {
+		fail(why, whylen, &at, "\"%.80s\" is not an http:// or "
+		    "https:// URL", w[2]);
 		goto out;
 	}
-	for (i = 3; i < nw; i++)
-		if (split(w[i], 1, &t->categories, &t->n_categories) == -1) {
+	for (i = 3; i < nw; i++) {
+		if (strchr(w[i], '=') != NULL) {
+			if (set_option(t, w[i], &at, why, whylen) == -1)
+				goto out;
+		} else if (split_list(w[i], &t->categories,
+		    &t->n_categories) == -1) {
 			snprintf(why, whylen, "out of memory");
 			goto out;
 		}
+	}
 	for (i = 0; i < t->n_categories; i++)
 		if (strcmp(t->categories[i], "*") != 0 &&
 		    !valid_name(t->categories[i])) {
-			snprintf(why, whylen, "chat_target \"%s\": bad "
-			    "category \"%.80s\"", w[0], t->categories[i]);
+			fail(why, whylen, &at, "bad category \"%.80s\"",
+			    t->categories[i]);
 			goto out;
 		}
-	if (t->n_categories == 0 &&
-	    add_word(&t->categories, &t->n_categories, "complaint", 9) == -1) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
 	t->name = w[0];
 	t->url = w[2];
 	w[0] = w[2] = NULL;
@@ -241,6 +483,19 @@ fail:
 	return -1;
 }
 
+int
+jm_chat_target_check(const char *line, char *why, size_t whylen)
+{
+	struct jm_chat_target	t;
+
+	if (line[strspn(line, " \t")] == '\0')
+		return 0;
+	if (target_parse(line, 0, &t, why, whylen) == -1)
+		return -1;
+	target_clear(&t);
+	return 0;
+}
+
 void
 jm_chat_targets_free(struct jm_chat_target *t, size_t n)
 {
@@ -253,13 +508,28 @@ jm_chat_targets_free(struct jm_chat_target *t, size_t n)
 	free(t);
 }
 
+long
+jm_chat_targets_rate(const struct jm_chat_target *t, size_t n,
+    const char *url, long fallback)
+{
+	size_t	i;
+
+	for (i = 0; t != NULL && url != NULL && i < n; i++)
+		if (t[i].rate >= 0 && strcmp(t[i].url, url) == 0)
+			return t[i].rate;
+	return fallback;
+}
+
 int
-jm_chat_target_wants(const struct jm_chat_target *t, const char *category)
+jm_chat_target_wants(const struct jm_chat_target *t, const char *category,
+    int escalates)
 {
 	size_t	i;
 
 	if (t == NULL || category == NULL)
 		return 0;
+	if (t->n_categories == 0)
+		return escalates != 0;
 	for (i = 0; i < t->n_categories; i++)
 		if (strcmp(t->categories[i], "*") == 0 ||
 		    strcmp(t->categories[i], category) == 0)

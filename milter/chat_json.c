@@ -2,16 +2,16 @@
  * chat_json.c: the escalation as plain JSON, for a receiver of one's own
  * (a bot, a queue, an automation service).
  *
- * The document is {"type": "journey.escalation", "event": EVENT,
- * "ticket": "JM-...", "link": URL or null}.  EVENT is the CRM event the
- * caller built for the journey webhook (event_json), embedded as a JSON
- * value rather than as a string, so a receiver reads both with one
- * parser.  Without one, EVENT is built here from the escalation:
- * {"message_id", "customer": {"address", "name"}, "category", "score",
- * "language", "rules": [...], "journey": {"from": {"stage", "at_risk"},
- * "to": {...}}, "subject", "excerpt", "occurred_at"}.  Nothing is escaped
- * beyond JSON itself; text from the message is cleaned and cut as for
- * every other format.
+ * The body is the CRM event itself, byte for byte what journey_webhook_url
+ * receives (webhook.c builds it; the caller passes it as event_json), so
+ * that one parser and one schema serve both.  It is sent unsigned, like
+ * every chat payload; a receiver that needs to trust it takes the CRM
+ * webhook instead.  The ticket and the journey change are in the event;
+ * the chat link is not, a receiver of its own makes its own.
+ *
+ * Deliberately nothing else: no wrapper, no view of the message (the
+ * excerpt stays in the chat formats a person reads), no escaping beyond
+ * the JSON webhook.c wrote.
  */
 #include "config.h"
 
@@ -20,79 +20,22 @@
 #include <string.h>
 
 #include "journey/chat.h"
-#include "journey/journey.h"
-#include "chat_priv.h"
-
-static json_t *
-minimal_event(const struct jm_escalation *e, const struct chat_view *v)
-{
-	json_t	*rules, *event;
-	char	*name, *address;
-	size_t	 i;
-
-	rules = json_array();
-	for (i = 0; rules != NULL && e->rules != NULL && i < e->n_rules; i++) {
-		char *r = jm_chat_excerpt(e->rules[i], e->rules[i] != NULL ?
-		    strlen(e->rules[i]) : 0, CHAT_NAME_MAX);
-
-		if (r == NULL || json_array_append_new(rules,
-		    json_string(r)) == -1) {
-			free(r);
-			json_decref(rules);
-			return NULL;
-		}
-		free(r);
-	}
-	name = jm_chat_excerpt(e->customer_name, e->customer_name != NULL ?
-	    strlen(e->customer_name) : 0, CHAT_SHORT_MAX);
-	address = jm_chat_excerpt(e->customer, e->customer != NULL ?
-	    strlen(e->customer) : 0, CHAT_SHORT_MAX);
-	if (name == NULL || address == NULL) {
-		free(name);
-		free(address);
-		json_decref(rules);
-		return NULL;
-	}
-	event = json_pack("{s:s, s:{s:s, s:s?}, s:s, s:i, s:s, s:o,"
-	    " s:{s:{s:s, s:b}, s:{s:s, s:b}}, s:s, s:s, s:s}",
-	    "message_id", v->message_id,
-	    "customer", "address", address, "name", *name != '\0' ? name : NULL,
-	    "category", v->category,
-	    "score", v->score,
-	    "language", v->language,
-	    "rules", rules,
-	    "journey",
-	    "from", "stage", jm_stage_name(e->stage_prev),
-	    "at_risk", e->at_risk_prev,
-	    "to", "stage", jm_stage_name(e->stage_next),
-	    "at_risk", e->at_risk_next,
-	    "subject", v->subject,
-	    "excerpt", v->excerpt,
-	    "occurred_at", v->when);
-	free(name);
-	free(address);
-	return event;
-}
 
 static char *
 payload(const struct jm_escalation *e)
 {
-	struct chat_view v;
-	json_t		*event, *root;
+	json_t	*event;
 
-	if (chat_view_init(&v, e, JM_CHAT_EXCERPT_MAX) == -1)
+	if (e->event_json == NULL)
 		return NULL;
-	if (e->event_json != NULL)
-		event = json_loads(e->event_json, 0, NULL);
-	else
-		event = minimal_event(e, &v);
-	root = json_pack("{s:s, s:o, s:s, s:s?}",
-	    "type", "journey.escalation",
-	    "event", event,
-	    "ticket", v.ticket,
-	    "link", *v.link != '\0' ? v.link : NULL);
-	chat_view_free(&v);
-	return chat_dump(root);
+	/* Ours, but a row that is not JSON would be refused at every try. */
+	event = json_loads(e->event_json, 0, NULL);
+	if (!json_is_object(event)) {
+		json_decref(event);
+		return NULL;
+	}
+	json_decref(event);
+	return strdup(e->event_json);
 }
 
 const struct jm_chat_format_ops jm_chat_json = { "json", payload };

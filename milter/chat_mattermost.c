@@ -6,9 +6,13 @@
  * "text" and one attachment: "fallback" (plain text, for notifications),
  * "color", "title" and "title_link" (the ticket and the helpdesk link),
  * "text" (the excerpt, quoted) and "fields" (title, value, short).
- * "username" is support_name; Mattermost uses it only where the server
- * lets integrations override user names.  No "icon_url": the webhook's
- * own icon stays.
+ * "username" is the target's username= option, else support_name;
+ * Mattermost uses it only where the server lets integrations override
+ * user names.  The target's icon_url=, icon_emoji= and channel= become
+ * the post's "icon_url", "icon_emoji" and "channel" (the icon only where
+ * the server lets integrations override profile pictures, the channel
+ * only where the webhook is not locked to its own); without them the
+ * webhook's own icon and channel stay.
  *
  * Markdown in text and field values is escaped with backslashes, which
  * CommonMark allows before any ASCII punctuation.  Mattermost turns
@@ -52,8 +56,18 @@ fallback_text(const struct chat_view *v)
 	return s;
 }
 
+/* Sets KEY to VALUE in ROOT unless VALUE is NULL or empty; 0 or -1. */
+static int
+set_option(json_t *root, const char *key, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return 0;
+	return json_object_set_new(root, key, json_string(value));
+}
+
 static json_t *
-build(const struct chat_view *v, const char *fallback, const char *username)
+build(const struct chat_view *v, const char *fallback, const char *username,
+    const struct jm_chat_target *t)
 {
 	json_t	*att, *fields;
 	char	*text, *quote, *category, color[8];
@@ -94,8 +108,10 @@ build(const struct chat_view *v, const char *fallback, const char *username)
 		att = NULL;
 	}
 	root = json_pack("{s:s, s:[o]}", "text", text, "attachments", att);
-	if (root != NULL && *username != '\0' && json_object_set_new(root,
-	    "username", json_string(username)) == -1) {
+	if (root != NULL && (set_option(root, "username", username) == -1 ||
+	    (t != NULL && (set_option(root, "icon_url", t->icon_url) == -1 ||
+	    set_option(root, "icon_emoji", t->icon_emoji) == -1 ||
+	    set_option(root, "channel", t->channel) == -1)))) {
 		json_decref(root);
 		root = NULL;
 	}
@@ -117,10 +133,14 @@ payload(const struct jm_escalation *e)
 		return NULL;
 	/* Both are plain text: taken before the Markdown escaping. */
 	fallback = fallback_text(&v);
-	username = strdup(v.support_name);
+	if (e->target != NULL && e->target->username != NULL)
+		username = jm_chat_excerpt(e->target->username,
+		    strlen(e->target->username), CHAT_NAME_MAX);
+	else
+		username = strdup(v.support_name);
 	if (fallback != NULL && username != NULL &&
 	    chat_view_escape(&v, &mattermost_escaper) == 0)
-		root = build(&v, fallback, username);
+		root = build(&v, fallback, username, e->target);
 	free(fallback);
 	free(username);
 	chat_view_free(&v);

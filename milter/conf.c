@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "journey/chat.h"
 #include "journey/conf.h"
 #include "journey/journey.h"
 #include "journey/log.h"
@@ -167,14 +168,15 @@ static const struct jm_conf_key keys[] = {
 	/* Escalation to chat. */
 	{ "chat_target", JM_CONF_LINES, "", 0, 0, F(chat_target),
 	    check_chat_target,
-	    "NAME FORMAT URL [CATEGORY,...]: a chat webhook (slack, mattermost, teams, discord, googlechat, json); repeatable" },
+	    "NAME FORMAT URL [CATEGORY,...] [OPTION=VALUE ...]: a chat webhook (slack, mattermost, teams, discord, googlechat, json) for the categories listed (*: all; none: those the rules mark escalate); repeatable" },
 	{ "chat_link_template", JM_CONF_STRING, "", 0, 0,
 	    F(chat_link_template), NULL,
 	    "link in escalations; {{message_id}} and {{ticket}} are replaced, URL-encoded" },
 	{ "escalation_window", JM_CONF_TIME, "72h", 0, 30 * DAY,
 	    F(escalation_window), NULL, "one escalation per thread within this time" },
-	{ "chat_rate_limit", JM_CONF_INT, "30", 0, 100000, F(chat_rate_limit),
-	    NULL, "most escalations per chat target per minute" },
+	{ "chat_rate_limit", JM_CONF_INT, "30", 0, JM_CHAT_RATE_MAX,
+	    F(chat_rate_limit), NULL,
+	    "most escalations per chat target per minute (a target's rate= overrides it)" },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -763,38 +765,11 @@ check_smtp_url(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
+/* The whole line, as policy.c will read it, so that errors have a line. */
 static int
 check_chat_target(const char *v, char *why, size_t whylen)
 {
-	static const char *formats[] = { "slack", "mattermost", "teams",
-	    "discord", "googlechat", "json" };
-	struct jm_strlist	 l = { NULL, 0 };
-	size_t			 i;
-	int			 rc = -1;
-
-	if (*v == '\0')
-		return 0;
-	if (list_split(&l, v) == -1) {
-		list_free(&l);		/* what was split before memory ran out */
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	if (l.n < 3) {
-		snprintf(why, whylen, "expected NAME FORMAT URL [CATEGORY,...]");
-		goto out;
-	}
-	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (strcmp(l.v[1], formats[i]) == 0)
-			break;
-	if (i == sizeof(formats) / sizeof(formats[0])) {
-		snprintf(why, whylen, "unknown chat format \"%s\" (slack, "
-		    "mattermost, teams, discord, googlechat or json)", l.v[1]);
-		goto out;
-	}
-	rc = check_url(l.v[2], why, whylen);
-out:
-	list_free(&l);
-	return rc;
+	return jm_chat_target_check(v, why, whylen);
 }
 
 static int

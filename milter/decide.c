@@ -84,10 +84,10 @@ decide_escalation(const struct jm_decide_input *in, struct jm_decision *d)
 		d->escalate_reason = "no-category";
 	else if (d->automated)
 		d->escalate_reason = "automated";
-	else if (!in->category->escalate)
-		d->escalate_reason = "not-escalated";
 	else if (in->chat_targets == 0)
-		d->escalate_reason = "no-chat-target";
+		/* Which of the two the operator has to change. */
+		d->escalate_reason = in->category->escalate ?
+		    "no-chat-target" : "not-escalated";
 	else if (in->facts->thread_escalated)
 		d->escalate_reason = "thread-already-escalated";
 	else {

@@ -172,12 +172,12 @@ queue(struct work *w, const char *kind, const char *target,
 }
 
 static size_t
-chat_targets_for(const struct jm_policy *p, const char *category)
+chat_targets_for(const struct jm_policy *p, const struct jm_category *cat)
 {
 	size_t	i, n = 0;
 
 	for (i = 0; i < p->n_chat; i++)
-		if (jm_chat_target_wants(&p->chat[i], category))
+		if (jm_chat_target_wants(&p->chat[i], cat->name, cat->escalate))
 			n++;
 	return n;
 }
@@ -256,7 +256,7 @@ decide_input(const struct jm_policy *p, const struct work *w,
 	in->have_template = cat != NULL && cat->reply != NULL &&
 	    jm_templates_find(p->templates, cat->reply, out->language,
 	    c->default_language) != NULL;
-	in->chat_targets = cat != NULL ? chat_targets_for(p, cat->name) : 0;
+	in->chat_targets = cat != NULL ? chat_targets_for(p, cat) : 0;
 }
 
 /* The decision of IN on FACTS, into out->decision. */
@@ -376,8 +376,10 @@ build_rows(const struct jm_policy *p, struct jm_store *store, struct work *w,
 		e.support_name = c->support_name;
 		e.event_json = w->event_json;
 		for (i = 0; i < p->n_chat; i++) {
-			if (!jm_chat_target_wants(&p->chat[i], cat->name))
+			if (!jm_chat_target_wants(&p->chat[i], cat->name,
+			    cat->escalate))
 				continue;
+			e.target = &p->chat[i];
 			w->chat[k] = p->chat[i].ops->payload(&e);
 			if (w->chat[k] == NULL ||
 			    queue(w, "chat", p->chat[i].url, w->chat[k],

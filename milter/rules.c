@@ -635,6 +635,17 @@ parse_category(struct loader *ld, char *p)
 				c.effect.kind = JM_EFFECT_ADVANCE;
 			else if (strcmp(v, "at-risk") == 0)
 				c.effect.kind = JM_EFFECT_AT_RISK;
+			else if (strcmp(v, "stay") == 0) {
+				/* As DESIGN.md names it: "stay at-risk". */
+				v = next_word(&p);
+				if (v == NULL || strcmp(v, "at-risk") != 0) {
+					report(ld, "category %s: expected "
+					    "\"at-risk\" after \"journey stay\"",
+					    name);
+					return;
+				}
+				c.effect.kind = JM_EFFECT_AT_RISK;
+			}
 			else if (strcmp(v, "exit") == 0)
 				c.effect.kind = JM_EFFECT_EXIT;
 			else if (strcmp(v, "none") == 0)

@@ -23,6 +23,8 @@
 #include "journey/conf.h"
 #include "journey/journey.h"
 
+struct jm_chat_target;
+
 /*
  * Everything a support lead needs at a glance.  All strings are borrowed
  * from the caller for the duration of one payload() call; any may be NULL
@@ -49,14 +51,16 @@ struct jm_escalation {
 	const char	*message_id;
 	time_t		 occurred_at;	/* when the mail was accepted */
 	const char	*support_name;	/* from the configuration */
-	const char	*event_json;	/* CRM event, for "json" */
+	const char	*event_json;	/* the CRM event: all of "json" */
+	const struct jm_chat_target *target;	/* its options; may be NULL */
 };
 
 /*
  * A payload format: one per service, each in its own milter/chat_*.c.
  * payload() returns the JSON document as a new NUL-terminated UTF-8
  * string; caller frees with free().  NULL when memory runs out, or (json
- * format only) when event_json is not valid JSON.
+ * format only) when event_json is NULL or not a JSON object: the json
+ * format's document is event_json itself, byte for byte.
  */
 struct jm_chat_format_ops {
 	const char	*name;		/* as written in chat_target */
@@ -76,21 +80,50 @@ const struct jm_chat_format_ops *jm_chat_format_find(const char *name);
 /* All formats; static, *N set to their number. */
 const struct jm_chat_format_ops *const *jm_chat_formats(size_t *n);
 
-/* One parsed chat_target line: "NAME FORMAT URL [CATEGORY,...]". */
+/*
+ * One parsed chat_target line:
+ * "NAME FORMAT URL [CATEGORY,...] [OPTION=VALUE ...]".
+ */
 struct jm_chat_target {
 	char		*name;
 	const struct jm_chat_format_ops *ops;	/* static */
 	char		*url;
-	/* Default: just "complaint"; "*" stands for every category. */
+	/*
+	 * The categories the line names, "*" standing for every one; none
+	 * (n_categories 0, categories NULL): the categories the rules mark
+	 * "escalate".
+	 */
 	char		**categories;
 	size_t		 n_categories;
+	/* Mattermost's post options; NULL when not given. */
+	char		*username;	/* instead of support_name */
+	char		*icon_url;
+	char		*icon_emoji;
+	char		*channel;
+	/* rate=: escalations a minute (0: no limit); -1: chat_rate_limit. */
+	long		 rate;
 };
+
+/* The highest rate= (and chat_rate_limit) there is. */
+#define JM_CHAT_RATE_MAX	100000
 
 /*
  * Parses every line of LINES (the chat_target values); a blank line
- * sets nothing.  Names are made of letters, digits, ".", "_" and "-" and
- * must be unique; the URL must be http:// or https://; categories are
- * separated by commas or white space.
+ * sets nothing.  Words are separated by white space; a double-quoted run
+ * belongs to its word and loses its quotes.  Names are made of letters,
+ * digits, ".", "_" and "-" and must be unique; the URL must be http:// or
+ * https://.  After the URL, a word that holds "=" is an option, any
+ * other word categories, separated by commas.  The options:
+ *   username=TEXT, icon_url=URL, icon_emoji=NAME, channel=NAME
+ *       Mattermost's own post options (mattermost format only): plain
+ *       text of at most 64 characters; an http(s) URL of printable ASCII
+ *       of at most 2000 bytes; an emoji name ([a-z0-9_+-], colons
+ *       around it or not); a channel's name or "@" and a user name.
+ *   rate=N
+ *       escalations a minute to this target, 0 to JM_CHAT_RATE_MAX (0:
+ *       no limit), in place of chat_rate_limit.
+ * An unknown option, one given twice, one that is not for the format or
+ * a value of the wrong kind is an error.
  * Returns 0 and sets *OUT (an array of *N targets; NULL when there are
  * none), which the caller frees with jm_chat_targets_free().  On an error
  * returns -1, fills WHY with one sentence naming the target, and sets
@@ -99,12 +132,33 @@ struct jm_chat_target {
 int	jm_chat_targets_parse(const struct jm_strlist *lines,
 	    struct jm_chat_target **out, size_t *n, char *why, size_t whylen);
 
+/*
+ * Checks LINE, one chat_target value, alone, as the configuration parser
+ * reads it (a blank one is fine).  0, or -1 with WHY saying what is wrong
+ * in one sentence that names neither the key nor the line: the caller's
+ * "file:line: chat_target:" does.
+ */
+int	jm_chat_target_check(const char *line, char *why, size_t whylen);
+
 /* Frees the N targets T; accepts NULL. */
 void	jm_chat_targets_free(struct jm_chat_target *t, size_t n);
 
-/* Whether target T escalates CATEGORY (1) or not (0). */
+/*
+ * The most chat rows a minute to URL: the rate= of the first of the N
+ * targets T that posts to URL and sets one, else FALLBACK (chat_rate_limit).
+ * 0 means no limit.  The outbox counts per URL.
+ */
+long	jm_chat_targets_rate(const struct jm_chat_target *t, size_t n,
+	    const char *url, long fallback);
+
+/*
+ * Whether target T takes CATEGORY (1) or not (0).  A target that lists
+ * categories takes exactly those ("*": all of them), whatever the rules
+ * say; one that lists none takes the categories the rules mark escalate,
+ * which ESCALATES says of this one.
+ */
 int	jm_chat_target_wants(const struct jm_chat_target *t,
-	    const char *category);
+	    const char *category, int escalates);
 
 /*
  * Expands chat_link_template TMPL: every "{{message_id}}" becomes

@@ -23,7 +23,7 @@ struct jm_decide_input {
 	const struct jm_facts	 *facts;	/* the customer's, from the store */
 	const char		 *ack_policy;	/* jm_ack_policy(): NULL or why not */
 	int			  have_template; /* a reply template exists for it */
-	size_t			  chat_targets;	/* targets that take this category */
+	size_t			  chat_targets;	/* targets that take it (chat.h) */
 	int			  own_ack;	/* the message is our own acknowledgement */
 };
 
@@ -44,8 +44,11 @@ struct jm_decision {
  * reply no), the policy's reason (see ack.h), "no-template", then the
  * limits of jm_ack_limits() ("already-answered", "daily-limit",
  * "global-limit").  For no escalation: "own-acknowledgement",
- * "no-category", "automated", "not-escalated" (the category does not
- * escalate), "no-chat-target", "thread-already-escalated".
+ * "no-category", "automated", then, when no chat target takes the
+ * category, "not-escalated" (the rules do not mark it escalate) or
+ * "no-chat-target" (they do, but there is no target, or each lists other
+ * categories), and "thread-already-escalated".  A target that lists the
+ * category takes it whether the rules mark it escalate or not.
  *
  * Facts read without the shared state (facts->unshared, e.g.
  * "redis-down"): the journey does not move, and the acknowledgement is

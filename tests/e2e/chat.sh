@@ -1,14 +1,18 @@
 #!/bin/sh
 # chat.sh: escalation of complaints to chat, end to end through Postfix.
 #
-# Two chat targets, a Slack and a Teams stand-in on 127.0.0.1, take
-# complaints.  A complaint reaches both with a payload of their format
-# that names the ticket; praise does not escalate; a reply in the same
-# thread does not escalate twice; a cancellation goes only to the target
-# that takes cancellations; a Slack that answers 429 with
-# Retry-After: 2 gets the message again no sooner than 2 s later.  The
-# CRM webhook (a third receiver) says when a message's rows have been
-# sent, so that "nothing was posted" is checked after the fact.
+# Four chat targets on 127.0.0.1: a Slack and a Teams stand-in take
+# complaints (Teams cancellations too), a Mattermost one cancellations
+# only, with its own username and icon, and a json one every category
+# ("*").  A complaint reaches Slack and Teams with a payload of their
+# format that names the ticket; praise goes only to the json target; a
+# reply in the same thread does not escalate twice; a cancellation goes
+# only to the targets that name cancellations, although the rules do not
+# mark it escalate; a Slack that answers 429 with Retry-After: 2 gets the
+# message again no sooner than 2 s later.  The json target gets, byte
+# for byte, the event the CRM webhook (a fifth receiver) gets; that
+# receiver also says when a message's rows have been sent, so that
+# "nothing was posted" is checked after the fact.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 e2e_init chat
 need_root
@@ -18,6 +22,8 @@ SPORT=$(free_port)
 recv_start crm "$(free_port)" || bail "the CRM receiver did not start"
 recv_start slack "$(free_port)" || bail "the Slack receiver did not start"
 recv_start teams "$(free_port)" || bail "the Teams receiver did not start"
+recv_start mm "$(free_port)" || bail "the Mattermost receiver did not start"
+recv_start bot "$(free_port)" || bail "the json receiver did not start"
 milter_conf "$RUN/jm.conf" \
     "socket = inet:127.0.0.1:$MPORT" \
     "watch_recipients = support@example.com" \
@@ -25,6 +31,8 @@ milter_conf "$RUN/jm.conf" \
     "retry_min_interval = 1s" \
     "chat_target = leads slack $(recv_url slack /services/T000/B000/XXX) complaint" \
     "chat_target = managers teams $(recv_url teams /workflows/abc) complaint,cancellation" \
+    "chat_target = retention mattermost $(recv_url mm /hooks/ret) cancellation username=\"Retention desk\" icon_emoji=rotating_light" \
+    "chat_target = bot json $(recv_url bot /bot) *" \
     "chat_link_template = https://helpdesk.example.com/tickets/{{ticket}}" \
     "support_name = Example Support"
 milter_start "$RUN/jm.conf" "$MPORT" || bail "journey-milter did not start"
@@ -137,23 +145,28 @@ check "Teams: a message with an Adaptive Card" test \
 check "Teams: the card mentions the ticket $t1" \
     sh -c "awk '\$1 == 1 && \$2 ~ /^attachments\\.0\\.content\\./' \
     '$RUN/recv-teams.dump' | grep -q '$t1'"
-check "the log: escalate=2 for the complaint" \
-    grep -q "customer=<erin@customer.example> category=complaint .*escalate=2 ticket=$t1" \
+check "complaint: the json target (*) gets one post" wait_recv bot 1 10
+check "the log: escalate=3 for the complaint" \
+    grep -q "customer=<erin@customer.example> category=complaint .*escalate=3 ticket=$t1" \
     "$RUN/milter.log"
 
-# --- praise: no escalation --------------------------------------------------
+# --- praise: only the target that takes every category ----------------------
 step 2 praise praise erin@customer.example
+check "praise: the json target (*) gets it" wait_recv bot 2 10
 sleep 1
 check "praise: nothing more posted to Slack" test "$(recv_count slack)" -eq 1
 check "praise: nothing more posted to Teams" test "$(recv_count teams)" -eq 1
-check "the log: escalate=no(not-escalated) for the praise" \
-    grep -q "category=praise .*escalate=no(not-escalated)" "$RUN/milter.log"
+check "praise: nothing posted to Mattermost" test "$(recv_count mm)" -eq 0
+check "the log: escalate=1 for the praise" \
+    grep -q "category=praise .*escalate=1 " "$RUN/milter.log"
 
 # --- a reply in the same thread: no second escalation -----------------------
 step 3 reply complaint erin@customer.example
 sleep 1
 check "reply: nothing more posted to Slack" test "$(recv_count slack)" -eq 1
 check "reply: nothing more posted to Teams" test "$(recv_count teams)" -eq 1
+check "reply: nothing more posted to the json target" \
+    test "$(recv_count bot)" -eq 2
 check "the log: escalate=no(thread-already-escalated) for the reply" \
     grep -q "category=complaint .*escalate=no(thread-already-escalated)" \
     "$RUN/milter.log"
@@ -189,17 +202,63 @@ check "the log: the 429 is retried" \
     grep -q 'chat http://127.0.0.1:[0-9]*/...: HTTP 429, retry 1 in' \
     "$RUN/milter.log"
 
-# --- a cancellation: only the target that takes cancellations ---------------
+# --- a cancellation: only the targets that take cancellations --------------
 step 5 cancel cancellation frank@customer.example
 t5=$ticket
 check "cancellation: Teams (complaint,cancellation) gets it" \
     wait_recv teams 3 10
+check "cancellation: Mattermost (cancellation only) gets it" \
+    wait_recv mm 1 10
+check "cancellation: the json target (*) gets it" wait_recv bot 4 10
 sleep 1
 check "cancellation: Slack (complaint only) does not" \
     test "$(recv_count slack)" -eq 3
+check "the log: escalate=3 for the cancellation" \
+    grep -q "category=cancellation .*escalate=3 ticket=$t5" "$RUN/milter.log"
 recv_dump teams
 check "cancellation: the Teams card names ticket $t5" \
     sh -c "awk '\$1 == 3 && \$2 ~ /^attachments\\.0\\.content\\./' \
     '$RUN/recv-teams.dump' | grep -q '$t5'"
+recv_dump mm
+check "Mattermost: posted as the target's username" \
+    test "$(dumped mm 1 username)" = "Retention desk"
+check "Mattermost: with the target's icon_emoji" \
+    test "$(dumped mm 1 icon_emoji)" = "rotating_light"
+check "Mattermost: the attachment names ticket $t5" \
+    test "$(dumped mm 1 attachments.0.title)" = "$t5"
+check "Mattermost: no channel override" test -z "$(dumped mm 1 channel)"
+
+# --- json: the CRM event, byte for byte -------------------------------------
+# Each post to the json target is the body of the CRM event with the same
+# id, unsigned.
+check "json: each post is the CRM event of the same id, byte for byte" \
+    "$PYTHON3" - "$RUN/recv-crm.jsonl" "$RUN/recv-bot.jsonl" <<'EOP'
+import base64, json, sys
+def load(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+crm = {}
+for r in load(sys.argv[1]):
+    if r["status"] == 200:
+        body = base64.b64decode(r["body_b64"])
+        crm[json.loads(body)["id"]] = body
+bot = load(sys.argv[2])
+ok = len(bot) == 4
+for r in bot:
+    body = base64.b64decode(r["body_b64"])
+    doc = json.loads(body)
+    if crm.get(doc.get("id")) != body:
+        print("# json post %s is not the CRM event" % doc.get("id"))
+        ok = False
+    if any(k.lower().startswith("webhook-") for k, _ in r["headers"]):
+        print("# json post %s is signed" % doc.get("id"))
+        ok = False
+cats = [json.loads(base64.b64decode(r["body_b64"]))["classification"]
+        ["category"] for r in bot]
+if cats != ["complaint", "praise", "complaint", "cancellation"]:
+    print("# json posts: %s" % cats)
+    ok = False
+sys.exit(0 if ok else 1)
+EOP
 
 e2e_done

@@ -20,6 +20,7 @@
 #include "journey/chat.h"
 #include "journey/conf.h"
 #include "journey/journey.h"
+#include "journey/webhook.h"
 
 #define ELLIPSIS	"\xE2\x80\xA6"
 #define WORD_JOINER	"\xE2\x81\xA0"
@@ -47,11 +48,39 @@ static const char *fixture_rules[] = {
 #define FIXTURE_MID	"<20250314092653.4521@mail.example.com.tr>"
 #define FIXTURE_LINK	"https://helpdesk.example.com/search?q=" \
 	"20250314092653.4521%40mail.example.com.tr&t=JM-K7Q2M4XA"
-#define FIXTURE_EVENT	"{\"type\":\"journey.changed\"," \
-	"\"id\":\"evt_01\"," \
-	"\"customer\":\"ayse.yilmaz@example.com.tr\",\"category\":" \
-	"\"complaint\",\"from\":{\"stage\":\"activate\",\"at_risk\":false}," \
-	"\"to\":{\"stage\":\"activate\",\"at_risk\":true}}"
+#define FIXTURE_EVENT_ID	"evt_01JPAZ3T1D7Q2M4XAK7Q2M4XAB"
+
+/*
+ * The CRM event of E, built by webhook.c as process.c has it built for
+ * the same message: all that the json format sends.  Caller frees with
+ * free().
+ */
+static char *
+event_of(const struct jm_escalation *e, const char *id)
+{
+	struct jm_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = id;
+	ev.occurred = e->occurred_at;
+	ev.customer = e->customer;
+	ev.message_id = e->message_id;
+	ev.subject = e->subject;
+	ev.ticket = e->ticket;
+	ev.category = e->category;
+	ev.score = e->score;
+	ev.language = e->language;
+	ev.rules = e->rules;
+	ev.n_rules = e->n_rules;
+	ev.prev.stage = e->stage_prev;
+	ev.prev.at_risk = e->at_risk_prev;
+	ev.next.stage = e->stage_next;
+	ev.next.at_risk = e->at_risk_next;
+	return jm_webhook_event_json(&ev);
+}
+
+/* The fixture's event, built once; reachable until the end. */
+static char	*fixture_event;
 
 static void
 fixture(struct jm_escalation *e)
@@ -75,7 +104,10 @@ fixture(struct jm_escalation *e)
 	e->message_id = FIXTURE_MID;
 	e->occurred_at = 1741944413;	/* 2025-03-14T09:26:53Z */
 	e->support_name = "Destek Ekibi";
-	e->event_json = FIXTURE_EVENT;
+	if (fixture_event == NULL)
+		fixture_event = event_of(e, FIXTURE_EVENT_ID);
+	ck_assert_ptr_nonnull(fixture_event);
+	e->event_json = fixture_event;
 }
 
 /* Strict UTF-8 (RFC 3629), written apart from chat.c's decoder. */
@@ -362,17 +394,30 @@ check_googlechat(json_t *r)
 	    "buttonList/buttons/0/onClick/openLink/url"), FIXTURE_LINK);
 }
 
+/* The CRM event, as it is: no wrapper, nothing added. */
 static void
 check_json(json_t *r)
 {
 	json_t	*event;
 
-	ck_assert_str_eq(jstr(r, "type"), "journey.escalation");
-	ck_assert_str_eq(jstr(r, "ticket"), "JM-K7Q2M4XA");
-	ck_assert_str_eq(jstr(r, "link"), FIXTURE_LINK);
-	event = json_loads(FIXTURE_EVENT, 0, NULL);
+	ck_assert_str_eq(jstr(r, "type"), "journey.updated");
+	ck_assert_str_eq(jstr(r, "id"), FIXTURE_EVENT_ID);
+	ck_assert_str_eq(jstr(r, "occurred_at"), "2025-03-14T09:26:53Z");
+	ck_assert_str_eq(jstr(r, "customer/email"),
+	    "ayse.yilmaz@example.com.tr");
+	ck_assert_str_eq(jstr(r, "message/ticket"), "JM-K7Q2M4XA");
+	ck_assert_str_eq(jstr(r, "message/message_id"), FIXTURE_MID);
+	ck_assert_str_eq(jstr(r, "classification/category"), "complaint");
+	ck_assert_str_eq(jstr(r, "classification/rules/1"),
+	    "tr.complaint.refund_demand");
+	ck_assert_str_eq(jstr(r, "journey/previous/stage"), "activate");
+	ck_assert(json_is_false(jget(r, "journey/previous/at_risk")));
+	ck_assert(json_is_true(jget(r, "journey/current/at_risk")));
+	ck_assert_ptr_null(jget(r, "event"));
+	ck_assert_ptr_null(jget(r, "link"));
+	event = json_loads(fixture_event, 0, NULL);
 	ck_assert_ptr_nonnull(event);
-	ck_assert(json_equal(jget(r, "event"), event));
+	ck_assert(json_equal(r, event));
 	json_decref(event);
 }
 
@@ -467,7 +512,7 @@ START_TEST(test_hostile)
 	const struct format_case *c = &format_cases[_i];
 	struct jm_escalation e;
 	json_t		*r, *v;
-	char		*big, *subject;
+	char		*big, *subject, *event;
 	const char	*rules[30];
 	size_t		 i, n, total;
 
@@ -490,7 +535,9 @@ START_TEST(test_hostile)
 	e.support_name = big;
 	e.rules = rules;
 	e.n_rules = 30;
-	e.event_json = NULL;
+	/* The event of the same hostile message (json), or none. */
+	event = strcmp(c->format, "json") == 0 ? event_of(&e, "evt_H") : NULL;
+	e.event_json = event;
 	e.link = "https://example.com/\x01" "bad";
 	r = make(c->format, &e);
 	walk_strings(r, c->format);
@@ -524,6 +571,7 @@ START_TEST(test_hostile)
 		ck_assert_uint_le(nchars(jstr(r, "blocks/2/text/text")), 3000);
 	}
 	json_decref(r);
+	free(event);
 	free(big);
 	free(subject);
 }
@@ -557,7 +605,7 @@ static const struct escape_case {
 	{ "googlechat", "<b>x</b> & <users/all>",
 	    "cardsV2/0/card/sections/0/widgets/1/decoratedText/text",
 	    "&lt;b&gt;x&lt;/b&gt; &amp; &lt;users/all&gt;" },
-	{ "json", "*x* <y> & \"z\"", "event/subject", "*x* <y> & \"z\"" },
+	{ "json", "*x* <y> & \"z\"", "message/subject", "*x* <y> & \"z\"" },
 };
 
 START_TEST(test_escape)
@@ -565,43 +613,49 @@ START_TEST(test_escape)
 	const struct escape_case *c = &escape_cases[_i];
 	struct jm_escalation e;
 	json_t		*r;
+	char		*event;
 
 	fixture(&e);
 	e.subject = c->subject;
-	e.event_json = NULL;
+	event = strcmp(c->format, "json") == 0 ? event_of(&e, "evt_E") : NULL;
+	e.event_json = event;
 	r = make(c->format, &e);
 	ck_assert_msg(strcmp(jstr(r, c->path), c->want) == 0,
 	    "%s: got \"%s\", want \"%s\"", c->format, jstr(r, c->path),
 	    c->want);
 	json_decref(r);
+	free(event);
 }
 END_TEST
+
+/* The json format sends the CRM event byte for byte, or nothing. */
+static const char *const not_events[] = {
+	NULL, "", "{\"broken\": ", "[1]", "\"journey\"", "{} {}", "{}x",
+};
 
 START_TEST(test_json_event)
 {
 	struct jm_escalation e;
-	json_t		*r;
 	char		*s;
+	size_t		 i;
 
 	fixture(&e);
-	e.event_json = "{\"broken\": ";
 	s = jm_chat_json.payload(&e);
-	ck_assert_ptr_null(s);
-
-	e.event_json = NULL;
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, fixture_event);
+	free(s);
+	/* Nothing of the escalation but the event goes in. */
 	e.link = "";
-	r = make("json", &e);
-	ck_assert(json_is_null(jget(r, "link")));
-	ck_assert_str_eq(jstr(r, "event/customer/address"),
-	    "ayse.yilmaz@example.com.tr");
-	ck_assert_str_eq(jstr(r, "event/journey/to/stage"), "activate");
-	ck_assert(json_is_true(jget(r, "event/journey/to/at_risk")));
-	ck_assert(json_is_false(jget(r, "event/journey/from/at_risk")));
-	ck_assert_int_eq(json_integer_value(jget(r, "event/score")), 7);
-	ck_assert_str_eq(jstr(r, "event/rules/1"),
-	    "tr.complaint.refund_demand");
-	ck_assert_str_eq(jstr(r, "event/occurred_at"), "2025-03-14T09:26:53Z");
-	json_decref(r);
+	e.excerpt = "other words";
+	e.target = NULL;
+	s = jm_chat_json.payload(&e);
+	ck_assert_str_eq(s, fixture_event);
+	free(s);
+	for (i = 0; i < sizeof(not_events) / sizeof(not_events[0]); i++) {
+		e.event_json = not_events[i];
+		ck_assert_msg(jm_chat_json.payload(&e) == NULL, "\"%s\" sent",
+		    not_events[i] != NULL ? not_events[i] : "(null)");
+	}
 }
 END_TEST
 
@@ -761,46 +815,55 @@ static const struct target_case {
 	int		 rc;
 	const char	*why;		/* for rc -1 */
 	size_t		 n;		/* for rc 0 */
-	const char	*wants;		/* target 0 escalates this */
+	size_t		 n_cats;	/* categories target 0 lists */
+	/* Target 0 takes this, and not that, escalate or not. */
+	const char	*wants;
 	const char	*not_wants;
 } target_cases[] = {
-	{ "none", { NULL }, 0, NULL, 0, NULL, NULL },
-	{ "default category",
+	{ "none", { NULL }, 0, NULL, 0, 0, NULL, NULL },
+	{ "no list: the rules decide (test_target_default)",
 	    { "ops slack https://hooks.slack.com/services/T/B/x", NULL },
-	    0, NULL, 1, "complaint", "cancellation" },
+	    0, NULL, 1, 0, NULL, NULL },
+	{ "cancellations only",
+	    { "retention slack https://x/1 cancellation", NULL },
+	    0, NULL, 1, 1, "cancellation", "complaint" },
 	{ "categories with commas",
 	    { "ret teams https://t.example/y complaint,cancellation", NULL },
-	    0, NULL, 1, "cancellation", "praise" },
+	    0, NULL, 1, 2, "cancellation", "praise" },
 	{ "categories with spaces",
 	    { "ret discord https://d.example/y complaint, cancellation praise",
-	    NULL }, 0, NULL, 1, "praise", "other" },
+	    NULL }, 0, NULL, 1, 3, "praise", "other" },
 	{ "every category",
 	    { "all json http://127.0.0.1:8080/hook *", NULL },
-	    0, NULL, 1, "anything", NULL },
+	    0, NULL, 1, 1, "anything", NULL },
 	{ "several",
-	    { "a slack https://x/1", "b mattermost https://x/2",
-	    "c googlechat https://x/3", NULL }, 0, NULL, 3, "complaint", NULL },
+	    { "a slack https://x/1 praise", "b mattermost https://x/2",
+	    "c googlechat https://x/3", NULL }, 0, NULL, 3, 1, "praise",
+	    "complaint" },
 	{ "too short", { "ops slack", NULL }, -1,
-	    "chat_target 1: expected NAME FORMAT URL [CATEGORY,...]", 0,
+	    "chat_target 1: expected NAME FORMAT URL [CATEGORY,...]", 0, 0,
 	    NULL, NULL },
 	{ "empty line ignored", { "a slack https://x/1", " ", NULL }, 0,
-	    NULL, 1, "complaint", NULL },
+	    NULL, 1, 0, NULL, NULL },
 	{ "second line short", { "a slack https://x/1", "b json", NULL }, -1,
-	    "chat_target 2: expected NAME FORMAT URL", 0, NULL, NULL },
+	    "chat_target 2: expected NAME FORMAT URL", 0, 0, NULL, NULL },
 	{ "unknown format", { "ops irc https://x/1", NULL }, -1,
-	    "chat_target \"ops\": unknown chat format \"irc\"", 0, NULL, NULL },
+	    "chat_target \"ops\": unknown chat format \"irc\"", 0, 0, NULL,
+	    NULL },
 	{ "format is case-sensitive", { "ops Slack https://x/1", NULL }, -1,
-	    "unknown chat format \"Slack\"", 0, NULL, NULL },
+	    "unknown chat format \"Slack\"", 0, 0, NULL, NULL },
 	{ "bad url", { "ops slack ftp://x/1", NULL }, -1,
 	    "chat_target \"ops\": \"ftp://x/1\" is not an http:// or "
 	    "https:// URL",
-	    0, NULL, NULL },
+	    0, 0, NULL, NULL },
 	{ "bad name", { "o/ps slack https://x/1", NULL }, -1,
-	    "chat_target 1: bad name \"o/ps\"", 0, NULL, NULL },
+	    "chat_target 1: bad name \"o/ps\"", 0, 0, NULL, NULL },
 	{ "bad category", { "ops slack https://x/1 compl@int", NULL }, -1,
-	    "chat_target \"ops\": bad category \"compl@int\"", 0, NULL, NULL },
+	    "chat_target \"ops\": bad category \"compl@int\"", 0, 0, NULL,
+	    NULL },
 	{ "duplicate", { "ops slack https://x/1", "ops teams https://x/2",
-	    NULL }, -1, "chat_target \"ops\" is defined twice", 0, NULL, NULL },
+	    NULL }, -1, "chat_target \"ops\" is defined twice", 0, 0, NULL,
+	    NULL },
 };
 
 START_TEST(test_targets)
@@ -810,7 +873,7 @@ START_TEST(test_targets)
 	struct jm_chat_target	*t = (void *)1;
 	char			 why[256] = "";
 	size_t			 n = 99;
-	int			 rc;
+	int			 rc, flag;
 
 	for (l.n = 0; c->lines[l.n] != NULL; l.n++)
 		;
@@ -828,13 +891,43 @@ START_TEST(test_targets)
 	if (n > 0) {
 		ck_assert_ptr_nonnull(t[0].ops);
 		ck_assert_ptr_nonnull(t[0].url);
-		ck_assert_uint_ge(t[0].n_categories, 1);
+		ck_assert_uint_eq(t[0].n_categories, c->n_cats);
 	} else
 		ck_assert_ptr_null(t);
-	if (c->wants != NULL)
-		ck_assert(jm_chat_target_wants(&t[0], c->wants));
-	if (c->not_wants != NULL)
-		ck_assert(!jm_chat_target_wants(&t[0], c->not_wants));
+	/* A list of its own decides, whatever the rules say. */
+	for (flag = 0; flag <= 1; flag++) {
+		if (c->wants != NULL)
+			ck_assert_msg(jm_chat_target_wants(&t[0], c->wants,
+			    flag), "%s: %s, escalate %d", c->label, c->wants,
+			    flag);
+		if (c->not_wants != NULL)
+			ck_assert_msg(!jm_chat_target_wants(&t[0],
+			    c->not_wants, flag), "%s: %s, escalate %d",
+			    c->label, c->not_wants, flag);
+	}
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* Without a list, a target takes what the rules mark escalate, only that. */
+START_TEST(test_target_default)
+{
+	const char		*lines[] = { "leads slack https://x/1", NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t;
+	char			 why[256];
+	size_t			 n;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(t[0].n_categories, 0);
+	ck_assert_ptr_null(t[0].categories);
+	ck_assert(jm_chat_target_wants(&t[0], "complaint", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], "complaint", 0));
+	ck_assert(!jm_chat_target_wants(&t[0], "cancellation", 0));
+	ck_assert(jm_chat_target_wants(&t[0], "invoice", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], NULL, 1));
 	jm_chat_targets_free(t, n);
 }
 END_TEST
@@ -858,11 +951,202 @@ START_TEST(test_target_fields)
 	ck_assert_uint_eq(t[0].n_categories, 2);
 	ck_assert_str_eq(t[0].categories[0], "complaint");
 	ck_assert_str_eq(t[0].categories[1], "cancellation");
-	ck_assert(!jm_chat_target_wants(&t[0], "Complaint"));
-	ck_assert(!jm_chat_target_wants(&t[0], NULL));
-	ck_assert(!jm_chat_target_wants(NULL, "complaint"));
+	ck_assert(!jm_chat_target_wants(&t[0], "Complaint", 1));
+	ck_assert(!jm_chat_target_wants(&t[0], NULL, 1));
+	ck_assert(!jm_chat_target_wants(NULL, "complaint", 1));
 	jm_chat_targets_free(t, n);
 	jm_chat_targets_free(NULL, 0);
+}
+END_TEST
+
+/* Options after the URL: NAME=VALUE words. */
+static const struct option_case {
+	const char	*label;
+	const char	*line;
+	const char	*why;		/* NULL: accepted */
+	const char	*username, *icon_url, *icon_emoji, *channel;
+	long		 rate;
+	size_t		 n_cats;
+} option_cases[] = {
+#define BAD(label, line, why)	\
+	{ label, line, why, NULL, NULL, NULL, NULL, -1, 0 }
+	{ "mattermost, every option",
+	    "ret mattermost https://mm.example/hooks/x cancellation "
+	    "username=\"Retention desk\" icon_url=https://cdn.example/r.png "
+	    "icon_emoji=:rotating_light: channel=retention rate=5",
+	    NULL, "Retention desk", "https://cdn.example/r.png",
+	    ":rotating_light:", "retention", 5, 1 },
+	{ "options among the categories",
+	    "ret mattermost https://x/1 complaint rate=0 cancellation",
+	    NULL, NULL, NULL, NULL, NULL, 0, 2 },
+	{ "a direct message, an emoji without colons",
+	    "dm mattermost https://x/1 channel=@ayse.yilmaz icon_emoji=tada",
+	    NULL, NULL, NULL, "tada", "@ayse.yilmaz", -1, 0 },
+	{ "quotes inside a word", "q mattermost https://x/1 "
+	    "username=Destek\" Ekibi\"", NULL, "Destek Ekibi", NULL, NULL,
+	    NULL, -1, 0 },
+	{ "rate for any format", "ops slack https://x/1 rate=100000", NULL,
+	    NULL, NULL, NULL, NULL, 100000, 0 },
+	{ "no options", "ops teams https://x/1", NULL, NULL, NULL, NULL,
+	    NULL, -1, 0 },
+	BAD("unknown option", "ops mattermost https://x/1 colour=red",
+	    "chat_target \"ops\": unknown option \"colour\" (username, "
+	    "icon_url, icon_emoji, channel or rate)"),
+	BAD("no name", "ops mattermost https://x/1 =red",
+	    "chat_target \"ops\": unknown option \"\""),
+	BAD("case matters", "ops mattermost https://x/1 Username=x",
+	    "unknown option \"Username\""),
+	BAD("username on slack", "ops slack https://x/1 username=bot",
+	    "chat_target \"ops\": username= is for the mattermost format "
+	    "only"),
+	BAD("channel on discord", "ops discord https://x/1 channel=x",
+	    "channel= is for the mattermost format only"),
+	BAD("icon_url not http", "ops mattermost https://x/1 "
+	    "icon_url=ftp://x/i.png", "chat_target \"ops\": "
+	    "icon_url=\"ftp://x/i.png\" is not an http:// or https:// URL"),
+	BAD("icon_url with a space", "ops mattermost https://x/1 "
+	    "icon_url=\"https://x/a b.png\"", "icon_url=\"https://x/a b.png\" "
+	    "is not"),
+	BAD("empty username", "ops mattermost https://x/1 username=\"\"",
+	    "username=\"\" is not plain text"),
+	BAD("username with a tab", "ops mattermost https://x/1 "
+	    "username=\"a\tb\"", "is not plain text"),
+	BAD("username too long", "ops mattermost https://x/1 username="
+	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm",
+	    "is not plain text of 1 to 64 characters"),
+	BAD("username, invalid UTF-8", "ops mattermost https://x/1 "
+	    "username=a\xff", "is not plain text"),
+	BAD("bad emoji", "ops mattermost https://x/1 icon_emoji=Party!",
+	    "icon_emoji=\"Party!\" is not an emoji name"),
+	BAD("bad channel", "ops mattermost https://x/1 channel=\"Town Square\"",
+	    "channel=\"Town Square\" is not a channel name"),
+	BAD("rate too high", "ops slack https://x/1 rate=100001",
+	    "rate=\"100001\" is not a whole number from 0 (no limit) to "
+	    "100000"),
+	BAD("rate negative", "ops slack https://x/1 rate=-1",
+	    "rate=\"-1\" is not a whole number"),
+	BAD("rate empty", "ops slack https://x/1 rate=",
+	    "rate=\"\" is not a whole number"),
+	BAD("rate twice", "ops slack https://x/1 rate=1 rate=2",
+	    "chat_target \"ops\": rate= given twice"),
+	BAD("username twice", "ops mattermost https://x/1 username=a "
+	    "username=b", "username= given twice"),
+	BAD("quote left open", "ops mattermost https://x/1 username=\"Destek",
+	    "chat_target 1: a double quote is left open"),
+#undef BAD
+};
+
+START_TEST(test_target_options)
+{
+	const struct option_case *c = &option_cases[_i];
+	const char		*lines[] = { c->line, NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t = NULL;
+	char			 why[512] = "";
+	size_t			 n = 0;
+	int			 rc;
+
+	rc = jm_chat_targets_parse(&l, &t, &n, why, sizeof(why));
+	if (c->why != NULL) {
+		ck_assert_msg(rc == -1, "%s: accepted", c->label);
+		ck_assert_msg(strstr(why, c->why) != NULL,
+		    "%s: got \"%s\", want \"%s\"", c->label, why, c->why);
+		/* Checked alone, as the configuration does: no prefix. */
+		ck_assert_int_eq(jm_chat_target_check(c->line, why,
+		    sizeof(why)), -1);
+		ck_assert_msg(strncmp(why, "chat_target", 11) != 0,
+		    "%s: \"%s\"", c->label, why);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", c->label, why);
+	ck_assert_int_eq(jm_chat_target_check(c->line, why, sizeof(why)), 0);
+	ck_assert_uint_eq(n, 1);
+#define OPT_EQ(f)	do {						\
+	if (c->f == NULL)						\
+		ck_assert_ptr_null(t[0].f);				\
+	else								\
+		ck_assert_str_eq(t[0].f, c->f);				\
+} while (0)
+	OPT_EQ(username);
+	OPT_EQ(icon_url);
+	OPT_EQ(icon_emoji);
+	OPT_EQ(channel);
+#undef OPT_EQ
+	ck_assert_int_eq(t[0].rate, c->rate);
+	ck_assert_uint_eq(t[0].n_categories, c->n_cats);
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* The rate the outbox applies to a URL. */
+START_TEST(test_target_rate)
+{
+	const char		*lines[] = {
+	    "a slack https://x/1",
+	    "b slack https://x/2 rate=5",
+	    "c mattermost https://x/2 rate=9",
+	    "d json https://x/3 rate=0", NULL };
+	struct jm_strlist	 l = { (char **)lines, 4 };
+	struct jm_chat_target	*t;
+	char			 why[256];
+	size_t			 n;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/1", 30), 30);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/2", 30), 5);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/3", 30), 0);
+	ck_assert_int_eq(jm_chat_targets_rate(t, n, "https://x/4", 30), 30);
+	ck_assert_int_eq(jm_chat_targets_rate(NULL, 0, "https://x/1", 7), 7);
+	jm_chat_targets_free(t, n);
+}
+END_TEST
+
+/* Mattermost's post options, from the target, into the payload. */
+START_TEST(test_mattermost_options)
+{
+	const char		*lines[] = {
+	    "ret mattermost https://mm.example/hooks/x complaint "
+	    "username=\"Retention desk\" icon_url=https://cdn.example/r.png "
+	    "icon_emoji=rotating_light channel=@lead", NULL };
+	struct jm_strlist	 l = { (char **)lines, 1 };
+	struct jm_chat_target	*t, bare;
+	struct jm_escalation	 e;
+	char			 why[256];
+	size_t			 n;
+	json_t			*r;
+
+	ck_assert_int_eq(jm_chat_targets_parse(&l, &t, &n, why, sizeof(why)),
+	    0);
+	fixture(&e);
+	e.target = t;
+	r = make("mattermost", &e);
+	ck_assert_str_eq(jstr(r, "username"), "Retention desk");
+	ck_assert_str_eq(jstr(r, "icon_url"), "https://cdn.example/r.png");
+	ck_assert_str_eq(jstr(r, "icon_emoji"), "rotating_light");
+	ck_assert_str_eq(jstr(r, "channel"), "@lead");
+	/* The rest is the post without options. */
+	ck_assert_str_eq(jstr(r, "attachments/0/title"), "JM-K7Q2M4XA");
+	json_decref(r);
+
+	/* A target without options: support_name, no icon, no channel. */
+	memset(&bare, 0, sizeof(bare));
+	bare.rate = -1;
+	e.target = &bare;
+	r = make("mattermost", &e);
+	ck_assert_str_eq(jstr(r, "username"), "Destek Ekibi");
+	ck_assert_ptr_null(jget(r, "icon_url"));
+	ck_assert_ptr_null(jget(r, "icon_emoji"));
+	ck_assert_ptr_null(jget(r, "channel"));
+	json_decref(r);
+
+	/* Other formats ignore a target's Mattermost options. */
+	e.target = t;
+	r = make("slack", &e);
+	ck_assert_ptr_null(jget(r, "username"));
+	ck_assert_ptr_null(jget(r, "icon_url"));
+	json_decref(r);
+	jm_chat_targets_free(t, n);
 }
 END_TEST
 
@@ -904,7 +1188,12 @@ main(void)
 	    sizeof(link_cases) / sizeof(link_cases[0]));
 	tcase_add_loop_test(tc, test_targets, 0,
 	    sizeof(target_cases) / sizeof(target_cases[0]));
+	tcase_add_test(tc, test_target_default);
 	tcase_add_test(tc, test_target_fields);
+	tcase_add_loop_test(tc, test_target_options, 0,
+	    sizeof(option_cases) / sizeof(option_cases[0]));
+	tcase_add_test(tc, test_target_rate);
+	tcase_add_test(tc, test_mattermost_options);
 	tcase_add_test(tc, test_formats);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

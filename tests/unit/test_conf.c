@@ -82,6 +82,22 @@ static const struct bad_case {
 	    "expected NAME FORMAT URL" },
 	{ "chat target bad format", "chat_target = ops irc http://x\n", 1,
 	    "unknown chat format \"irc\"" },
+	{ "chat target unknown option", "# chat\n\nchat_target = ops "
+	    "mattermost http://x/1 complaint colour=red\n", 3,
+	    "chat_target: unknown option \"colour\" (username, icon_url, "
+	    "icon_emoji, channel or rate)" },
+	{ "chat target icon_url", "chat_target = ops mattermost http://x/1 "
+	    "icon_url=file:///etc/passwd\n", 1,
+	    "chat_target: icon_url=\"file:///etc/passwd\" is not an http:// "
+	    "or https:// URL" },
+	{ "chat target option for another format", "chat_target = ops teams "
+	    "http://x/1 username=bot\n", 1,
+	    "chat_target: username= is for the mattermost format only" },
+	{ "chat target rate", "chat_target = ops slack http://x/1 rate=fast\n",
+	    1, "chat_target: rate=\"fast\" is not a whole number" },
+	{ "chat target bad url", "chat_target = ops slack hooks.example/x\n",
+	    1, "chat_target: \"hooks.example/x\" is not an http:// or "
+	    "https:// URL" },
 	{ "bad language", "default_language = English!\n", 1,
 	    "is not a language code" },
 };
@@ -158,7 +174,8 @@ START_TEST(test_good)
 	    "redis_timeout = 150\n"
 	    "user =\n"
 	    "chat_target = ops slack https://hooks.example.com/x complaint\n"
-	    "chat_target = retention teams https://t.example.com/y cancellation\n");
+	    "chat_target = retention mattermost https://t.example.com/y "
+	    "cancellation username=\"Retention desk\" rate=5\n");
 
 	jm_diag_init(&d);
 	ck_assert_int_eq(jm_conf_load(path, &d, &conf), 0);
@@ -176,7 +193,8 @@ START_TEST(test_good)
 	ck_assert_str_eq(conf->user, "");
 	ck_assert_uint_eq(conf->chat_target.n, 2);
 	ck_assert_str_eq(conf->chat_target.v[1],
-	    "retention teams https://t.example.com/y cancellation");
+	    "retention mattermost https://t.example.com/y cancellation "
+	    "username=\"Retention desk\" rate=5");
 	/* Defaults for what the file does not set. */
 	ck_assert_int_eq(conf->max_headers, 1000);
 	ck_assert_str_eq(conf->initial_stage, "assess");

@@ -20,6 +20,11 @@ static const struct jm_category praise = {
 	"praise", 4, 10, { JM_EFFECT_ADVANCE, JM_STAGE_ASSESS }, "praise", 0,
 	"00.rules", 2
 };
+/* As shipped: not marked escalate; a target has to ask for it. */
+static const struct jm_category cancellation = {
+	"cancellation", 4, 30, { JM_EFFECT_EXIT, JM_STAGE_ASSESS },
+	"cancellation", 0, "00.rules", 4
+};
 static const struct jm_category silent = {
 	"spam", 4, 5, { JM_EFFECT_NONE, JM_STAGE_ASSESS }, NULL, 0, "00.rules", 3
 };
@@ -47,7 +52,7 @@ static const struct case_ {
 	    0, 0, 0, 0, 0, JM_STAGE_ACTIVATE, 1, 1, "queued", 1, "queued" },
 	{ "no category", NULL, JM_STAGE_ACTIVATE, 1, NULL, 1, 1, 0, 0, 0, 0, 0,
 	    JM_STAGE_ACTIVATE, 1, 0, "no-category", 0, "no-category" },
-	{ "reply off", &silent, JM_STAGE_ADMIT, 0, NULL, 1, 1, 0, 0, 0, 0, 0,
+	{ "reply off", &silent, JM_STAGE_ADMIT, 0, NULL, 1, 0, 0, 0, 0, 0, 0,
 	    JM_STAGE_ADMIT, 0, 0, "reply-off", 0, "not-escalated" },
 	{ "list message: tagged, no journey move", &complaint,
 	    JM_STAGE_ACTIVATE, 0, "list", 1, 1, 0, 0, 0, 0, 0,
@@ -72,9 +77,25 @@ static const struct case_ {
 	    "thread-already-escalated" },
 	{ "no chat target", &complaint, JM_STAGE_ASSESS, 0, NULL, 1, 0, 0, 0,
 	    0, 0, 0, JM_STAGE_ASSESS, 1, 1, "queued", 0, "no-chat-target" },
-	{ "praise after complaint", &praise, JM_STAGE_ACTIVATE, 1, NULL, 1, 1,
+	{ "praise after complaint", &praise, JM_STAGE_ACTIVATE, 1, NULL, 1, 0,
 	    0, 0, 0, 0, 0, JM_STAGE_ACCLIMATE, 0, 1, "queued", 0,
 	    "not-escalated" },
+	/* A target that lists a category takes it, escalate or not. */
+	{ "cancellation to the target that lists it", &cancellation,
+	    JM_STAGE_ADOPT, 0, NULL, 1, 1, 0, 0, 0, 0, 0, JM_STAGE_EXITED, 0, 1,
+	    "queued", 1, "queued" },
+	{ "cancellation, no target lists it", &cancellation, JM_STAGE_ADOPT, 0,
+	    NULL, 1, 0, 0, 0, 0, 0, 0, JM_STAGE_EXITED, 0, 1, "queued", 0,
+	    "not-escalated" },
+	{ "praise to a target that lists it", &praise, JM_STAGE_ADOPT, 0, NULL,
+	    1, 2, 0, 0, 0, 0, 0, JM_STAGE_ADVOCATE, 0, 1, "queued", 1,
+	    "queued" },
+	{ "listed, but a list message", &cancellation, JM_STAGE_ADOPT, 0,
+	    "list", 1, 1, 0, 0, 0, 0, 0, JM_STAGE_ADOPT, 0, 0, "list", 0,
+	    "automated" },
+	{ "listed, thread escalated before", &cancellation, JM_STAGE_ADOPT, 0,
+	    NULL, 1, 1, 0, 0, 0, 1, 0, JM_STAGE_EXITED, 0, 1, "queued", 0,
+	    "thread-already-escalated" },
 	{ "own acknowledgement", &complaint, JM_STAGE_ACTIVATE, 0, NULL, 1, 1,
 	    0, 0, 0, 0, 1, JM_STAGE_ACTIVATE, 0, 0, "own-acknowledgement", 0,
 	    "own-acknowledgement" },
@@ -185,7 +206,8 @@ START_TEST(test_unshared)
 	in.facts = &f;
 	in.ack_policy = c->policy;
 	in.have_template = c->have_template;
-	in.chat_targets = 1;
+	/* One target without a list: it takes what the rules mark escalate. */
+	in.chat_targets = c->cat->escalate ? 1 : 0;
 	jm_decide(cf, &in, &d);
 	jm_conf_unref(cf);
 	ck_assert_msg(d.next.stage == c->next_stage, "%s: stage %s", c->label,

@@ -1,9 +1,12 @@
 /*
  * test_outbox.c: the delivery thread against real receivers on 127.0.0.1:
  * a small HTTP server that answers each path from a script (success,
- * 503 with Retry-After, 400, a redirect, a huge body, garbage, silence)
- * and a small SMTP server.  Rows go in through the store, the outbox runs
- * for real, and the test waits, boundedly, for each row's fate.
+ * 503 with Retry-After, 408, 400, a redirect, a huge body, garbage,
+ * silence), a small SMTP server, and an HTTPS receiver with a
+ * self-signed certificate (python3's http.server and ssl, the certificate
+ * made by the openssl command) for tls_verify.  Rows go in through the
+ * store, the outbox runs for real, and the test waits, boundedly, for
+ * each row's fate.
  */
 #include "config.h"
 
@@ -11,6 +14,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journey/conf.h"
@@ -42,6 +48,7 @@ static const struct script {
 } scripts[] = {
 	{ "/ok", { "200" } },
 	{ "/flaky", { "503-retry-after", "200" } },
+	{ "/timeout", { "408", "200" } },
 	{ "/bad", { "400" } },
 	{ "/redirect", { "302" } },
 	{ "/huge", { "huge" } },
@@ -230,6 +237,11 @@ serve_conn(void *arg)
 		send_all(fd, m, strlen(m));
 	} else if (strcmp(step, "503") == 0) {
 		const char *m = "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		send_all(fd, m, strlen(m));
+	} else if (strcmp(step, "408") == 0) {
+		/* The server gave up waiting: retried like a 5xx. */
+		const char *m = "HTTP/1.1 408 Request Timeout\r\n"
 		    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 		send_all(fd, m, strlen(m));
 	} else if (strcmp(step, "400") == 0) {
@@ -528,13 +540,16 @@ check_signature(const struct req *r, const char *want_id)
 START_TEST(test_http_outcomes)
 {
 	static const char body[] = "{\"type\":\"journey.updated\"}";
-	long long	 ok, flaky, bad, redir, huge, garbage, slow, old;
+	long long	 ok, flaky, timeout, bad, redir, huge, garbage, slow;
+	long long	 old;
 	long		 attempts;
 	char		 err[512];
 	const struct req *r0, *r1;
 
 	ok = queue("webhook", url("/ok"), body, "evt_OK", time(NULL));
 	flaky = queue("webhook", url("/flaky"), body, "evt_FLAKY", time(NULL));
+	timeout = queue("webhook", url("/timeout"), body, "evt_408",
+	    time(NULL));
 	bad = queue("webhook", url("/bad"), body, "evt_BAD", time(NULL));
 	redir = queue("webhook", url("/redirect"), body, "evt_R", time(NULL));
 	huge = queue("webhook", url("/huge"), body, "evt_HUGE", time(NULL));
@@ -548,6 +563,7 @@ START_TEST(test_http_outcomes)
 	{
 		const struct want w[] = {
 			{ ok, JM_OUTBOX_DONE }, { flaky, JM_OUTBOX_DONE },
+			{ timeout, JM_OUTBOX_DONE },
 			{ bad, JM_OUTBOX_DEAD }, { redir, JM_OUTBOX_DEAD },
 			{ huge, JM_OUTBOX_DONE }, { garbage, JM_OUTBOX_DONE },
 			{ slow, JM_OUTBOX_DONE }, { old, JM_OUTBOX_DEAD },
@@ -573,6 +589,14 @@ START_TEST(test_http_outcomes)
 	check_signature(r1, "evt_FLAKY");
 	ck_assert_msg(r1->at_ms - r0->at_ms >= 2000, "retried after %lld ms",
 	    r1->at_ms - r0->at_ms);
+
+	/* 408 is retried, as 5xx is: the same event, signed again. */
+	ck_assert_uint_eq(count_reqs("/timeout"), 2);
+	check_signature(nth_req("/timeout", 0), "evt_408");
+	check_signature(nth_req("/timeout", 1), "evt_408");
+	ck_assert_str_eq(nth_req("/timeout", 1)->body, body);
+	ck_assert_int_eq(row_state(timeout, &attempts, NULL, NULL, 0),
+	    JM_OUTBOX_DONE);
 
 	ck_assert_uint_eq(count_reqs("/bad"), 1);
 	ck_assert_int_eq(row_state(bad, &attempts, NULL, err, sizeof(err)),
@@ -871,6 +895,156 @@ START_TEST(test_smtp)
 }
 END_TEST
 
+/*
+ * An HTTPS receiver on 127.0.0.1 whose certificate nobody signed: python3
+ * answers each POST 200 and appends its path to tls.log.  It listens on a
+ * port of its own choosing, written to tls.port, and ends itself after a
+ * minute, or with the test.
+ */
+static const char tls_receiver_py[] =
+    "import http.server, os, ssl, sys, threading\n"
+    "port_file, cert, key, log = sys.argv[1:5]\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "    def do_POST(self):\n"
+    "        self.rfile.read(int(self.headers.get('Content-Length', '0')))\n"
+    "        with open(log, 'a') as f:\n"
+    "            f.write(self.path + '\\n')\n"
+    "        self.send_response(200)\n"
+    "        self.send_header('Content-Length', '0')\n"
+    "        self.send_header('Connection', 'close')\n"
+    "        self.end_headers()\n"
+    "srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
+    "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "ctx.load_cert_chain(cert, key)\n"
+    "srv.socket = ctx.wrap_socket(srv.socket, server_side=True)\n"
+    "threading.Timer(60, os._exit, [0]).start()\n"
+    "with open(port_file + '.tmp', 'w') as f:\n"
+    "    f.write('%d\\n' % srv.server_address[1])\n"
+    "os.rename(port_file + '.tmp', port_file)\n"
+    "srv.serve_forever()\n";
+
+static pid_t
+tls_receiver_start(int *port)
+{
+	const char	*py = getenv("PYTHON3");
+	char		 cmd[1024], cert[128], key[128], pfile[128], log[128];
+	char		 errf[128];
+	FILE		*fp;
+	pid_t		 pid;
+	int		 i, fd;
+
+	if (py == NULL || *py == '\0')
+		py = "python3";
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(pfile, sizeof(pfile), "%s/tls.port", dir);
+	snprintf(log, sizeof(log), "%s/tls.log", dir);
+	snprintf(errf, sizeof(errf), "%s/tls.err", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 "
+	    "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+	    ">'%s' 2>&1", key, cert, errf);
+	ck_assert_msg(system(cmd) == 0, "cannot make a certificate with the "
+	    "openssl command (see %s)", errf);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		/* Never outlive the test, whatever becomes of it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd != -1) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execlp(py, py, "-c", tls_receiver_py, pfile, cert, key, log,
+		    (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", py, strerror(errno));
+		_exit(127);
+	}
+	*port = 0;
+	for (i = 0; i < 200 && *port == 0; i++) {
+		fp = fopen(pfile, "r");
+		if (fp != NULL) {
+			if (fscanf(fp, "%d", port) != 1)
+				*port = 0;
+			fclose(fp);
+		}
+		if (*port == 0)
+			poll(NULL, 0, 50);
+	}
+	if (*port == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_abort_msg("the TLS receiver did not start (see %s)", errf);
+	}
+	return pid;
+}
+
+/* Requests the TLS receiver has answered. */
+static int
+tls_requests(void)
+{
+	char	 path[128], line[256];
+	FILE	*fp;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "%s/tls.log", dir);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		n += strcmp(line, "/tls\n") == 0;
+	fclose(fp);
+	return n;
+}
+
+/*
+ * tls_verify = yes (the default) refuses a receiver whose certificate no
+ * CA signed: the row waits with the reason, and nothing was posted; with
+ * tls_verify = no the same row goes through.
+ */
+START_TEST(test_tls_verify)
+{
+	char		 u[128], err[512] = "";
+	long		 attempts = 0;
+	long long	 id, deadline;
+	pid_t		 pid;
+	int		 port;
+
+	pid = tls_receiver_start(&port);
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/tls", port);
+	id = queue("webhook", u, "{\"type\":\"journey.updated\"}", "evt_TLS",
+	    time(NULL));
+	ck_assert_int_eq(conf->tls_verify, 1);
+	ck_assert_int_eq(jm_outbox_start(conf, store), 0);
+	deadline = now_ms() + WAIT_MAX_MS;
+	while (now_ms() < deadline && (row_state(id, &attempts, NULL, err,
+	    sizeof(err)) != JM_OUTBOX_PENDING || attempts < 1))
+		poll(NULL, 0, 50);
+	jm_outbox_stop();
+	ck_assert_int_eq(row_state(id, &attempts, NULL, err, sizeof(err)),
+	    JM_OUTBOX_PENDING);
+	ck_assert_int_ge(attempts, 1);
+	ck_assert_msg(strstr(err, "certificate") != NULL, "error: %s", err);
+	ck_assert_int_eq(tls_requests(), 0);
+
+	set("tls_verify", "no");
+	ck_assert_int_eq(jm_outbox_start(conf, store), 0);
+	{
+		const struct want w[] = { { id, JM_OUTBOX_DONE } };
+
+		wait_for(w, 1);
+	}
+	jm_outbox_stop();
+	ck_assert_int_eq(tls_requests(), 1);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 START_TEST(test_backoff)
 {
 	/* Doubling from the minimum, capped, jittered by at most 20%. */
@@ -935,6 +1109,7 @@ main(void)
 	tcase_add_test(net, test_resume_after_restart);
 	tcase_add_test(net, test_chat_rate_limit);
 	tcase_add_test(net, test_smtp);
+	tcase_add_test(net, test_tls_verify);
 	suite_add_tcase(s, net);
 	tcase_add_test(pure, test_backoff);
 	tcase_add_loop_test(pure, test_retry_after, 0,

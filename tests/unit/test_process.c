@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +40,12 @@ static const char complaint_body[] =
 static const char praise_body[] =
     "Thank you so much, your team was amazing and very helpful. I love "
     "it!\r\n";
+static const char cancel_body[] =
+    "Please cancel my subscription and close my account.\r\n";
 
+/* Writes jm.conf with EXTRA lines after the common ones; loads it all. */
 static void
-setup(void)
+load(const char *extra)
 {
 	struct jm_diag	 d;
 	char		 path[4096], err[512];
@@ -49,8 +53,6 @@ setup(void)
 	FILE		*fp;
 
 	ck_assert_msg(top != NULL, "top_srcdir is not set (run make check)");
-	jm_message_init();
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(path, sizeof(path), "%s/jm.conf", tmpdir);
 	fp = fopen(path, "w");
 	ck_assert_ptr_nonnull(fp);
@@ -60,9 +62,8 @@ setup(void)
 	    "ack_from = Support <support@example.com>\n"
 	    "ack_interval = 0\n"
 	    "ack_max_per_day = %d\n"
-	    "journey_webhook_url = http://127.0.0.1:9/crm\n"
-	    "chat_target = ops json http://127.0.0.1:9/chat complaint\n",
-	    tmpdir, top, ACKS_A_DAY);
+	    "journey_webhook_url = http://127.0.0.1:9/crm\n%s",
+	    tmpdir, top, ACKS_A_DAY, extra);
 	ck_assert_int_eq(fclose(fp), 0);
 	jm_diag_init(&d);
 	ck_assert_msg(jm_policy_load(path, &d, &policy) == 0, "%s",
@@ -73,12 +74,29 @@ setup(void)
 }
 
 static void
+setup_dir(void)
+{
+	jm_message_init();
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jm-process-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+setup(void)
+{
+	setup_dir();
+	load("chat_target = ops json http://127.0.0.1:9/chat complaint\n");
+}
+
+static void
 teardown(void)
 {
 	char	cmd[256];
 
 	jm_store_close(store);
 	jm_policy_unref(policy);
+	store = NULL;
+	policy = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -199,6 +217,295 @@ START_TEST(test_one_customer_many_threads)
 }
 END_TEST
 
+/* A message of category KIND (as the shipped rules see it) from FROM. */
+static void
+send_one(const char *from, const char *kind, int seq, struct jm_outcome *out)
+{
+	static const struct {
+		const char	*kind, *subject, *body;
+	} texts[] = {
+		{ "complaint", "Still no refund", complaint_body },
+		{ "cancellation", "Cancel my subscription", cancel_body },
+		{ "praise", "Thank you", praise_body },
+	};
+	char		 raw[1024], env[256];
+	char		*rcpt[] = { "<support@example.com>" };
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; strcmp(texts[i].kind, kind) != 0; i++)
+		ck_assert_uint_lt(i + 1, sizeof(texts) / sizeof(texts[0]));
+	n = snprintf(raw, sizeof(raw), "From: <%s>\r\n"
+	    "To: support@example.com\r\n"
+	    "Subject: %s\r\n"
+	    "Message-ID: <%s-%d@customer.example>\r\n"
+	    "\r\n%s", from, texts[i].subject, kind, seq, texts[i].body);
+	snprintf(env, sizeof(env), "<%s>", from);
+	ck_assert_int_eq(jm_process(policy, store, raw, (size_t)n, env, rcpt,
+	    1, T0 + seq, 0, out), 0);
+	ck_assert_msg(strcmp(out->category, kind) == 0,
+	    "message %d: category %s, want %s (rules %s)", seq, out->category,
+	    kind, out->rules);
+}
+
+/*
+ * The rows queued since the last call, payloads included: they are
+ * claimed, so that the next call sees only newer ones.
+ */
+static void
+new_rows(struct jm_outbox_row **rows, size_t *n)
+{
+	ck_assert_int_eq(jm_store_claim(store, T0 + 100000, T0 + 200000, 64,
+	    rows, n), 0);
+}
+
+/*
+ * Which targets a message goes to: exactly those whose own list names
+ * its category ("*": all), and, for targets without a list, the
+ * categories the rules mark escalate (complaint, as shipped).
+ */
+#define CHAT(path)	"http://127.0.0.1:9" path
+static const struct esc_case {
+	const char	*label;
+	const char	*targets;	/* chat_target lines */
+	const char	*kind;		/* the message's category */
+	size_t		 want;		/* escalations */
+	const char	*reason;
+	const char	*urls[3];	/* the chat rows, in order */
+} esc_cases[] = {
+	{ "a cancellation-only target takes cancellations",
+	    "chat_target = retention slack " CHAT("/ret") " cancellation\n",
+	    "cancellation", 1, "queued", { CHAT("/ret") } },
+	{ "... and nothing else",
+	    "chat_target = retention slack " CHAT("/ret") " cancellation\n",
+	    "complaint", 0, "no-chat-target", { NULL } },
+	{ "* takes praise, which the rules do not escalate",
+	    "chat_target = all json " CHAT("/all") " *\n",
+	    "praise", 1, "queued", { CHAT("/all") } },
+	{ "* takes cancellations",
+	    "chat_target = all json " CHAT("/all") " *\n",
+	    "cancellation", 1, "queued", { CHAT("/all") } },
+	{ "no list: complaints (escalate in the rules)",
+	    "chat_target = leads slack " CHAT("/leads") "\n",
+	    "complaint", 1, "queued", { CHAT("/leads") } },
+	{ "no list: not cancellations",
+	    "chat_target = leads slack " CHAT("/leads") "\n",
+	    "cancellation", 0, "not-escalated", { NULL } },
+	{ "no list: not praise",
+	    "chat_target = leads slack " CHAT("/leads") "\n",
+	    "praise", 0, "not-escalated", { NULL } },
+	{ "no target at all", "", "complaint", 0, "no-chat-target", { NULL } },
+	{ "three targets, a cancellation",
+	    "chat_target = leads slack " CHAT("/leads") "\n"
+	    "chat_target = retention mattermost " CHAT("/ret") " cancellation\n"
+	    "chat_target = all json " CHAT("/all") " *\n",
+	    "cancellation", 2, "queued", { CHAT("/ret"), CHAT("/all") } },
+	{ "three targets, a complaint",
+	    "chat_target = leads slack " CHAT("/leads") "\n"
+	    "chat_target = retention mattermost " CHAT("/ret") " cancellation\n"
+	    "chat_target = all json " CHAT("/all") " *\n",
+	    "complaint", 2, "queued", { CHAT("/leads"), CHAT("/all") } },
+};
+
+START_TEST(test_escalation_targets)
+{
+	const struct esc_case	*c = &esc_cases[_i];
+	struct jm_outcome	 out;
+	struct jm_outbox_row	*rows;
+	size_t			 n, i, k = 0, hooks = 0;
+	char			 want[128];
+
+	load(c->targets);
+	send_one("tess@customer.example", c->kind, 1, &out);
+	ck_assert_msg(out.escalations == c->want, "%s: %zu escalations",
+	    c->label, out.escalations);
+	ck_assert_int_eq(out.decision.escalate, c->want > 0);
+	ck_assert_msg(strcmp(out.decision.escalate_reason, c->reason) == 0,
+	    "%s: reason %s, want %s", c->label, out.decision.escalate_reason,
+	    c->reason);
+	if (c->want > 0)
+		snprintf(want, sizeof(want), " escalate=%zu ", c->want);
+	else
+		snprintf(want, sizeof(want), " escalate=no(%s) ", c->reason);
+	ck_assert_msg(strstr(out.summary, want) != NULL, "%s: %s", c->label,
+	    out.summary);
+	new_rows(&rows, &n);
+	for (i = 0; i < n; i++) {
+		hooks += strcmp(rows[i].kind, "webhook") == 0;
+		if (strcmp(rows[i].kind, "chat") != 0)
+			continue;
+		ck_assert_msg(k < c->want && strcmp(rows[i].target,
+		    c->urls[k]) == 0, "%s: chat row %zu to %s", c->label, k,
+		    rows[i].target);
+		ck_assert_str_eq(rows[i].category, c->kind);
+		k++;
+	}
+	jm_outbox_rows_free(rows, n);
+	ck_assert_uint_eq(k, c->want);
+	ck_assert_uint_eq(hooks, 1);
+}
+END_TEST
+
+/*
+ * The json format's body is the CRM event, byte for byte: the same row
+ * contents as the webhook's, and the same event id.
+ */
+START_TEST(test_json_is_the_crm_event)
+{
+	static const char *const kinds[] = { "complaint", "praise" };
+	struct jm_outcome	 out;
+	struct jm_outbox_row	*rows, *hook, *chat;
+	size_t			 n, i, k;
+	char			*body;
+
+	load("chat_target = bot json " CHAT("/bot") " *\n"
+	    "chat_target = leads slack " CHAT("/leads") "\n");
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		send_one("json@customer.example", kinds[k], (int)k + 1, &out);
+		new_rows(&rows, &n);
+		hook = chat = NULL;
+		for (i = 0; i < n; i++) {
+			if (strcmp(rows[i].kind, "webhook") == 0)
+				hook = &rows[i];
+			else if (strcmp(rows[i].target, CHAT("/bot")) == 0)
+				chat = &rows[i];
+		}
+		ck_assert_ptr_nonnull(hook);
+		ck_assert_ptr_nonnull(chat);
+		ck_assert_uint_gt(hook->payload_len, 0);
+		ck_assert_uint_eq(chat->payload_len, hook->payload_len);
+		ck_assert(memcmp(chat->payload, hook->payload,
+		    hook->payload_len) == 0);
+		ck_assert_str_eq(chat->event_id, hook->event_id);
+		body = strndup((const char *)hook->payload, hook->payload_len);
+		ck_assert_ptr_nonnull(body);
+		ck_assert(strncmp(body, "{\"type\":\"journey.updated\",",
+		    26) == 0);
+		free(body);
+		jm_outbox_rows_free(rows, n);
+	}
+}
+END_TEST
+
+/*
+ * One customer's journey through jm_process(), each step read back from
+ * the CRM event queued for it.  An unknown customer starts at
+ * initial_stage (activate here, not the default assess); praise after a
+ * complaint clears at_risk; a customer who left is still classified and
+ * reported, and stays exited.
+ */
+static const struct journey_step {
+	const char	*kind;
+	enum jm_stage	 prev;
+	int		 prev_risk;
+	enum jm_stage	 next;
+	int		 next_risk;
+	const char	*header;	/* X-Journey-Stage */
+} journey_steps[] = {
+	{ "praise", JM_STAGE_ACTIVATE, 0, JM_STAGE_ACCLIMATE, 0, "acclimate" },
+	{ "complaint", JM_STAGE_ACCLIMATE, 0, JM_STAGE_ACCLIMATE, 1,
+	    "acclimate; at-risk" },
+	{ "praise", JM_STAGE_ACCLIMATE, 1, JM_STAGE_ACCOMPLISH, 0,
+	    "accomplish" },
+	{ "cancellation", JM_STAGE_ACCOMPLISH, 0, JM_STAGE_EXITED, 0,
+	    "exited" },
+	{ "praise", JM_STAGE_EXITED, 0, JM_STAGE_EXITED, 0, "exited" },
+	{ "cancellation", JM_STAGE_EXITED, 0, JM_STAGE_EXITED, 0, "exited" },
+};
+
+static const char *
+header_of(const struct jm_outcome *out, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < out->n_headers; i++)
+		if (strcmp(out->headers[i].name, name) == 0)
+			return out->headers[i].value;
+	return NULL;
+}
+
+START_TEST(test_journey_through_process)
+{
+	const struct journey_step *st;
+	struct jm_outcome	 out;
+	struct jm_outbox_row	*rows, *hook;
+	struct jm_customer	*c;
+	json_t			*ev;
+	size_t			 n, i, k;
+	const char		*who = "newcomer@customer.example";
+
+	load("initial_stage = activate\n");
+	for (k = 0; k < sizeof(journey_steps) / sizeof(journey_steps[0]);
+	    k++) {
+		st = &journey_steps[k];
+		send_one(who, st->kind, (int)k + 1, &out);
+		ck_assert_msg(out.decision.prev.stage == st->prev &&
+		    out.decision.prev.at_risk == st->prev_risk &&
+		    out.decision.next.stage == st->next &&
+		    out.decision.next.at_risk == st->next_risk,
+		    "step %zu (%s): %s%s -> %s%s", k, st->kind,
+		    jm_stage_name(out.decision.prev.stage),
+		    out.decision.prev.at_risk ? " at-risk" : "",
+		    jm_stage_name(out.decision.next.stage),
+		    out.decision.next.at_risk ? " at-risk" : "");
+		ck_assert_int_eq(out.decision.automated, 0);
+		ck_assert_uint_eq(out.webhooks, 1);
+		ck_assert_str_eq(header_of(&out, "X-Journey-Category"),
+		    st->kind);
+		ck_assert_str_eq(header_of(&out, "X-Journey-Stage"),
+		    st->header);
+
+		/* The CRM row says the same. */
+		new_rows(&rows, &n);
+		hook = NULL;
+		for (i = 0; i < n; i++)
+			if (strcmp(rows[i].kind, "webhook") == 0) {
+				ck_assert_ptr_null(hook);
+				hook = &rows[i];
+			}
+		ck_assert_msg(hook != NULL, "step %zu: no CRM row", k);
+		ck_assert_str_eq(hook->category, st->kind);
+		ev = json_loadb((const char *)hook->payload,
+		    hook->payload_len, 0, NULL);
+		ck_assert_ptr_nonnull(ev);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(ev, "classification"), "category")),
+		    st->kind);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(ev, "customer"), "email")), who);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(json_object_get(ev, "journey"), "previous"),
+		    "stage")), jm_stage_name(st->prev));
+		ck_assert_int_eq(json_is_true(json_object_get(json_object_get(
+		    json_object_get(ev, "journey"), "previous"), "at_risk")),
+		    st->prev_risk);
+		ck_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(json_object_get(ev, "journey"), "current"),
+		    "stage")), jm_stage_name(st->next));
+		ck_assert_int_eq(json_is_true(json_object_get(json_object_get(
+		    json_object_get(ev, "journey"), "current"), "at_risk")),
+		    st->next_risk);
+		json_decref(ev);
+		jm_outbox_rows_free(rows, n);
+	}
+
+	/* The store's history: every step, newest first, the last exited. */
+	ck_assert_int_eq(jm_store_customer(store, who, 100, &c), 0);
+	ck_assert_uint_eq(c->n_events, k);
+	ck_assert_int_eq(c->state.stage, JM_STAGE_EXITED);
+	ck_assert_int_eq(c->events[c->n_events - 1].prev.stage,
+	    JM_STAGE_ACTIVATE);
+	ck_assert_str_eq(c->events[0].category, "cancellation");
+	ck_assert_int_eq(c->events[0].prev.stage, JM_STAGE_EXITED);
+	jm_customer_free(c);
+
+	/* Another newcomer starts at initial_stage too. */
+	send_one("second@customer.example", "complaint", 50, &out);
+	ck_assert_int_eq(out.decision.prev.stage, JM_STAGE_ACTIVATE);
+	ck_assert_int_eq(out.decision.next.at_risk, 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -210,6 +517,13 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_one_customer_many_threads);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("targets");
+	tcase_add_checked_fixture(tc, setup_dir, teardown);
+	tcase_add_loop_test(tc, test_escalation_targets, 0,
+	    sizeof(esc_cases) / sizeof(esc_cases[0]));
+	tcase_add_test(tc, test_json_is_the_crm_event);
+	tcase_add_test(tc, test_journey_through_process);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

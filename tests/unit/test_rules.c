@@ -90,6 +90,10 @@ static const struct bad_case {
 	    "at-risk, exit, none or set STAGE)" },
 	{ "bad stage", "category c journey set adore\n", 1,
 	    "category c: unknown stage \"adore\" (expected assess" },
+	{ "stay alone", "category c journey stay\n", 1,
+	    "category c: expected \"at-risk\" after \"journey stay\"" },
+	{ "stay put", "category c journey stay put reply no\n", 1,
+	    "category c: expected \"at-risk\" after \"journey stay\"" },
 	{ "missing stage", "category c journey set\n", 1,
 	    "category c: expected a stage after \"journey set\"" },
 	{ "missing value", "category c threshold\n", 1,
@@ -438,12 +442,13 @@ START_TEST(test_syntax)
 	    "category cancel escalate yes threshold 2 journey exit "
 	    "precedence -5\n"
 	    "category praise journey advance reply praise.v2\n"
+	    "category stuck journey stay at-risk threshold 4 reply no\n"
 	    "rule SLASH plain subject /a\\/b/ 1\r\n"
 	    "rule SPLIT plain body /foo\\\n"
 	    "      bar/ 1\n"
 	    "rule LAST plain body /end/ 1 \\", &d, &rs), 0);
 	ck_assert_uint_eq(d.n, 0);
-	ck_assert_uint_eq(jm_rules_ncategories(rs), 5);
+	ck_assert_uint_eq(jm_rules_ncategories(rs), 6);
 	ck_assert_uint_eq(jm_rules_count(rs), 3);
 
 	c = jm_rules_find_category(rs, "plain");
@@ -476,6 +481,12 @@ START_TEST(test_syntax)
 	ck_assert_int_eq(c->effect.kind, JM_EFFECT_ADVANCE);
 	ck_assert_str_eq(c->reply, "praise.v2");
 	ck_assert_ptr_eq(jm_rules_category(rs, 4), c);
+	/* "stay at-risk", as DESIGN.md writes it, is "at-risk". */
+	c = jm_rules_find_category(rs, "stuck");
+	ck_assert_int_eq(c->effect.kind, JM_EFFECT_AT_RISK);
+	ck_assert_int_eq(c->threshold, 4);
+	ck_assert_ptr_null(c->reply);
+	ck_assert_uint_eq(c->line, 9);
 	ck_assert_ptr_null(jm_rules_find_category(rs, "nope"));
 
 	/* "\/" is a slash; a continuation joins with one space. */
