@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,10 +62,16 @@ static int		 workers_ok;
 #define RCPT_MAX		1000
 #define XJ_PREFIX		"X-Journey-"
 
-/* One X-Journey-* header that arrived from outside, to be removed. */
+/*
+ * One X-Journey-* header that arrived from outside, to be removed.  Its
+ * place among the headers of its name, which smfi_chgheader() asks for,
+ * is worked out at end-of-message (forged_sort()): counting it as each
+ * header arrives would compare every one with all before it.
+ */
 struct xj_header {
-	char	name[64];
-	int	index;			/* among headers of that name, from 1 */
+	char	*name;			/* as it arrived, any length */
+	size_t	 seq;			/* arrival order */
+	int	 index;			/* among headers of that name, from 1 */
 };
 
 struct jm_msgctx {
@@ -85,6 +92,7 @@ struct jm_msgctx {
 	size_t		  n_headers;
 	struct xj_header *xj;
 	size_t		  n_xj;
+	size_t		  cap_xj;
 	int		  failed;	/* an internal error; fail open at the end */
 };
 
@@ -106,6 +114,8 @@ msg_reset(struct jm_msgctx *m)
 	jm_buf_free(&m->raw);
 	if (m->spooling)
 		(void)close(m->spool_fd);
+	for (i = 0; i < m->n_xj; i++)
+		free(m->xj[i].name);
 	free(m->xj);
 	memset(m, 0, sizeof(*m));
 }
@@ -265,20 +275,56 @@ static int
 note_xj_header(struct jm_msgctx *m, const char *name)
 {
 	struct xj_header *v;
-	size_t		  i;
-	int		  index = 1;
+	size_t		  cap;
+	char		 *copy;
 
-	for (i = 0; i < m->n_xj; i++)
-		if (jm_strcaseeq(m->xj[i].name, name))
-			index++;
-	v = realloc(m->xj, (m->n_xj + 1) * sizeof(*v));
-	if (v == NULL)
+	if (m->n_xj == m->cap_xj) {
+		cap = m->cap_xj == 0 ? 4 : 2 * m->cap_xj;
+		v = reallocarray(m->xj, cap, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		m->xj = v;
+		m->cap_xj = cap;
+	}
+	copy = strdup(name);
+	if (copy == NULL)
 		return -1;
-	m->xj = v;
-	snprintf(m->xj[m->n_xj].name, sizeof(m->xj[m->n_xj].name), "%s", name);
-	m->xj[m->n_xj].index = index;
+	m->xj[m->n_xj].name = copy;
+	m->xj[m->n_xj].seq = m->n_xj;
+	m->xj[m->n_xj].index = 0;
 	m->n_xj++;
 	return 0;
+}
+
+/* Header names compare without case, as the MTA counts them. */
+static int
+xj_cmp(const void *a, const void *b)
+{
+	const struct xj_header *x = a, *y = b;
+	int			 c;
+
+	c = strcasecmp(x->name, y->name);
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Groups the forged headers by name, in arrival order within a name, and
+ * numbers each among the headers of its name from 1.  Only X-Journey-*
+ * headers have such a name, so these are all the headers counted.
+ */
+static void
+forged_sort(struct jm_msgctx *m)
+{
+	size_t	i;
+
+	if (m->n_xj > 1)
+		qsort(m->xj, m->n_xj, sizeof(*m->xj), xj_cmp);
+	for (i = 0; i < m->n_xj; i++)
+		m->xj[i].index = i > 0 &&
+		    strcasecmp(m->xj[i].name, m->xj[i - 1].name) == 0 ?
+		    m->xj[i - 1].index + 1 : 1;
 }
 
 /*
@@ -426,11 +472,8 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	m = &c->msg;
 	if (m->policy == NULL || m->failed)
 		return hdr_reply(c);
-	/*
-	 * Every header counts towards the index of its name, but an over-long
-	 * name cannot be one of ours and is only kept for the parser.
-	 */
-	if (jm_strcaseprefix(name, XJ_PREFIX) && strlen(name) < 64 &&
+	/* Every one is removed, whatever its length, past max_headers too. */
+	if (jm_strcaseprefix(name, XJ_PREFIX) &&
 	    note_xj_header(m, name) == -1) {
 		m->failed = 1;
 		return hdr_reply(c);
@@ -529,11 +572,13 @@ mlfi_eom(SMFICTX *ctx)
 		return fail(c, "internal error while classifying");
 
 	/*
-	 * Remove from the last to the first so the indexes stay right.  Our
-	 * own acknowledgement too: what marks it as ours are headers anyone
-	 * can write, so it may carry forged X-Journey headers as well.
+	 * Remove the last of a name first so the indexes of the others stay
+	 * right.  Our own acknowledgement too: what marks it as ours are
+	 * headers anyone can write, so it may carry forged X-Journey headers
+	 * as well.
 	 */
 	bad = NULL;
+	forged_sort(m);
 	for (i = m->n_xj; i > 0 && bad == NULL; i--) {
 		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
 		    NULL) != MI_SUCCESS)

@@ -97,6 +97,43 @@ check "the next message is its own: praise" \
 check "no spool file left in state_dir" \
     test -z "$(find "$RUN/state" -name 'spool.*' 2>/dev/null)"
 
+# Forged X-Journey headers, whatever the length of the name, are each
+# removed by their place among the headers of that name, counted without
+# case as the MTA counts them, the last of a name first.
+LONG=X-Journey-$("$PYTHON3" -c 'print("Routing" * 30)')
+cat >"$RUN/forged.json" <<EOS
+[{"do": "message", "qid": "FORGED1", "from": "f@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "f@customer.example"], ["Subject", "Forged"],
+              ["$LONG", "vip"], ["X-Journey-Category", "praise"],
+              ["Message-ID", "<forged@customer.example>"],
+              ["$(echo "$LONG" | tr A-Z a-z)", "vip-again"],
+              ["X-JOURNEY-CATEGORY", "praise-again"],
+              ["X-Journey-Stage", "advocate"]],
+  "body": "Where is my parcel?\r\n"}]
+EOS
+client session "$RUN/forged.json" >"$RUN/forged.out" 2>"$RUN/forged.err" ||
+    sed 's/^/#   /' "$RUN/forged.err"
+"$PYTHON3" - "$RUN/forged.out" "$LONG" >"$RUN/forged.changes" <<'EOP'
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+for m in r["mods"]:
+    if m.startswith("change "):
+        name, _, rest = m[len("change "):].partition("[")
+        print("%s[%s" % ("LONG" if name.lower() == sys.argv[2].lower()
+                         else name.lower(), rest.split(":")[0]))
+EOP
+diag "removals: $(tr '\n' ' ' <"$RUN/forged.changes")"
+check "a ${#LONG}-character X-Journey name is removed, both of its headers, the second first" \
+    test "$(grep '^LONG' "$RUN/forged.changes" | tr '\n' ' ')" = "LONG[2] LONG[1] "
+check "X-Journey-Category twice, in two cases: [2] then [1]" \
+    test "$(grep '^x-journey-category' "$RUN/forged.changes" | tr '\n' ' ')" = \
+    "x-journey-category[2] x-journey-category[1] "
+check "X-Journey-Stage once: [1]" \
+    test "$(grep '^x-journey-stage' "$RUN/forged.changes")" = "x-journey-stage[1]"
+check "five removals in all" test "$(wc -l <"$RUN/forged.changes")" -eq 5
+check "and the message is tagged" grep -q 'add X-Journey-Ticket: JM-' "$RUN/forged.out"
+
 # TCP_NODELAY: end-of-message round trip, median of 20, must stay under 20 ms.
 if t=$(client eomtime 20 2>"$RUN/eomtime.err"); then
 	median=${t% *}

@@ -44,6 +44,10 @@ X-Journey-Category: praise-again
 
 Just a note.
 EOM
+# A forged header whose name is longer than any of ours, before the body.
+LONG=X-Journey-$("$PYTHON3" -c 'print("Routing" * 30)')
+sed -i "s/^Message-ID: <forged-1@customer.example>$/&\\
+$LONG: vip/" "$RUN/forged.eml"
 
 check "watched message accepted" send ayse@customer.example support@example.com "$RUN/watched.eml"
 check "unwatched message accepted" send bob@customer.example sales@example.com "$RUN/unwatched.eml"
@@ -67,6 +71,9 @@ check "forged X-Journey-Category values removed" \
     sh -c "! grep -qi '^X-Journey-Category: praise' '$f'"
 check "exactly one X-Journey-Category on the forged message" \
     test "$(header "$f" X-Journey-Category | wc -l)" -eq 1
+check "it did carry the ${#LONG}-character forged header" \
+    grep -q "^$LONG: vip" "$RUN/forged.eml"
+check "which is removed too" test -z "$(header "$f" "$LONG")"
 
 # Several messages on one SMTP connection.
 before=$(mail_count example.com)
