@@ -137,6 +137,39 @@ prepare_state_dir(const struct jm_conf *conf)
 }
 
 /*
+ * The pid file is written once the daemon runs as its user, so its
+ * directory must be the user's.  Under systemd it is (RuntimeDirectory=);
+ * started as root by hand, a missing directory is created (0750) and
+ * given to the user, as state_dir is.  One that exists is left as it is.
+ */
+static int
+prepare_pid_dir(const struct jm_conf *conf)
+{
+	struct passwd	*pw;
+	char		 dir[4096], *slash;
+
+	if (conf->pid_file[0] == '\0' || conf->user[0] == '\0' ||
+	    geteuid() != 0)
+		return 0;
+	if (snprintf(dir, sizeof(dir), "%s", conf->pid_file) >=
+	    (int)sizeof(dir))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) == -1)
+		return 0;	/* there already, or write_pid_file() says why */
+	pw = getpwnam(conf->user);
+	if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "journey-milter: chown %s: %s\n", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The daemon parses mail from anyone on the internet: a bug in it, or in
  * a library under it, must not be a bug running as root.  Started as
  * root, it drops to "user"; if that would leave it root (no user, or a
@@ -169,8 +202,17 @@ drop_privileges(const struct jm_conf *conf, const char *sockpath)
 	struct group	*gr;
 	gid_t		 gid;
 
-	if (conf->user[0] == '\0' || geteuid() != 0)
+	if (conf->user[0] == '\0')
 		return 0;
+	if (geteuid() != 0) {
+		/* Started as its user (systemd's User=): nothing to drop. */
+		pw = getpwuid(geteuid());
+		if (pw == NULL || strcmp(pw->pw_name, conf->user) != 0)
+			jm_log(LOG_NOTICE, "not started as root: running as "
+			    "%s, user = %s not used", pw != NULL ?
+			    pw->pw_name : "an unknown user", conf->user);
+		return 0;
+	}
 	pw = getpwnam(conf->user);
 	if (pw == NULL) {
 		fprintf(stderr, "journey-milter: user \"%s\" does not exist "
@@ -591,6 +633,7 @@ main(int argc, char *argv[])
 	if (sockpath != NULL)
 		(void)chmod(sockpath, 0660);
 	if (prepare_state_dir(p->conf) == -1 ||
+	    prepare_pid_dir(p->conf) == -1 ||
 	    drop_privileges(p->conf, sockpath) == -1)
 		return 1;
 
