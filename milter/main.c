@@ -158,8 +158,9 @@ prepare_pid_dir(const struct jm_conf *conf)
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
+	/* One there already is left alone; write_pid_file() says why not. */
 	if (mkdir(dir, 0750) == -1)
-		return 0;	/* there already, or write_pid_file() says why */
+		return 0;
 	pw = getpwnam(conf->user);
 	if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
 		fprintf(stderr, "journey-milter: chown %s: %s\n", dir,

@@ -169,12 +169,13 @@ START_TEST(test_long_line)
 
 	jm_diag_init(&d);
 	ck_assert_int_eq(jm_conf_load(path, &d, &conf), -1);
-	ck_assert_uint_eq(d.n, 1 + (c->too_long ? 1 : 0) + (c->newline ? 1 : 0));
+	ck_assert_uint_eq(d.n, 1 + (c->too_long ? 1 : 0) +
+	    (c->newline ? 1 : 0));
 	snprintf(want, sizeof(want), "%s:1: unknown key \"sockett\"", path);
 	ck_assert_str_eq(jm_diag_line(&d, 0), want);
 	if (c->too_long) {
-		snprintf(want, sizeof(want), "%s:2: line longer than 8190 bytes",
-		    path);
+		snprintf(want, sizeof(want),
+		    "%s:2: line longer than 8190 bytes", path);
 		ck_assert_msg(strcmp(jm_diag_line(&d, 1), want) == 0,
 		    "%s: got \"%s\"", c->label, jm_diag_line(&d, 1));
 	}
