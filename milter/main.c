@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -136,6 +137,40 @@ prepare_state_dir(const struct jm_conf *conf)
 }
 
 /*
+ * The pid file is written once the daemon runs as its user, so its
+ * directory must be the user's.  Under systemd it is (RuntimeDirectory=);
+ * started as root by hand, a missing directory is created (0750) and
+ * given to the user, as state_dir is.  One that exists is left as it is.
+ */
+static int
+prepare_pid_dir(const struct jm_conf *conf)
+{
+	struct passwd	*pw;
+	char		 dir[4096], *slash;
+
+	if (conf->pid_file[0] == '\0' || conf->user[0] == '\0' ||
+	    geteuid() != 0)
+		return 0;
+	if (snprintf(dir, sizeof(dir), "%s", conf->pid_file) >=
+	    (int)sizeof(dir))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* One there already is left alone; write_pid_file() says why not. */
+	if (mkdir(dir, 0750) == -1)
+		return 0;
+	pw = getpwnam(conf->user);
+	if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "journey-milter: chown %s: %s\n", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The daemon parses mail from anyone on the internet: a bug in it, or in
  * a library under it, must not be a bug running as root.  Started as
  * root, it drops to "user"; if that would leave it root (no user, or a
@@ -168,8 +203,17 @@ drop_privileges(const struct jm_conf *conf, const char *sockpath)
 	struct group	*gr;
 	gid_t		 gid;
 
-	if (conf->user[0] == '\0' || geteuid() != 0)
+	if (conf->user[0] == '\0')
 		return 0;
+	if (geteuid() != 0) {
+		/* Started as its user (systemd's User=): nothing to drop. */
+		pw = getpwuid(geteuid());
+		if (pw == NULL || strcmp(pw->pw_name, conf->user) != 0)
+			jm_log(LOG_NOTICE, "not started as root: running as "
+			    "%s, user = %s not used", pw != NULL ?
+			    pw->pw_name : "an unknown user", conf->user);
+		return 0;
+	}
 	pw = getpwnam(conf->user);
 	if (pw == NULL) {
 		fprintf(stderr, "journey-milter: user \"%s\" does not exist "
@@ -207,6 +251,13 @@ drop_privileges(const struct jm_conf *conf, const char *sockpath)
 	return 0;
 }
 
+/*
+ * The pid file written, kept for the exit: a reload may name another
+ * pid_file, which takes effect only on a restart, and the one to remove
+ * is the one this process wrote.
+ */
+static char	*pid_written;
+
 static int
 write_pid_file(const char *path)
 {
@@ -218,7 +269,10 @@ write_pid_file(const char *path)
 	if (fp == NULL)
 		return -1;
 	fprintf(fp, "%ld\n", (long)getpid());
-	return fclose(fp);
+	if (fclose(fp) != 0)
+		return -1;
+	pid_written = strdup(path);
+	return 0;
 }
 
 /*
@@ -245,13 +299,16 @@ reload(const char *conf_path)
 	old = jm_policy_current();
 	if (old != NULL && (strcmp(old->conf->socket, p->conf->socket) != 0 ||
 	    strcmp(old->conf->user, p->conf->user) != 0 ||
+	    strcmp(old->conf->group, p->conf->group) != 0 ||
+	    strcmp(old->conf->pid_file, p->conf->pid_file) != 0 ||
 	    strcmp(old->conf->state_dir, p->conf->state_dir) != 0 ||
 	    strcmp(old->conf->state, p->conf->state) != 0 ||
 	    strcmp(old->conf->redis_key_prefix,
 	    p->conf->redis_key_prefix) != 0 ||
 	    old->conf->redis_timeout != p->conf->redis_timeout))
-		jm_log(LOG_WARNING, "reload: socket, user, state_dir, state "
-		    "and the redis_* keys take effect only after a restart");
+		jm_log(LOG_WARNING, "reload: socket, user, group, pid_file, "
+		    "state_dir, state and the redis_* keys take effect only "
+		    "after a restart");
 	jm_policy_unref(old);
 	jm_log_set_level(p->conf->log_level);
 	jm_policy_publish(p);
@@ -495,7 +552,7 @@ int
 main(int argc, char *argv[])
 {
 	const char	*conf_path = DEFAULT_CONF, *sockpath = NULL;
-	char		 sock[1024];
+	char		 sock[1024], conf_abs[PATH_MAX];
 	int		 ch, foreground = 0, check = 0, rc;
 	struct jm_diag	 d;
 	struct jm_policy *p;
@@ -525,6 +582,13 @@ main(int argc, char *argv[])
 		usage();
 	if (check)
 		return check_only(conf_path);
+	/*
+	 * daemon() changes to "/": a relative path would name another file
+	 * at every reload.  One that cannot be resolved is left as given,
+	 * for the error that loading it gives.
+	 */
+	if (realpath(conf_path, conf_abs) != NULL)
+		conf_path = conf_abs;
 
 	/* Before GLib and the threads start. */
 	tune_allocators();
@@ -570,6 +634,7 @@ main(int argc, char *argv[])
 	if (sockpath != NULL)
 		(void)chmod(sockpath, 0660);
 	if (prepare_state_dir(p->conf) == -1 ||
+	    prepare_pid_dir(p->conf) == -1 ||
 	    drop_privileges(p->conf, sockpath) == -1)
 		return 1;
 
@@ -609,10 +674,9 @@ main(int argc, char *argv[])
 	jm_milter_set_store(NULL);
 	jm_store_close(store);
 
-	p = jm_policy_current();
-	if (p != NULL && p->conf->pid_file[0] != '\0')
-		(void)unlink(p->conf->pid_file);
-	jm_policy_unref(p);
+	if (pid_written != NULL)
+		(void)unlink(pid_written);
+	free(pid_written);
 	jm_policy_publish(NULL);
 	curl_global_cleanup();
 	jm_message_shutdown();

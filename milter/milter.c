@@ -9,7 +9,9 @@
  *
  * Mail flow comes first: whatever goes wrong in here, the message is
  * accepted as it came (or tempfailed, if the operator asked for that), and
- * the failure is logged once with the queue id.  No callback waits on the
+ * the failure is logged once with the queue id.  Only a failure after the
+ * first header change (the MTA going away, an fsync) can leave a message
+ * changed, and its log line then says how.  No callback waits on the
  * network.
  *
  * A message is kept as it will be parsed, headers then body, in one
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +52,7 @@
 #include "journey/outbox.h"
 #include "journey/policy.h"
 #include "journey/process.h"
+#include "journey/store.h"
 #include "journey/util.h"
 
 static struct jm_store	*milter_store;	/* process lifetime; NULL: dry */
@@ -61,10 +65,16 @@ static int		 workers_ok;
 #define RCPT_MAX		1000
 #define XJ_PREFIX		"X-Journey-"
 
-/* One X-Journey-* header that arrived from outside, to be removed. */
+/*
+ * One X-Journey-* header that arrived from outside, to be removed.  Its
+ * place among the headers of its name, which smfi_chgheader() asks for,
+ * is worked out at end-of-message (forged_sort()): counting it as each
+ * header arrives would compare every one with all before it.
+ */
 struct xj_header {
-	char	name[64];
-	int	index;			/* among headers of that name, from 1 */
+	char	*name;			/* as it arrived, any length */
+	size_t	 seq;			/* arrival order */
+	int	 index;			/* among headers of that name, from 1 */
 };
 
 struct jm_msgctx {
@@ -85,6 +95,7 @@ struct jm_msgctx {
 	size_t		  n_headers;
 	struct xj_header *xj;
 	size_t		  n_xj;
+	size_t		  cap_xj;
 	int		  failed;	/* an internal error; fail open at the end */
 };
 
@@ -106,6 +117,8 @@ msg_reset(struct jm_msgctx *m)
 	jm_buf_free(&m->raw);
 	if (m->spooling)
 		(void)close(m->spool_fd);
+	for (i = 0; i < m->n_xj; i++)
+		free(m->xj[i].name);
 	free(m->xj);
 	memset(m, 0, sizeof(*m));
 }
@@ -128,19 +141,51 @@ note_qid(SMFICTX *ctx, struct jm_msgctx *m)
 		snprintf(m->qid, sizeof(m->qid), "%s", q);
 }
 
-/* The action for an internal error: one log line, then the configured reply. */
+/*
+ * The action for an internal error: one log line, then the configured
+ * reply.  At end-of-message the MTA may already have been told to remove
+ * forged headers (REMOVED) and to add ADDED of our OURS headers; those
+ * changes cannot be taken back, so the line says what the message became.
+ * A tempfailed message is discarded by the MTA, changes and all.
+ */
 static sfsistat
-fail(struct jm_conn *c, const char *what)
+fail_after(struct jm_conn *c, const char *what, size_t removed, size_t added,
+    size_t ours)
 {
 	struct jm_msgctx *m = &c->msg;
+	char		  forged[96], tags[96];
 	int		  tempfail;
 
 	tempfail = m->policy != NULL &&
 	    m->policy->conf->on_error == JM_ON_ERROR_TEMPFAIL;
-	jm_log(LOG_ERR, "%s: %s; message %s unchanged", qid(m), what,
-	    tempfail ? "tempfailed" : "accepted");
+	forged[0] = tags[0] = '\0';
+	if (removed > 0)
+		snprintf(forged, sizeof(forged), " %zu forged X-Journey "
+		    "header%s removed", removed, removed == 1 ? "" : "s");
+	if (added > 0 && added == ours)
+		snprintf(tags, sizeof(tags), "%s its X-Journey headers added",
+		    removed > 0 ? " and" : "");
+	else if (added > 0)
+		snprintf(tags, sizeof(tags), "%s %zu of its %zu X-Journey "
+		    "headers added", removed > 0 ? " and" : "", added, ours);
+	if (tempfail)
+		jm_log(LOG_ERR, "%s: %s; message tempfailed", qid(m), what);
+	else if (removed == 0 && added == 0)
+		jm_log(LOG_ERR, "%s: %s; message accepted unchanged%s", qid(m),
+		    what, m->n_xj > 0 ? ", forged X-Journey headers and all" :
+		    "");
+	else
+		jm_log(LOG_ERR, "%s: %s; message accepted with%s%s", qid(m),
+		    what, forged, tags);
 	msg_reset(m);
 	return tempfail ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
+}
+
+/* An internal error before anything of the message was changed. */
+static sfsistat
+fail(struct jm_conn *c, const char *what)
+{
+	return fail_after(c, what, 0, 0, 0);
 }
 
 static sfsistat
@@ -265,20 +310,56 @@ static int
 note_xj_header(struct jm_msgctx *m, const char *name)
 {
 	struct xj_header *v;
-	size_t		  i;
-	int		  index = 1;
+	size_t		  cap;
+	char		 *copy;
 
-	for (i = 0; i < m->n_xj; i++)
-		if (jm_strcaseeq(m->xj[i].name, name))
-			index++;
-	v = realloc(m->xj, (m->n_xj + 1) * sizeof(*v));
-	if (v == NULL)
+	if (m->n_xj == m->cap_xj) {
+		cap = m->cap_xj == 0 ? 4 : 2 * m->cap_xj;
+		v = reallocarray(m->xj, cap, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		m->xj = v;
+		m->cap_xj = cap;
+	}
+	copy = strdup(name);
+	if (copy == NULL)
 		return -1;
-	m->xj = v;
-	snprintf(m->xj[m->n_xj].name, sizeof(m->xj[m->n_xj].name), "%s", name);
-	m->xj[m->n_xj].index = index;
+	m->xj[m->n_xj].name = copy;
+	m->xj[m->n_xj].seq = m->n_xj;
+	m->xj[m->n_xj].index = 0;
 	m->n_xj++;
 	return 0;
+}
+
+/* Header names compare without case, as the MTA counts them. */
+static int
+xj_cmp(const void *a, const void *b)
+{
+	const struct xj_header *x = a, *y = b;
+	int			 c;
+
+	c = strcasecmp(x->name, y->name);
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Groups the forged headers by name, in arrival order within a name, and
+ * numbers each among the headers of its name from 1.  Only X-Journey-*
+ * headers have such a name, so these are all the headers counted.
+ */
+static void
+forged_sort(struct jm_msgctx *m)
+{
+	size_t	i;
+
+	if (m->n_xj > 1)
+		qsort(m->xj, m->n_xj, sizeof(*m->xj), xj_cmp);
+	for (i = 0; i < m->n_xj; i++)
+		m->xj[i].index = i > 0 &&
+		    strcasecmp(m->xj[i].name, m->xj[i - 1].name) == 0 ?
+		    m->xj[i - 1].index + 1 : 1;
 }
 
 /*
@@ -426,11 +507,8 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	m = &c->msg;
 	if (m->policy == NULL || m->failed)
 		return hdr_reply(c);
-	/*
-	 * Every header counts towards the index of its name, but an over-long
-	 * name cannot be one of ours and is only kept for the parser.
-	 */
-	if (jm_strcaseprefix(name, XJ_PREFIX) && strlen(name) < 64 &&
+	/* Every one is removed, whatever its length, past max_headers too. */
+	if (jm_strcaseprefix(name, XJ_PREFIX) &&
 	    note_xj_header(m, name) == -1) {
 		m->failed = 1;
 		return hdr_reply(c);
@@ -499,7 +577,8 @@ mlfi_eom(SMFICTX *ctx)
 	struct jm_outcome out;
 	struct timespec	  t0, t1;
 	const char	 *bad;
-	size_t		  i;
+	char		  why[384];
+	size_t		  i, removed, added, ours;
 	int		  rc;
 
 	if (c == NULL || c->msg.policy == NULL)
@@ -520,36 +599,59 @@ mlfi_eom(SMFICTX *ctx)
 	 * other messages share, and the headers go to the MTA meanwhile:
 	 * the answer waits for the disk, the next message does not.
 	 */
+	jm_store_clear_error();
 	rc = jm_process(m->policy, milter_store, jm_buf_cstr(&m->raw),
 	    m->raw.len, m->env_from, m->rcpt, m->n_rcpt, time(NULL),
 	    JM_PROCESS_DEFER_SYNC, &out);
 	worker_leave();
 	jm_buf_free(&m->raw);
+	if (rc == -1 && jm_store_failed()) {
+		snprintf(why, sizeof(why), "cannot record it in the store: %s",
+		    jm_store_last_error());
+		return fail(c, why);
+	}
 	if (rc == -1)
 		return fail(c, "internal error while classifying");
 
 	/*
-	 * Remove from the last to the first so the indexes stay right.  Our
-	 * own acknowledgement too: what marks it as ours are headers anyone
-	 * can write, so it may carry forged X-Journey headers as well.
+	 * Nothing is changed before this point.  The changes go to the MTA
+	 * before the wait for the event's fsync, so that the MTA takes them
+	 * while the disk works; a failed fsync comes after them, then, and
+	 * they cannot be taken back.  The headers are true all the same (the
+	 * event is committed), and fail_after() says what the message became.
+	 *
+	 * Remove the last of a name first so the indexes of the others stay
+	 * right.  Our own acknowledgement too: what marks it as ours are
+	 * headers anyone can write, so it may carry forged X-Journey headers
+	 * as well.
 	 */
 	bad = NULL;
+	removed = added = 0;
+	forged_sort(m);
 	for (i = m->n_xj; i > 0 && bad == NULL; i--) {
 		if (smfi_chgheader(ctx, m->xj[i - 1].name, m->xj[i - 1].index,
 		    NULL) != MI_SUCCESS)
 			bad = "cannot remove a forged X-Journey header";
+		else
+			removed++;
 	}
-	for (i = 0; !out.own_ack && i < out.n_headers && bad == NULL; i++) {
+	ours = out.own_ack ? 0 : out.n_headers;
+	for (i = 0; i < ours && bad == NULL; i++) {
 		if (smfi_addheader(ctx, (char *)out.headers[i].name,
 		    out.headers[i].value) != MI_SUCCESS)
 			bad = "cannot add the X-Journey headers";
+		else
+			added++;
 	}
-	if (jm_store_sync(milter_store, out.sync_token) == -1 && bad == NULL)
-		bad = "the event is committed but may not be on disk";
+	if (jm_store_sync(milter_store, out.sync_token) == -1 && bad == NULL) {
+		snprintf(why, sizeof(why), "the event is committed but may not "
+		    "be on disk: %s", jm_store_last_error());
+		bad = why;
+	}
 	if (out.queued)
 		jm_outbox_wake();
 	if (bad != NULL)
-		return fail(c, bad);
+		return fail_after(c, bad, removed, added, ours);
 	if (out.own_ack) {
 		jm_log(LOG_INFO, "%s: %s%s", qid(m), out.summary,
 		    m->n_xj > 0 ? " removed-forged-headers=yes" : "");

@@ -30,6 +30,18 @@ jm_store_last_error(void)
 }
 
 void
+jm_store_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
+int
+jm_store_failed(void)
+{
+	return last_error[0] != '\0';
+}
+
+void
 jm_store_set_error(const char *fmt, ...)
 {
 	va_list	ap;

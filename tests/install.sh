@@ -84,9 +84,114 @@ if [ -n "${systemdsystemunitdir:-}" ]; then
 		not_ok "systemd-analyze verify accepts the unit"
 		sed 's/^/#   /' "$tmp/verify.log"
 	fi
+	# Hardened: systemd's own measure, offline, and the settings meant.
+	if systemd-analyze security --offline=true --threshold=20 \
+	    "$tmp/journey-milter.service" >"$tmp/security.log" 2>&1; then
+		ok "systemd-analyze security: exposure $(sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$tmp/security.log") <= 2.0"
+	else
+		not_ok "systemd-analyze security: exposure at most 2.0"
+		grep -E 'exposure|^✗' "$tmp/security.log" | sed 's/^/#   /'
+	fi
+	for setting in User=journey Group=journey CapabilityBoundingSet= \
+	    AmbientCapabilities= NoNewPrivileges=yes ProtectSystem=strict \
+	    ProtectHome=yes PrivateTmp=yes PrivateDevices=yes \
+	    RestrictSUIDSGID=yes RestrictAddressFamilies='AF_UNIX AF_INET AF_INET6' \
+	    SystemCallFilter=@system-service SystemCallArchitectures=native \
+	    RuntimeDirectory=journey-milter StateDirectory=journey-milter; do
+		check "unit sets $setting" grep -qxF "$setting" "$unit"
+	done
+
+	# The pid file where the unit implies it: systemd makes
+	# RuntimeDirectory= (and StateDirectory=) for User=, or for root if
+	# there is none, with their modes, and the daemon writes its pid
+	# file as the user it runs as.  The daemon installed here runs as the
+	# unit would run it, nobody standing in for the unit's user: it must
+	# write the pid file there and remove it at exit.
+	u_user=$(sed -n 's/^User=//p' "$unit")
+	u_rt=$(sed -n 's/^RuntimeDirectory=//p' "$unit")
+	u_rtmode=$(sed -n 's/^RuntimeDirectoryMode=//p' "$unit")
+	u_stmode=$(sed -n 's/^StateDirectoryMode=//p' "$unit")
+	def_pid=$(sed -n 's/^Default: \(.*journey-milter\.pid\)\.$/\1/p' \
+	    "$dest$mandir/man5/journey-milter.conf.5")
+	case ${def_pid%/*} in
+	/run/"$u_rt"|/var/run/"$u_rt")
+		ok "the default pid_file $def_pid is in the unit's RuntimeDirectory" ;;
+	*)
+		diag "built with pid_file $def_pid by default: under the unit, set pid_file = /run/$u_rt/journey-milter.pid" ;;
+	esac
+	if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+		owner=root
+		[ -z "$u_user" ] || owner=nobody
+		chmod 755 "$tmp"
+		mkdir -p "$tmp/run/$u_rt" "$tmp/state"
+		chown "$owner" "$tmp/run/$u_rt" "$tmp/state"
+		chmod "${u_rtmode:-0755}" "$tmp/run/$u_rt"
+		chmod "${u_stmode:-0755}" "$tmp/state"
+		pidf=$tmp/run/$u_rt/journey-milter.pid
+		{
+			echo "socket = unix:$tmp/run/$u_rt/journey-milter.sock"
+			echo "pid_file = $pidf"
+			echo "state_dir = $tmp/state"
+			echo "rules_dir = $etc/rules"
+			# Without User=, the daemon starts as root and drops.
+			[ -n "$u_user" ] || echo "user = nobody"
+		} >"$tmp/unit.conf"
+		chmod 644 "$tmp/unit.conf"
+		if [ -n "$u_user" ]; then
+			setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			    "$dest$sbindir/journey-milter" -f -c "$tmp/unit.conf" \
+			    >"$tmp/unit-daemon.log" 2>&1 &
+		else
+			"$dest$sbindir/journey-milter" -f -c "$tmp/unit.conf" \
+			    >"$tmp/unit-daemon.log" 2>&1 &
+		fi
+		daemon=$!
+		i=0
+		while [ ! -s "$pidf" ] && [ $i -lt 100 ] &&
+		    kill -0 "$daemon" 2>/dev/null; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		check "as the unit runs it (${u_user:+User=$u_user, }as nobody), the daemon writes its pid file in the RuntimeDirectory" \
+		    test "$(cat "$pidf" 2>/dev/null)" = "$daemon"
+		check "and runs unprivileged" \
+		    test "$(awk '/^Uid:/ { print $3 }' /proc/$daemon/status 2>/dev/null)" = "$(id -u nobody)"
+		kill -TERM "$daemon" 2>/dev/null
+		i=0
+		while kill -0 "$daemon" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$daemon" 2>/dev/null
+		wait "$daemon"
+		check "it stops on SIGTERM with status 0" test $? -eq 0
+		check "and removes its pid file" test ! -e "$pidf"
+		grep -v 'listening on\|stopping' "$tmp/unit-daemon.log" | sed 's/^/#   /'
+	else
+		diag "not root, or no user nobody: the unit's pid file is not tried"
+	fi
 else
 	diag "configured --without-systemdsystemunitdir: no unit installed"
 	check "no unit installed" sh -c "! find '$dest' -name '*.service' | grep -q ."
+fi
+
+# The Postfix snippets are what Postfix takes: no unknown or misspelt
+# parameter in main.cf or in master.cf's -o options.
+mkdir -p "$tmp/postfix"
+cp "$top_srcdir/contrib/postfix/main.cf" "$top_srcdir/contrib/postfix/master.cf" \
+    "$tmp/postfix/"
+if command -v postconf >/dev/null 2>&1; then
+	postconf -c "$tmp/postfix" -n >"$tmp/postconf.out" 2>"$tmp/postconf.err"
+	pc_rc=$?
+	check "postconf -n reads contrib/postfix/main.cf and master.cf without a warning" \
+	    test "$pc_rc" -eq 0 -a ! -s "$tmp/postconf.err"
+	sed 's/^/#   /' "$tmp/postconf.err"
+	check "and takes its milter settings" \
+	    grep -qx 'smtpd_milters = unix:journey-milter/journey-milter.sock' "$tmp/postconf.out"
+	check "postconf -M reads its service" \
+	    sh -c "postconf -c '$tmp/postfix' -M | grep -q '^127.0.0.1:10027 *inet .* smtpd -o'"
+else
+	diag "no postconf: contrib/postfix is not checked"
 fi
 
 # The installed daemon checks the installed configuration and rules.  The

@@ -486,6 +486,14 @@ const char *jm_delivery_name(enum jm_delivery d);
  */
 const char *jm_store_last_error(void);
 
+/*
+ * Forgets the calling thread's last error, so that jm_store_failed() says
+ * whether a store call made after it failed (a caller that only sees -1
+ * from a function that also does other work can then tell).
+ */
+void	jm_store_clear_error(void);
+int	jm_store_failed(void);
+
 /* For backends: records the calling thread's last error. */
 void	jm_store_set_error(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

@@ -137,39 +137,43 @@ class Milter:
         self.s.close()
 
 
-def start(m, sender, rcpts, headers, body, qid):
-    """A message up to its body; returns the reply that ended it, or None."""
-    r = m.mail(sender, {"i": qid})
+def start(m, sender, rcpts, headers, body, qid, macros=None):
+    """A message up to its body; returns (reply, [], step) for the reply
+    that ended it early, or None.  MACROS go with MAIL FROM beside the
+    queue id, e.g. {"{auth_authen}": "alice"} for a SASL-authenticated
+    client."""
+    r = m.mail(sender, dict({"i": qid}, **(macros or {})))
     if r is not None and r[0] != b"c":
-        return r[0].decode(), []
+        return r[0].decode(), [], "mail"
     for rc in rcpts:
         r = m.rcpt(rc)
         if r is not None and r[0] != b"c":
-            return r[0].decode(), []
+            return r[0].decode(), [], "rcpt"
     r = m.data(qid)
     if r is not None and r[0] != b"c":
-        return r[0].decode(), []
+        return r[0].decode(), [], "data"
     for name, value in headers:
         r = m.header(name, value)
         if r is not None and r[0] != b"c":
-            return r[0].decode(), []
+            return r[0].decode(), [], "header"
     r = m.eoh()
     if r is not None and r[0] != b"c":
-        return r[0].decode(), []
+        return r[0].decode(), [], "eoh"
     if body:
         r = m.body(body.encode())
         if r is not None and r[0] not in (b"c", b"s"):
-            return r[0].decode(), []
+            return r[0].decode(), [], "body"
     return None
 
 
-def message(m, sender, rcpts, headers, body, qid):
-    """One message; returns (reply at the step that ended it, mods)."""
-    early = start(m, sender, rcpts, headers, body, qid)
+def message(m, sender, rcpts, headers, body, qid, macros=None):
+    """One message; returns (reply at the step that ended it, mods, the
+    step: "eom", or the one the milter answered early)."""
+    early = start(m, sender, rcpts, headers, body, qid, macros)
     if early is not None:
         return early
     mods, final, _ = m.eom(qid)
-    return final, mods
+    return final, mods, "eom"
 
 
 def eomtime(host, port, n):
@@ -290,15 +294,17 @@ def session(host, port, path):
     started = None
     for st in steps:
         if st["do"] == "message":
-            final, mods = message(m, st["from"], st["rcpt"], st["headers"],
-                                  st.get("body", ""), st.get("qid", "Q1"))
+            final, mods, at = message(m, st["from"], st["rcpt"],
+                                      st["headers"], st.get("body", ""),
+                                      st.get("qid", "Q1"), st.get("macros"))
             print(json.dumps({"final": final,
-                              "mods": [describe(c, d) for c, d in mods]}))
+                              "mods": [describe(c, d) for c, d in mods],
+                              "at": at}))
         elif st["do"] == "start":
             # Everything but end-of-message; "finish" sends it.
             started = st.get("qid", "Q1")
             early = start(m, st["from"], st["rcpt"], st["headers"],
-                          st.get("body", ""), started)
+                          st.get("body", ""), started, st.get("macros"))
             if early is not None:
                 raise SystemExit("message ended early: %r" % (early,))
         elif st["do"] == "finish":

@@ -97,6 +97,90 @@ check "the next message is its own: praise" \
 check "no spool file left in state_dir" \
     test -z "$(find "$RUN/state" -name 'spool.*' 2>/dev/null)"
 
+# Forged X-Journey headers, whatever the length of the name, are each
+# removed by their place among the headers of that name, counted without
+# case as the MTA counts them, the last of a name first.
+LONG=X-Journey-$("$PYTHON3" -c 'print("Routing" * 30)')
+cat >"$RUN/forged.json" <<EOS
+[{"do": "message", "qid": "FORGED1", "from": "f@customer.example",
+  "rcpt": ["support@example.com"],
+  "headers": [["From", "f@customer.example"], ["Subject", "Forged"],
+              ["$LONG", "vip"], ["X-Journey-Category", "praise"],
+              ["Message-ID", "<forged@customer.example>"],
+              ["$(echo "$LONG" | tr A-Z a-z)", "vip-again"],
+              ["X-JOURNEY-CATEGORY", "praise-again"],
+              ["X-Journey-Stage", "advocate"]],
+  "body": "Where is my parcel?\r\n"}]
+EOS
+client session "$RUN/forged.json" >"$RUN/forged.out" 2>"$RUN/forged.err" ||
+    sed 's/^/#   /' "$RUN/forged.err"
+"$PYTHON3" - "$RUN/forged.out" "$LONG" >"$RUN/forged.changes" <<'EOP'
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+for m in r["mods"]:
+    if m.startswith("change "):
+        name, _, rest = m[len("change "):].partition("[")
+        print("%s[%s" % ("LONG" if name.lower() == sys.argv[2].lower()
+                         else name.lower(), rest.split(":")[0]))
+EOP
+diag "removals: $(tr '\n' ' ' <"$RUN/forged.changes")"
+check "a ${#LONG}-character X-Journey name is removed, both of its headers, the second first" \
+    test "$(grep '^LONG' "$RUN/forged.changes" | tr '\n' ' ')" = "LONG[2] LONG[1] "
+check "X-Journey-Category twice, in two cases: [2] then [1]" \
+    test "$(grep '^x-journey-category' "$RUN/forged.changes" | tr '\n' ' ')" = \
+    "x-journey-category[2] x-journey-category[1] "
+check "X-Journey-Stage once: [1]" \
+    test "$(grep '^x-journey-stage' "$RUN/forged.changes")" = "x-journey-stage[1]"
+check "five removals in all" test "$(wc -l <"$RUN/forged.changes")" -eq 5
+check "and the message is tagged" grep -q 'add X-Journey-Ticket: JM-' "$RUN/forged.out"
+
+# A SASL-authenticated client ({auth_authen} at MAIL FROM) sends outbound
+# mail: with the default skip_authenticated = yes its watched message is
+# accepted at MAIL FROM, untouched; a daemon with skip_authenticated = no
+# processes it like any other.  The same message without the macro is the
+# control.
+cat >"$RUN/auth.json" <<'EOS'
+[{"do": "message", "qid": "AUTH1", "from": "agent@example.com",
+  "rcpt": ["support@example.com"],
+  "macros": {"{auth_type}": "PLAIN", "{auth_authen}": "agent"},
+  "headers": [["From", "agent@example.com"], ["Subject", "Re: your order"],
+              ["Message-ID", "<auth1@example.com>"],
+              ["X-Journey-Category", "forged"]],
+  "body": "Your refund is on its way.\r\n"},
+ {"do": "message", "qid": "AUTH2", "from": "agent@example.com",
+  "rcpt": ["support@example.com"],
+  "macros": {"{auth_authen}": ""},
+  "headers": [["From", "agent@example.com"], ["Subject", "Re: your order"],
+              ["Message-ID", "<auth2@example.com>"]],
+  "body": "Your refund is on its way.\r\n"}]
+EOS
+client session "$RUN/auth.json" >"$RUN/auth.out" 2>"$RUN/auth.err" ||
+    sed 's/^/#   /' "$RUN/auth.err"
+check "skip_authenticated = yes (the default): an authenticated client's mail is accepted at MAIL FROM, untouched" \
+    test "$(sed -n 1p "$RUN/auth.out")" = '{"final": "a", "mods": [], "at": "mail"}'
+check "an empty {auth_authen} is no authentication: processed" \
+    sh -c "sed -n 2p '$RUN/auth.out' | grep -q 'add X-Journey-Ticket: JM-'"
+APORT=$(free_port)
+milter_conf "$RUN/auth.conf" \
+    "socket = inet:$APORT@127.0.0.1" \
+    "watch_recipients = support@example.com" \
+    "skip_authenticated = no" \
+    "pid_file = $RUN/auth.pid" \
+    "state_dir = $RUN/auth-state"
+mkdir -p "$RUN/auth-state"
+first_daemon=$MILTER_PID
+if milter_start "$RUN/auth.conf" "$APORT"; then
+	"$PYTHON3" "$top_srcdir/tests/e2e/milterclient.py" 127.0.0.1 "$APORT" \
+	    session "$RUN/auth.json" >"$RUN/auth-no.out" 2>"$RUN/auth-no.err" ||
+	    sed 's/^/#   /' "$RUN/auth-no.err"
+fi
+check "skip_authenticated = no: the same mail is processed at end-of-message" \
+    sh -c "sed -n 1p '$RUN/auth-no.out' | grep -q '\"at\": \"eom\"'"
+check "tagged, its forged header removed" \
+    sh -c "sed -n 1p '$RUN/auth-no.out' | grep 'add X-Journey-Ticket: JM-' | grep -q 'change X-Journey-Category\[1\]'"
+check "the daemon with skip_authenticated = no stops" milter_stop
+MILTER_PID=$first_daemon
+
 # TCP_NODELAY: end-of-message round trip, median of 20, must stay under 20 ms.
 if t=$(client eomtime 20 2>"$RUN/eomtime.err"); then
 	median=${t% *}

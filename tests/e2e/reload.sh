@@ -4,10 +4,15 @@
 #
 # A message is held open (envelope, headers and body sent, end-of-message
 # not yet) while the rules change under it: it finishes with the policy it
-# started with, and the next message gets the new one.  A broken rule file
-# and a broken template each leave the running policy in place and are
-# logged as "file:line: message".  The rules are a private copy in the run
-# directory; no Postfix is needed, the milter protocol client plays it.
+# started with, and the next message gets the new one.  A broken rule
+# file, a broken template and a broken journey-milter.conf each leave the
+# running policy in place and are logged as "file:line: message"; a good
+# change in one file beside a broken other is not applied either.  A
+# daemon started without -f, with a relative -c path, reloads too (it has
+# changed to "/" by then), stops on SIGINT, and removes the pid file it
+# wrote even when a reload named another.  The rules are a private copy
+# in the run directory; no Postfix is needed, the milter protocol client
+# plays it.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 e2e_init reload
 
@@ -42,8 +47,12 @@ category() {
 	echo "$1" | sed -n 's/.*"add X-Journey-Category: \([^"]*\)".*/\1/p'
 }
 
+# The daemon names its configuration by its absolute path, symbolic
+# links resolved.
+CONF=$(cd "$RUN" && pwd -P)/jm.conf
+
 reloads() {
-	grep -c "reloaded $RUN/jm.conf" "$RUN/milter.log"
+	grep -c "reloaded $CONF\$" "$RUN/milter.log"
 }
 
 failed_reloads() {
@@ -146,8 +155,87 @@ out=$(session repaired support@example.com)
 check "the rule is gone again ($(category "$out"))" \
     test "$(category "$out")" = none
 
+# A broken journey-milter.conf beside a good new rule file: neither is
+# taken, and the configuration's line is named.
+cat >"$RUN/rules/50-local.rules" <<'EOR'
+# 50-local.rules: written by reload.sh
+category kudos threshold 4 precedence 15 journey none reply no
+language en
+rule LOCAL_EN_ZEBRA kudos text /\bzebrafish\b/i 4
+EOR
+cp "$RUN/jm.conf" "$RUN/jm.good"
+echo "max_headers = lots" >>"$RUN/jm.conf"
+n=$(wc -l <"$RUN/jm.conf")
+check "SIGHUP with a broken journey-milter.conf and a good rule file: handled" hup 5
+check "the reload failed" test "$(failed_reloads)" -eq 3
+check "the log names the configuration file and line" \
+    grep -q "$CONF:$n: max_headers: \"lots\" is not a whole number" "$RUN/milter.log"
+out=$(session broken-conf support@example.com)
+check "the good rule file is not taken either ($(category "$out"))" \
+    test "$(category "$out")" = none
+out=$(session broken-conf-help help@example.com)
+check "the running configuration is kept: help@example.com still watched" \
+    sh -c "echo '$out' | grep -q 'X-Journey-Ticket'"
+
+# A good journey-milter.conf (a newly watched address) beside a broken
+# rule: neither is taken.
+sed 's/^watch_recipients = .*/&, desk@example.com/' "$RUN/jm.good" >"$RUN/jm.conf"
+echo 'rule LOCAL_EN_BROKEN kudos text /(unclosed/i 4' >>"$RUN/rules/50-local.rules"
+check "SIGHUP with a good journey-milter.conf and a broken rule: handled" hup 6
+check "the reload failed" test "$(failed_reloads)" -eq 4
+out=$(session broken-rules-desk desk@example.com)
+check "the good configuration is not taken: desk@example.com not watched" \
+    sh -c "echo '$out' | grep -q '\"mods\": \\[\\]'"
+
+# Both repaired: both changes are taken at once.
+sed -i '/LOCAL_EN_BROKEN/d' "$RUN/rules/50-local.rules"
+check "SIGHUP with both repaired: reloaded" hup 7
+check "the log says so" test "$(reloads)" -eq 3
+out=$(session repaired-desk desk@example.com)
+check "desk@example.com is watched and the rule is back ($(category "$out"))" \
+    test "$(category "$out")" = kudos
+
 check "the daemon ran throughout" kill -0 "$MILTER_PID"
 check "daemon stops on SIGTERM" milter_stop
 check "clean exit" test "${MILTER_STATUS:-1}" -eq 0
+
+# Without -f the daemon changes to "/": a relative -c path must still
+# reach the same file at each reload.  No log to read here (the daemon
+# logs to syslog only), so the reload is seen in what it does.  Then
+# SIGINT; a reload that named another pid_file must not make the daemon
+# remove that file, only its own.
+BPORT=$(free_port)
+mkdir -p "$RUN/bg-state"
+milter_conf "$RUN/bg.conf" \
+    "socket = inet:$BPORT@127.0.0.1" \
+    "watch_recipients = support@example.com" \
+    "pid_file = $RUN/bg.pid" \
+    "state_dir = $RUN/bg-state"
+(cd "$RUN" && exec "$top_builddir/journey-milter" -c bg.conf) \
+    >"$RUN/bg.out" 2>&1
+check "started without -f, with -c bg.conf from its directory" test $? -eq 0
+check "it writes its pid file" wait_for 10 test -s "$RUN/bg.pid"
+bg=$(cat "$RUN/bg.pid" 2>/dev/null)
+[ -n "$bg" ] && MILTER_ALL="$MILTER_ALL $bg"
+check "and listens" wait_for 10 port_open "$BPORT"
+MPORT=$BPORT
+out=$(session bg-before help@example.com)
+check "help@example.com is not watched by it yet" \
+    sh -c "echo '$out' | grep -q '\"mods\": \\[\\]'"
+echo "keep me" >"$RUN/other.pid"
+sed -e 's/^watch_recipients = .*/&, help@example.com/' \
+    -e "s|^pid_file = .*|pid_file = $RUN/other.pid|" "$RUN/bg.conf" \
+    >"$RUN/bg.new" && mv "$RUN/bg.new" "$RUN/bg.conf"
+kill -HUP "$bg"
+bg_watched() {
+	session bg-after help@example.com | grep -q 'X-Journey-Ticket'
+}
+check "after SIGHUP the changed file is read: help@example.com is watched" \
+    wait_for 10 bg_watched
+kill -INT "$bg"
+check "SIGINT stops it" wait_for 10 sh -c "! kill -0 $bg"
+check "its pid file is removed" test ! -e "$RUN/bg.pid"
+check "the pid_file a reload named, which it never wrote, is left alone" \
+    test "$(cat "$RUN/other.pid")" = "keep me"
 
 e2e_done

@@ -44,6 +44,10 @@ X-Journey-Category: praise-again
 
 Just a note.
 EOM
+# A forged header whose name is longer than any of ours, before the body.
+LONG=X-Journey-$("$PYTHON3" -c 'print("Routing" * 30)')
+sed -i "s/^Message-ID: <forged-1@customer.example>$/&\\
+$LONG: vip/" "$RUN/forged.eml"
 
 check "watched message accepted" send ayse@customer.example support@example.com "$RUN/watched.eml"
 check "unwatched message accepted" send bob@customer.example sales@example.com "$RUN/unwatched.eml"
@@ -67,6 +71,9 @@ check "forged X-Journey-Category values removed" \
     sh -c "! grep -qi '^X-Journey-Category: praise' '$f'"
 check "exactly one X-Journey-Category on the forged message" \
     test "$(header "$f" X-Journey-Category | wc -l)" -eq 1
+check "it did carry the ${#LONG}-character forged header" \
+    grep -q "^$LONG: vip" "$RUN/forged.eml"
+check "which is removed too" test -z "$(header "$f" "$LONG")"
 
 # Several messages on one SMTP connection.
 before=$(mail_count example.com)
@@ -80,6 +87,58 @@ check "all five tagged ($n)" test "$n" -eq 5
 
 check "one log line per watched message with queue id and sender" \
     grep -Eq "[0-9A-F]{6,}: from=<ayse@customer.example> .*category=" "$RUN/milter.log"
+
+# Fail open: another process holds the store's write lock for longer than
+# the daemon waits for it (twice the store's busy timeout of 5 s: a failed
+# attempt is made once more).  The watched message is delivered as it
+# came, its forged header and all, and one log line names the queue id,
+# the cause and what became of the message; once the lock is gone the
+# next message is tagged again.
+cat >"$RUN/locked.eml" <<'EOM'
+From: Lou <lou@customer.example>
+To: support@example.com
+Subject: My refund
+Message-ID: <locked-1@customer.example>
+X-Journey-Stage: advocate
+
+I am still waiting for my refund.
+EOM
+"$PYTHON3" - "$MILTER_STATE/journey.db" "$RUN/lock.ready" <<'EOP' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(14)
+db.execute("ROLLBACK")
+EOP
+locker=$!
+BG_PIDS="$BG_PIDS $locker"
+check "another process holds the store's write lock" \
+    wait_for 10 test -e "$RUN/lock.ready"
+before=$(mail_count example.com)
+check "a watched message sent meanwhile is accepted" \
+    send lou@customer.example support@example.com "$RUN/locked.eml"
+check "and delivered" wait_mail example.com $((before + 1)) 20
+f=$(mail_with example.com 'locked-1@customer.example')
+check "without our headers" test -z "$(header "$f" X-Journey-Ticket)"
+check "as it came, the forged header in it" \
+    test "$(header "$f" X-Journey-Stage)" = advocate
+lqid=$(sed -n 's/.*: \([0-9A-F]*\): message-id=<locked-1@customer.example>.*/\1/p' \
+    "$PF_DIR/maillog" | head -n 1)
+check "exactly one log line with its queue id (${lqid:-none})" \
+    test -n "$lqid" -a "$(grep -c "$lqid: " "$RUN/milter.log")" -eq 1
+check "which says why and what became of the message" \
+    grep -q "$lqid: cannot record it in the store: .*database is locked; message accepted unchanged, forged X-Journey headers and all$" \
+    "$RUN/milter.log"
+grep "$lqid: " "$RUN/milter.log" | sed 's/^/#   /'
+wait "$locker"
+sed 's/locked-1@/locked-2@/' "$RUN/locked.eml" >"$RUN/unlocked.eml"
+check "the lock gone, the next message is accepted" \
+    send lou@customer.example support@example.com "$RUN/unlocked.eml"
+check "and delivered" wait_mail example.com $((before + 2)) 20
+f=$(mail_with example.com 'locked-2@customer.example')
+check "tagged again" test -n "$(header "$f" X-Journey-Ticket)"
+check "its forged header removed" test -z "$(header "$f" X-Journey-Stage | grep advocate)"
 
 check "daemon stops on SIGTERM" milter_stop
 check "daemon exit status 0" test "${MILTER_STATUS:-1}" -eq 0

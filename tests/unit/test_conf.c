@@ -53,6 +53,10 @@ static const struct bad_case {
 	    "max_scan_bytes must be between" },
 	{ "size overflow", "max_scan_bytes = 99999999999999999999\n", 1,
 	    "is not a size" },
+	{ "size overflow by its unit", "max_scan_bytes = 9999999999999999g\n",
+	    1, "is not a size" },
+	{ "time overflow by its unit", "max_retry_age = 99999999999999999w\n",
+	    1, "is not a time" },
 	{ "bad int", "max_headers = ten\n", 1, "is not a whole number" },
 	{ "int too big", "max_headers = 100001\n", 1,
 	    "max_headers must be between 10 and 100000" },
@@ -98,6 +102,8 @@ static const struct bad_case {
 	{ "chat target bad url", "chat_target = ops slack hooks.example/x\n",
 	    1, "chat_target: \"hooks.example/x\" is not an http:// or "
 	    "https:// URL" },
+	{ "chat target ftp url", "chat_target = ops slack ftp://x complaint\n",
+	    1, "is not an http:// or https:// URL" },
 	{ "bad language", "default_language = English!\n", 1,
 	    "is not a language code" },
 };
@@ -139,6 +145,85 @@ START_TEST(test_every_error_reported)
 	jm_diag_free(&d);
 	unlink(path);
 	free(path);
+}
+END_TEST
+
+/*
+ * A long line between two others: past 8190 bytes it is an error of its
+ * own, the rest of it is skipped, and the next line keeps its number.
+ */
+static const struct long_case {
+	const char	*label;
+	size_t		 len;		/* of the long line, newline aside */
+	int		 newline;	/* or the file ends with it */
+	int		 too_long;
+} long_cases[] = {
+	{ "8190 bytes, the longest", 8190, 1, 0 },
+	{ "8191 bytes", 8191, 1, 1 },
+	{ "20000 bytes", 20000, 1, 1 },
+	{ "8190 bytes at the end, no newline", 8190, 0, 0 },
+	{ "8191 bytes at the end, no newline", 8191, 0, 1 },
+};
+
+START_TEST(test_long_line)
+{
+	const struct long_case *c = &long_cases[_i];
+	struct jm_diag	 d;
+	struct jm_conf	*conf;
+	char		*text, *path, want[512];
+	size_t		 n = 0;
+
+	text = malloc(c->len + 64);
+	ck_assert_ptr_nonnull(text);
+	n += (size_t)sprintf(text, "sockett = x\n#");
+	memset(text + n, 'x', c->len - 1);
+	n += c->len - 1;
+	if (c->newline)
+		n += (size_t)sprintf(text + n, "\nsockettt = y\n");
+	text[n] = '\0';
+	path = write_temp(text);
+
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(path, &d, &conf), -1);
+	ck_assert_uint_eq(d.n, 1 + (c->too_long ? 1 : 0) +
+	    (c->newline ? 1 : 0));
+	snprintf(want, sizeof(want), "%s:1: unknown key \"sockett\"", path);
+	ck_assert_str_eq(jm_diag_line(&d, 0), want);
+	if (c->too_long) {
+		snprintf(want, sizeof(want),
+		    "%s:2: line longer than 8190 bytes", path);
+		ck_assert_msg(strcmp(jm_diag_line(&d, 1), want) == 0,
+		    "%s: got \"%s\"", c->label, jm_diag_line(&d, 1));
+	}
+	if (c->newline) {
+		snprintf(want, sizeof(want), "%s:3: unknown key \"sockettt\"",
+		    path);
+		ck_assert_msg(strcmp(jm_diag_line(&d, d.n - 1), want) == 0,
+		    "%s: got \"%s\"", c->label, jm_diag_line(&d, d.n - 1));
+	}
+	jm_diag_free(&d);
+	unlink(path);
+	free(path);
+	free(text);
+}
+END_TEST
+
+/* A file that opens but cannot be read: a directory. */
+START_TEST(test_read_error)
+{
+	struct jm_diag	 d;
+	struct jm_conf	*conf = (void *)1;
+	char		 dir[] = "/tmp/jm-conf-dir-XXXXXX", want[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(dir, &d, &conf), -1);
+	ck_assert_ptr_null(conf);
+	ck_assert_uint_eq(d.n, 1);
+	snprintf(want, sizeof(want), "%s: read error: Is a directory", dir);
+	ck_assert_str_eq(jm_diag_line(&d, 0), want);
+	jm_diag_free(&d);
+	rmdir(dir);
 }
 END_TEST
 
@@ -273,6 +358,9 @@ main(void)
 
 	tcase_add_loop_test(tc, test_bad, 0,
 	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_loop_test(tc, test_long_line, 0,
+	    sizeof(long_cases) / sizeof(long_cases[0]));
+	tcase_add_test(tc, test_read_error);
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_good);
