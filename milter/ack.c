@@ -532,23 +532,29 @@ next_resinfo(const char *p)
 	return NULL;
 }
 
+/* What one Authentication-Results header of ours says. */
 struct auth {
 	int	spf_fail;
 	int	dmarc_fail;
+	int	dmarc_pass;
 	int	dkim_fail;
 	int	dkim_pass;
 };
 
-/* RFC 8601: authserv-id [version] *( ";" method[/version] "=" result ...) */
-static void
+/*
+ * RFC 8601: authserv-id [version] *( ";" method[/version] "=" result ...).
+ * Fills *A from V; 0, or -1 when V is not under authserv-id ID.
+ */
+static int
 auth_results(const char *id, const char *v, struct auth *a)
 {
 	struct span	 t, method, result;
 	const char	*p;
 
+	memset(a, 0, sizeof(*a));
 	t = first_token(v);
 	if (t.n != strlen(id) || g_ascii_strncasecmp(t.p, id, t.n) != 0)
-		return;
+		return -1;
 	p = t.p + t.n;
 	for (;;) {
 		p = next_resinfo(p);
@@ -572,26 +578,59 @@ auth_results(const char *id, const char *v, struct auth *a)
 			a->spf_fail = 1;
 		else if (span_is(method, "dmarc") && span_is(result, "fail"))
 			a->dmarc_fail = 1;
+		else if (span_is(method, "dmarc") && span_is(result, "pass"))
+			a->dmarc_pass = 1;
 		else if (span_is(method, "dkim") && span_is(result, "fail"))
 			a->dkim_fail = 1;
 		else if (span_is(method, "dkim") && span_is(result, "pass"))
 			a->dkim_pass = 1;
 	}
+	return 0;
 }
 
+/*
+ * Whether any Authentication-Results header under our authserv-id says
+ * the sender failed.  Each header is judged on its own, and one failing
+ * header is enough; a pass never makes up for a failure in another header.
+ *
+ * Why: the sender can write any header, our authserv-id included (RFC
+ * 8601 section 5 asks the MTA to delete those, but not every site does).
+ * Were results pooled over all headers, a forged "mx.example.com;
+ * dkim=pass" would cancel the "dkim=fail" of our own verifier and a forged
+ * sender would be answered: backscatter.  Trusting only the topmost header
+ * is no better: OpenDKIM and OpenDMARC insert theirs at the top, but where
+ * a header lands depends on the milter order, on a content filter in
+ * between and on the MTA, and with no verifier running the topmost one is
+ * the forger's.  Judged header by header, a forgery can add a failure
+ * (and silence only the forger's own acknowledgement), never remove one.
+ *
+ * Inside one header, written at once by one verifier, results may be
+ * weighed against each other.  A message often has several DKIM
+ * signatures and a mailing list or a forwarder breaks some: OpenDKIM lists
+ * them all in its one header, so a dkim=fail beside a dkim=pass is not a
+ * failure, nor beside a dmarc=pass in the same header; DMARC is the
+ * arbiter of whether a signature that counts passed, and a dmarc=fail
+ * (OpenDMARC writes a header of its own) fails whatever DKIM said.  A
+ * dmarc=pass in another header cannot excuse a dkim=fail: it could be
+ * forged.  spf=fail always counts; softfail and the rest do not.
+ */
 static int
 auth_failed(const struct jm_conf *c, const struct jm_message *m)
 {
-	struct auth	 a = { 0, 0, 0, 0 };
+	struct auth	 a;
 	const char	*v;
 	size_t		 i = 0;
 
 	if (c->authserv_id == NULL || *c->authserv_id == '\0')
 		return 0;
-	while (header_next(m, "Authentication-Results", &i, &v))
-		auth_results(c->authserv_id, v, &a);
-	/* One good signature is enough: mailing lists break the others. */
-	return a.spf_fail || a.dmarc_fail || (a.dkim_fail && !a.dkim_pass);
+	while (header_next(m, "Authentication-Results", &i, &v)) {
+		if (auth_results(c->authserv_id, v, &a) == -1)
+			continue;
+		if (a.spf_fail || a.dmarc_fail ||
+		    (a.dkim_fail && !a.dkim_pass && !a.dmarc_pass))
+			return 1;
+	}
+	return 0;
 }
 
 /*

@@ -2,9 +2,11 @@
  * log.c: syslog, and stderr in the foreground.
  *
  * The single place lines leave the program.  It adds nothing to what it is
- * given: callers start message-scope lines with the queue id and never pass
- * secrets or bodies.  Safe from any thread: syslog(3) is, and each stderr
- * line goes out in one write.
+ * given but, on stderr, which carries no priority, the mark Postfix gives
+ * its own lines ("warning: ", "error: "), so that a foreground log can be
+ * searched for trouble as a syslog can; callers start message-scope lines
+ * with the queue id and never pass secrets or bodies.  Safe from any
+ * thread: syslog(3) is, and each stderr line goes out in one write.
  */
 #include "config.h"
 
@@ -97,8 +99,9 @@ jm_log(int level, const char *fmt, ...)
 	if (log_stderr) {
 		char	out[2200];
 
-		n = snprintf(out, sizeof(out), "%s[%ld]: %s\n", log_ident,
-		    (long)getpid(), line);
+		n = snprintf(out, sizeof(out), "%s[%ld]: %s%s\n", log_ident,
+		    (long)getpid(), level <= LOG_ERR ? "error: " :
+		    level == LOG_WARNING ? "warning: " : "", line);
 		if (n > 0) {
 			if ((size_t)n >= sizeof(out))
 				n = sizeof(out) - 1;

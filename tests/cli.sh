@@ -1,8 +1,12 @@
 #!/bin/sh
-# cli.sh: journey-milter -n and -V, as an operator meets them.
+# cli.sh: journey-milter -n and -V, and journeyctl classify, as an
+# operator meets them.
 #
 # A broken configuration, rule or template is reported as file:line:
 # message with exit status 1; a clean one exits 0 and prints nothing.
+# journeyctl classify says, in its JSON, whether an acknowledgement would
+# be sent and why not (a list, a bounce, an auto-reply, a category whose
+# replies are off), read back with python3's json module.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/e2e/lib.sh"
 e2e_init cli
 JM="$top_builddir/journey-milter"
@@ -65,6 +69,123 @@ sed 's/reply praise/reply thanks/' "$top_srcdir/rules/00-categories.rules" \
 check "a missing reply template: exit 1" test $? -eq 1
 check "missing template named with the category's file and line" \
     grep -Eq "^$RUN/rules/00-categories.rules:[0-9]+: category praise: no reply template" "$RUN/out"
+cp "$top_srcdir/rules/00-categories.rules" "$RUN/rules/"
+
+# journeyctl classify: the acknowledgement and escalation decisions.
+cat >"$RUN/classify.conf" <<EOC
+rules_dir = $RUN/rules
+watch_recipients = support@example.com
+ack_from = Support <support@example.com>
+EOC
+# eml NAME SUBJECT BODY [HEADER...]: a message from a customer to support.
+eml() {
+	n=$1 subj=$2 body=$3
+	shift 3
+	{
+		echo "From: Ada Lovelace <ada@customer.example>"
+		echo "To: Support <support@example.com>"
+		echo "Subject: $subj"
+		echo "Message-ID: <$n@customer.example>"
+		for h in "$@"; do
+			echo "$h"
+		done
+		echo
+		echo "$body"
+	} >"$RUN/$n.eml"
+}
+COMPLAINT="I am very disappointed: three weeks and still no refund. This is
+not acceptable, please refund me now."
+eml complaint "still no refund" "$COMPLAINT"
+eml praise "thank you" "Thank you so much, the support was excellent and the
+parcel arrived early. Great service, I love it!"
+eml cancellation "cancel" "Please cancel my subscription and close my account."
+eml list "still no refund" "$COMPLAINT" "List-Id: <deals.lists.customer.example>" \
+    "List-Unsubscribe: <mailto:leave@lists.customer.example>"
+eml bounce "Undelivered Mail Returned to Sender" "$COMPLAINT" \
+    "Return-Path: <>" "Auto-Submitted: auto-replied"
+eml autoreply "Out of office: still no refund" "$COMPLAINT" \
+    "Auto-Submitted: auto-replied"
+
+# decisions OUT NAME:CATEGORY:SEND:ACK-REASON:ESCALATION-REASON...: checks
+# each file's JSON object in OUT; prints one line per mismatch.
+cat >"$RUN/decisions.py" <<'EOP'
+import json, os, sys
+text = open(sys.argv[1]).read()
+dec, i, got = json.JSONDecoder(), 0, {}
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i == len(text):
+        break
+    o, i = dec.raw_decode(text, i)
+    got[os.path.basename(o["file"])[:-4]] = o
+bad = 0
+for want in sys.argv[2:]:
+    name, cat, send, reason, esc = want.split(":")
+    o = got.get(name)
+    if o is None:
+        print("%s: not classified" % name); bad += 1; continue
+    a, e = o["acknowledgement"], o["escalation"]
+    have = (o["category"], a["send"], a["reason"], e["reason"])
+    if have != (cat, send == "yes", reason, esc) or \
+        type(a["send"]) is not bool or not o["ticket"]:
+        print("%s: category %s, acknowledgement send %r reason %s, "
+            "escalation %s; want %s" % ((name,) + have + (want,)))
+        bad += 1
+sys.exit(1 if bad else 0)
+EOP
+decisions() {
+	"$PYTHON3" "$RUN/decisions.py" "$@" >"$RUN/decisions.out" 2>&1
+	st=$?
+	sed 's/^/# /' "$RUN/decisions.out"
+	return $st
+}
+JC="$top_builddir/journeyctl"
+"$JC" -c "$RUN/classify.conf" classify "$RUN/complaint.eml" "$RUN/list.eml" \
+    "$RUN/bounce.eml" "$RUN/autoreply.eml" >"$RUN/classify.json" \
+    2>"$RUN/classify.err"
+check "classify: exit 0, nothing on stderr" \
+    sh -c "[ $? -eq 0 ] && [ ! -s '$RUN/classify.err' ]"
+check "classify: a complaint answered; a list, a bounce, an auto-reply not" \
+    decisions "$RUN/classify.json" \
+    complaint:complaint:yes:queued:no-chat-target \
+    list:complaint:no:list:automated \
+    bounce:complaint:no:null-sender:automated \
+    autoreply:complaint:no:auto-submitted:automated
+
+# "reply no" on each shipped category in turn: that category's mail says
+# reply-off, the other categories are answered as before.
+"$JC" -c "$RUN/classify.conf" classify "$RUN/complaint.eml" \
+    "$RUN/praise.eml" "$RUN/cancellation.eml" >"$RUN/classify.json" 2>&1
+check "classify: every shipped category is acknowledged" \
+    decisions "$RUN/classify.json" \
+    complaint:complaint:yes:queued:no-chat-target \
+    praise:praise:yes:queued:not-escalated \
+    cancellation:cancellation:yes:queued:no-chat-target
+for c in complaint praise cancellation; do
+	sed -E "/^category $c /s/ reply $c( |\$)/ reply no\1/" \
+	    "$top_srcdir/rules/00-categories.rules" \
+	    >"$RUN/rules/00-categories.rules"
+	check "reply no for $c: the shipped category line was changed" \
+	    grep -Eq "^category $c .* reply no( |\$)" "$RUN/rules/00-categories.rules"
+	"$JM" -n -c "$RUN/classify.conf" >"$RUN/out" 2>&1
+	check "reply no for $c: journey-milter -n accepts it" test $? -eq 0
+	"$JC" -c "$RUN/classify.conf" classify "$RUN/complaint.eml" \
+	    "$RUN/praise.eml" "$RUN/cancellation.eml" >"$RUN/classify.json" 2>&1
+	want=
+	for k in complaint praise cancellation; do
+		esc=no-chat-target
+		[ "$k" = praise ] && esc=not-escalated
+		if [ "$k" = "$c" ]; then
+			want="$want $k:$k:no:reply-off:$esc"
+		else
+			want="$want $k:$k:yes:queued:$esc"
+		fi
+	done
+	# shellcheck disable=SC2086
+	check "reply no for $c: reply-off for it alone" \
+	    decisions "$RUN/classify.json" $want
+done
 cp "$top_srcdir/rules/00-categories.rules" "$RUN/rules/"
 
 "$JM" -n -c "$RUN/missing.conf" >"$RUN/out" 2>&1

@@ -43,10 +43,13 @@
  *   not-to-support     no watched address (jm_conf_watched()) in To or Cc.
  *   auth-failed        an Authentication-Results header of our own
  *                      authserv_id reports spf=fail, dmarc=fail, or
- *                      dkim=fail with no dkim=pass in any of our own
- *                      Authentication-Results.  Other authserv-ids are
- *                      ignored (anyone can write one); spf=softfail is not
- *                      a failure; an empty authserv_id turns this off.
+ *                      dkim=fail with neither dkim=pass nor dmarc=pass in
+ *                      the same header.  Each header is judged alone: a
+ *                      pass in one (which the sender may have forged)
+ *                      never cancels a failure in another.  Other
+ *                      authserv-ids are ignored (anyone can write one);
+ *                      spf=softfail is not a failure; an empty
+ *                      authserv_id turns this off.
  *
  * and from jm_ack_limits():
  *

@@ -3,10 +3,11 @@
 #
 # A forged sender gets no acknowledgement: an Authentication-Results
 # header of our own authserv-id that reports spf, dkim or dmarc failing
-# stops it, while the same header from any other host is ignored (anyone
-# can write one).  And a burst of 1,000 complaints from one address gets
-# at most ack_max_per_day acknowledgements, counted in the mailbox they
-# were sent to.  Everything goes through a private Postfix, the
+# stops it, and a pass in another such header (which the sender may have
+# forged) does not cancel that failure, while the same header from any
+# other host is ignored (anyone can write one).  And a burst of 1,000
+# complaints from one address gets at most ack_max_per_day
+# acknowledgements, counted in the mailbox they were sent to.  Everything goes through a private Postfix, the
 # acknowledgements too.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 e2e_init bscat
@@ -67,6 +68,10 @@ complaint dkimfail "mx.test.example; dkim=fail header.d=customer.example"
 complaint dmarcfail "mx.test.example; dmarc=fail header.from=customer.example"
 complaint mixed "mx.test.example; spf=pass smtp.mailfrom=customer.example" \
     "mx.test.example; dkim=pass header.d=customer.example; dmarc=fail"
+# Our verifier's failure, inserted at the top, above a pass the sender
+# forged under our own id: each header counts alone, so the failure stands.
+complaint forgedpass "mx.test.example; dkim=fail header.d=customer.example" \
+    "mx.test.example; dkim=pass header.d=customer.example; dmarc=pass"
 complaint otherhost "evil.example; spf=fail; dkim=fail; dmarc=fail" \
     "mx.test.example.evil.example; spf=fail"
 complaint pass "mx.test.example; spf=pass; dkim=pass; dmarc=pass"
@@ -74,18 +79,19 @@ complaint softfail "mx.test.example; spf=softfail smtp.mailfrom=customer.example
 complaint none
 complaint forged "mx.test.example; spf=pass smtp.mailfrom=customer.example"
 
-for u in spffail dkimfail dmarcfail mixed otherhost pass softfail none; do
+for u in spffail dkimfail dmarcfail mixed forgedpass otherhost pass softfail \
+    none; do
 	sed "s/{i}/1/" "$RUN/$u.eml" >"$RUN/$u-1.eml"
 	check "$u: accepted" send "$u@customer.example" support@example.com \
 	    "$RUN/$u-1.eml"
 done
-check "all delivered" wait_mail example.com 8 30
+check "all delivered" wait_mail example.com 9 30
 for u in otherhost pass softfail none; do
 	check "$u: acknowledged" wait_for 20 acks_ge "$u" 1
 done
 # The answered ones have arrived: the others would have by now.
 sleep 1
-for u in spffail dkimfail dmarcfail mixed; do
+for u in spffail dkimfail dmarcfail mixed forgedpass; do
 	check "$u: not acknowledged ($(reason "$u"))" \
 	    sh -c "[ $(acks_to "$u") -eq 0 ] && [ '$(reason "$u")' = auth-failed ]"
 done

@@ -8,8 +8,10 @@
 # accepted and delivered whole, the daemon stays up with its memory
 # bounded, and the acknowledgement gains no header.  Meanwhile the CRM
 # webhook answers with a redirect to itself, an endless body and silence:
-# mail keeps flowing.  (The outbox's handling of each such answer is
-# checked in detail by test_outbox.)
+# mail keeps flowing, and journeyctl queue shows each row dead-lettered
+# (the redirect), delivered (the endless body, cut off after its 200) or
+# waiting for a retry after a timeout.  (The outbox's handling of each
+# such answer is checked in detail by test_outbox.)
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib.sh"
 e2e_init hostile
 need_root
@@ -250,6 +252,94 @@ t0=$(date +%s)
 check "after: accepted" send_raw after
 check "after: delivered within 10 s" wait_mail example.com $((before + 1)) 10
 diag "after: delivered in $(($(date +%s) - t0)) s"
+
+# What became of each webhook row, as the operator sees it: every event is
+# one row per URL; the redirect is dead-lettered at once, the endless body
+# is cut off after its 200 and counts as delivered, the silence is a
+# timeout retried later.  The acknowledgements all went out.
+q() { sqlite3 "$MILTER_STATE/journey.db" "$1"; }
+check "every webhook row tried, every acknowledgement sent" \
+    wait_for 30 sh -c "[ \"\$(sqlite3 '$MILTER_STATE/journey.db' \
+        \"select count(*) from outbox where (kind = 'webhook' and \
+        attempts = 0) or (kind = 'smtp' and state != 'done')\")\" = 0 ]"
+# rows PATH [STATE]: outbox rows to the receiver's PATH (in STATE).
+rows() {
+	q "select count(*) from outbox where target like '%/$1'${2:+ and state = '$2'}"
+}
+events=$(rows huge)
+diag "webhook rows: $events per URL"
+check "one row per event for each URL ($events)" sh -c "[ $events -gt 0 ] &&
+    [ $(rows redirect) -eq $events ] && [ $(rows slow) -eq $events ]"
+check "huge: every row delivered, the body cut off" \
+    test "$(rows huge done)" -eq "$events"
+"$top_builddir/journeyctl" -c "$RUN/jm.conf" queue >"$RUN/queue.out" 2>&1
+check "journeyctl queue: exit 0" test $? -eq 0
+"$top_builddir/journeyctl" -c "$RUN/jm.conf" queue --dead \
+    >"$RUN/queue-dead.out" 2>&1
+check "journeyctl queue --dead: exit 0" test $? -eq 0
+sed 's/^/# /' "$RUN/queue.out"
+cat >"$RUN/queue.py" <<'EOP'
+import re, sys
+# "ID KIND STATE ATTEMPTS AGE NEXT TARGET", NEXT "-", "now" or "in 5s";
+# the last error, if any, on the next line, indented.
+ROW = re.compile(r"^(\d+)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+"
+                 r"(-|now|in \S+)\s+(\S+)$")
+def rows(path):
+    out, last = [], None
+    for line in open(path):
+        line = line.rstrip("\n")
+        m = ROW.match(line)
+        if m:
+            last = {"id": m.group(1), "kind": m.group(2), "state": m.group(3),
+                    "attempts": int(m.group(4)), "target": m.group(7),
+                    "error": ""}
+            out.append(last)
+        elif line.startswith(" " * 40) and last is not None:
+            last["error"] = line.strip()
+    return out
+everything, dead = rows(sys.argv[1]), rows(sys.argv[2])
+events, what = int(sys.argv[3]), sys.argv[4]
+def path(r):
+    return re.sub(r"^http://[^/]*", "", r["target"])
+bad = []
+if what == "redirect":
+    got = [r for r in everything if path(r) == "/redirect"]
+    bad = [r for r in got if r["state"] != "dead" or r["attempts"] != 1 or
+           r["error"] != "HTTP 302, redirect not followed"]
+elif what == "slow":
+    got = [r for r in everything if path(r) == "/slow"]
+    bad = [r for r in got if r["state"] != "pending" or r["attempts"] < 1 or
+           not re.search(r"timed out after \d+ milli", r["error"])]
+elif what == "dead":
+    got = dead
+    bad = [r for r in dead if path(r) != "/redirect"]
+else:
+    got = [r for r in everything if path(r) == "/huge" or r["kind"] == "smtp"]
+    bad = got
+    events = 0
+for r in bad:
+    print("unexpected: %r" % r)
+if len(got) != events:
+    print("%d rows, want %d" % (len(got), events))
+sys.exit(1 if bad or len(got) != events else 0)
+EOP
+queue_rows() {
+	"$PYTHON3" "$RUN/queue.py" "$RUN/queue.out" "$RUN/queue-dead.out" \
+	    "$events" "$1" >"$RUN/rows-$1.out" 2>&1
+	st=$?
+	sed 's/^/# /' "$RUN/rows-$1.out"
+	return $st
+}
+check "redirect: each row dead after one attempt, HTTP 302 not followed" \
+    queue_rows redirect
+check "slow: each row pending a retry, last error a timeout" queue_rows slow
+check "queue --dead: the redirect rows and no others" queue_rows dead
+check "queue: no huge row and no acknowledgement left" queue_rows gone
+check "redirect: dead-lettering logged" \
+    grep -q "redirect: HTTP 302, redirect not followed, dead-lettered" \
+    "$RUN/milter.log"
+check "slow: the retry logged" \
+    grep -Eq "slow: .*timed out.*, retry 1 in" "$RUN/milter.log"
 
 check "no internal error logged" \
     sh -c "! grep -q 'internal error' '$RUN/milter.log'"

@@ -185,11 +185,17 @@ static const struct policy_case {
 	    { .h = { { "Authentication-Results", "mx.example.com; "
 	    "dkim=fail (bad signature) header.d=list.example; "
 	    "dkim=pass header.d=customer.example; spf=pass" } } }, NULL },
-	{ "dkim=pass in a second header of ours",
+	{ "dkim=fail beside dkim=pass, dmarc=pass from OpenDMARC",
 	    { .h = { { "Authentication-Results", "mx.example.com; "
-	    "dkim=fail header.d=list.example" },
-	    { "Authentication-Results", "mx.example.com; dkim=pass "
-	    "header.d=customer.example" } } }, NULL },
+	    "dmarc=pass (p=none dis=none) header.from=customer.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail (bad signature) header.d=list.example; "
+	    "dkim=pass header.d=customer.example" } } }, NULL },
+	{ "dkim=fail beside dmarc=pass in the same header",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=customer.example; spf=pass "
+	    "smtp.mailfrom=customer.example; dmarc=pass "
+	    "header.from=customer.example" } } }, NULL },
 	{ "spf=softfail",
 	    { .h = { { "Authentication-Results", "mx.example.com; "
 	    "spf=softfail smtp.mailfrom=customer.example" } } }, NULL },
@@ -302,6 +308,14 @@ static const struct policy_case {
 	    "role-sender" },
 	{ "LISTSERV", { .env_from = "listserv@lists.example" },
 	    "role-sender" },
+	{ "Majordomo", { .env_from = "Majordomo@lists.example" },
+	    "role-sender" },
+	{ "donotreply in From", { .from_addr = "donotreply@shop.example" },
+	    "role-sender" },
+	{ "do-not-reply with a subaddress",
+	    { .from_addr = "Do-Not-Reply+order-42@shop.example" },
+	    "role-sender" },
+	{ "bounce", { .env_from = "bounce@news.example" }, "role-sender" },
 	{ "not to support", { .to = "sales@example.com" }, "not-to-support" },
 	{ "support only in the display name",
 	    { .to = "\"support@example.com\" <evil@attacker.example>" },
@@ -323,6 +337,47 @@ static const struct policy_case {
 	    "dkim=pass" },
 	    { "Authentication-Results", "mx.example.com; dkim=fail" } } },
 	    "auth-failed" },
+	/*
+	 * A sender may forge our own authserv-id: a pass in one header never
+	 * cancels a failure in another, wherever each stands.
+	 */
+	{ "a forged dkim=pass of ours above our dkim=fail",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dkim=pass header.d=customer.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=customer.example" } } }, "auth-failed" },
+	{ "a forged dkim=pass of ours below our dkim=fail",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=customer.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dkim=pass header.d=customer.example" } } }, "auth-failed" },
+	{ "a forged dmarc=pass does not cancel our dmarc=fail",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "spf=pass; dkim=pass; dmarc=pass header.from=bank.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dmarc=fail (p=reject) header.from=bank.example" } } },
+	    "auth-failed" },
+	{ "a dmarc=pass in another header does not excuse dkim=fail",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dmarc=pass header.from=customer.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=customer.example" } } }, "auth-failed" },
+	{ "a failure in any header of ours counts, beside passes",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dkim=pass; spf=pass; dmarc=pass" },
+	    { "Authentication-Results", "mx.example.com; spf=fail" } } },
+	    "auth-failed" },
+	{ "dkim=fail beside dkim=pass, dmarc=fail from OpenDMARC",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dmarc=fail (p=reject) header.from=bank.example" },
+	    { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=bank.example; "
+	    "dkim=pass header.d=attacker.example" } } }, "auth-failed" },
+	{ "dkim=fail beside dkim=pass and dmarc=fail in one header",
+	    { .h = { { "Authentication-Results", "mx.example.com; "
+	    "dkim=fail header.d=bank.example; "
+	    "dkim=pass header.d=attacker.example; "
+	    "dmarc=fail header.from=bank.example" } } }, "auth-failed" },
 
 	/* The order: the most decisive reason wins. */
 	{ "a bounce from a list", { .env_from = "",

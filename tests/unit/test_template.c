@@ -1,7 +1,7 @@
 /*
  * test_template.c: the reply template language: every load error with its
  * file and line, rendering, sections, injection through values, output
- * bounds, and loading a directory.
+ * bounds, loading a directory, and the wording of every shipped template.
  */
 #include "config.h"
 
@@ -538,6 +538,115 @@ START_TEST(test_man_example)
 }
 END_TEST
 
+/*
+ * The shipped templates, each rendered: every category and language in
+ * rules/replies has a row here (a template added without one fails), and
+ * each must say what its category promises, in its own language.
+ */
+#define MAX_WORDS	5
+
+static const struct shipped_case {
+	const char	*category;
+	const char	*language;
+	const char	*words[MAX_WORDS];	/* each must be in the body */
+	const char	*offer_lead;	/* text right before the offer */
+} shipped_cases[] = {
+	/* A complaint: an apology, a person, a time. */
+	{ "complaint", "en", { "truly sorry", "With apologies",
+	    "A member of our staff, not a robot", "personally",
+	    "within one business day" }, NULL },
+	{ "complaint", "tr", { "içtenlikle özür dileriz",
+	    "Bir ekip arkadaşımız", "bizzat", "en geç bir iş günü içinde" },
+	    NULL },
+	{ "complaint", "fa", { "صمیمانه پوزش می‌خواهیم",
+	    "یکی از همکاران ما", "شخصاً", "حداکثر تا یک روز کاری" }, NULL },
+	/* Praise: thanks. */
+	{ "praise", "en", { "Thank you so much" }, NULL },
+	{ "praise", "tr", { "çok teşekkür ederiz" }, NULL },
+	{ "praise", "fa", { "سپاسگزاریم" }, NULL },
+	/* A cancellation: the request named, and the operator's offer. */
+	{ "cancellation", "en", { "cancellation request" },
+	    "we would like to offer you this: " },
+	{ "cancellation", "tr", { "İptal talebiniz" },
+	    "size şunu önermek isteriz: " },
+	{ "cancellation", "fa", { "درخواست لغو" },
+	    "مایلیم این پیشنهاد را به شما تقدیم کنیم: " },
+};
+
+START_TEST(test_shipped)
+{
+	const struct shipped_case *c = &shipped_cases[_i];
+	const struct jm_template *t;
+	struct jm_template_vars vars;
+	struct jm_templates *ts;
+	struct jm_diag	 d;
+	const char	*top = getenv("top_srcdir");
+	char		 dir[1024], want[512], *subject, *body;
+	size_t		 i;
+
+	snprintf(dir, sizeof(dir), "%s/rules/replies",
+	    top != NULL ? top : ".");
+	jm_diag_init(&d);
+	ck_assert_msg(jm_templates_load(dir, &d, &ts) == 0, "%s",
+	    d.n > 0 ? jm_diag_line(&d, 0) : "?");
+	ck_assert_uint_eq(jm_templates_count(ts),
+	    sizeof(shipped_cases) / sizeof(shipped_cases[0]));
+	t = jm_templates_find(ts, c->category, c->language, NULL);
+	ck_assert_msg(t != NULL, "%s.%s: not shipped", c->category,
+	    c->language);
+	ck_assert_str_eq(jm_template_language(t), c->language);
+
+	memset(&vars, 0, sizeof(vars));
+	vars.customer_name = "Ada Lovelace";
+	vars.subject = "Order 4711";
+	vars.ticket = "JM-7QK2M4XA";
+	vars.category = c->category;
+	vars.support_name = "Example Support";
+	vars.cancellation_offer = "three months at half price";
+	ck_assert_int_eq(jm_template_render(t, &vars, &subject, &body), 0);
+	ck_assert_msg(strstr(subject, "Order 4711") != NULL &&
+	    strstr(subject, "JM-7QK2M4XA") != NULL,
+	    "%s.%s: subject \"%s\"", c->category, c->language, subject);
+	ck_assert_msg(strstr(body, "JM-7QK2M4XA") != NULL,
+	    "%s.%s: no ticket in the body", c->category, c->language);
+	ck_assert_msg(strstr(body, "Ada Lovelace") != NULL,
+	    "%s.%s: no customer name", c->category, c->language);
+	ck_assert_msg(strstr(body, "Example Support") != NULL,
+	    "%s.%s: no support name", c->category, c->language);
+	ck_assert(strstr(subject, "{{") == NULL && strstr(body, "{{") == NULL);
+	for (i = 0; i < MAX_WORDS && c->words[i] != NULL; i++)
+		ck_assert_msg(strstr(body, c->words[i]) != NULL,
+		    "%s.%s: \"%s\" missing from:\n%s", c->category,
+		    c->language, c->words[i], body);
+	if (c->offer_lead != NULL) {
+		snprintf(want, sizeof(want), "%s%s", c->offer_lead,
+		    vars.cancellation_offer);
+		ck_assert_msg(strstr(body, want) != NULL,
+		    "%s.%s: the offer is not in:\n%s", c->category,
+		    c->language, body);
+	}
+	free(subject);
+	free(body);
+
+	/* Without a name or an offer, their sections leave no trace. */
+	vars.customer_name = NULL;
+	vars.cancellation_offer = "";
+	ck_assert_int_eq(jm_template_render(t, &vars, &subject, &body), 0);
+	ck_assert(strstr(body, "JM-7QK2M4XA") != NULL);
+	ck_assert_msg(strstr(body, " ,") == NULL && strstr(body, "  ") ==
+	    NULL && strstr(body, "\n\n\n") == NULL,
+	    "%s.%s: without a name:\n%s", c->category, c->language, body);
+	if (c->offer_lead != NULL)
+		ck_assert_msg(strstr(body, c->offer_lead) == NULL,
+		    "%s.%s: an empty offer is announced", c->category,
+		    c->language);
+	free(subject);
+	free(body);
+	jm_templates_free(ts);
+	jm_diag_free(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -557,6 +666,8 @@ main(void)
 	tcase_add_test(tc, test_load_dir_missing);
 	tcase_add_test(tc, test_load_dir_big_file);
 	tcase_add_test(tc, test_man_example);
+	tcase_add_loop_test(tc, test_shipped, 0,
+	    sizeof(shipped_cases) / sizeof(shipped_cases[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
