@@ -161,7 +161,7 @@ check "classify: every shipped category is acknowledged" \
     decisions "$RUN/classify.json" \
     complaint:complaint:yes:queued:no-chat-target \
     praise:praise:yes:queued:not-escalated \
-    cancellation:cancellation:yes:queued:no-chat-target
+    cancellation:cancellation:yes:queued:not-escalated
 for c in complaint praise cancellation; do
 	sed -E "/^category $c /s/ reply $c( |\$)/ reply no\1/" \
 	    "$top_srcdir/rules/00-categories.rules" \
@@ -174,8 +174,8 @@ for c in complaint praise cancellation; do
 	    "$RUN/praise.eml" "$RUN/cancellation.eml" >"$RUN/classify.json" 2>&1
 	want=
 	for k in complaint praise cancellation; do
-		esc=no-chat-target
-		[ "$k" = praise ] && esc=not-escalated
+		esc=not-escalated
+		[ "$k" = complaint ] && esc=no-chat-target
 		if [ "$k" = "$c" ]; then
 			want="$want $k:$k:no:reply-off:$esc"
 		else
