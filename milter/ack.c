@@ -634,17 +634,15 @@ auth_failed(const struct jm_conf *c, const struct jm_message *m)
 }
 
 /*
- * The order is the one documented in ack.h: configuration first, then the
- * envelope, then single headers, then what needs parsing (addresses,
- * Authentication-Results).  The first reason found is the one logged, so
+ * The order is the one documented in ack.h: the envelope, then single
+ * headers, then what needs parsing (addresses, Authentication-Results),
+ * then the configuration.  The first reason found is the one logged, so
  * the most decisive (a bounce is a bounce before it is a list message)
  * comes first.
  */
 const char *
 jm_ack_policy(const struct jm_conf *c, const struct jm_message *m)
 {
-	if (c->ack_from == NULL || addr_span(c->ack_from).n == 0)
-		return "no-from-config";
 	if (null_sender(m))
 		return "null-sender";
 	if (delivery_report(m))
@@ -670,6 +668,12 @@ jm_ack_policy(const struct jm_conf *c, const struct jm_message *m)
 		return "not-to-support";
 	if (auth_failed(c, m))
 		return "auth-failed";
+	/*
+	 * Last, not first: with acknowledgements off, a robot is still a
+	 * robot, and its mail moves no journey (decide.c).
+	 */
+	if (c->ack_from == NULL || addr_span(c->ack_from).n == 0)
+		return "no-from-config";
 	return NULL;
 }
 

@@ -13,7 +13,6 @@
  * and `journeyctl classify`, in the order jm_ack_policy() checks them
  * (cheapest and most decisive first; the first that applies is returned):
  *
- *   no-from-config     ack_from is empty: acknowledgements are off.
  *   null-sender        the envelope sender is <> (a bounce or a report;
  *                      RFC 3834 section 2).  Without an envelope
  *                      (journeyctl) a Return-Path of <> counts.
@@ -50,6 +49,8 @@
  *                      authserv-ids are ignored (anyone can write one);
  *                      spf=softfail is not a failure; an empty
  *                      authserv_id turns this off.
+ *   no-from-config     ack_from is empty: acknowledgements are off.  Last,
+ *                      so that automated mail is still known as such.
  *
  * and from jm_ack_limits():
  *

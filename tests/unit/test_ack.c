@@ -433,6 +433,14 @@ START_TEST(test_policy_conf)
 	ck_assert_ptr_null(jm_ack_policy(c, m));
 	set(c, "ack_from", "");
 	ck_assert_str_eq(jm_ack_policy(c, m), "no-from-config");
+	destroy(m);
+	/* With acknowledgements off, a robot is still a robot. */
+	m = build(&(struct spec){ .env_from = "<>" });
+	ck_assert_str_eq(jm_ack_policy(c, m), "null-sender");
+	destroy(m);
+	m = build(&(struct spec){ .h = { { "List-Id",
+	    "<news.example.com>" } } });
+	ck_assert_str_eq(jm_ack_policy(c, m), "list");
 	jm_conf_unref(c);
 	destroy(m);
 
