@@ -149,6 +149,8 @@ static const struct jm_conf_key keys[] = {
 	    F(support_name), NULL, "the team's name, {{support_name}} in templates" },
 	{ "cancellation_offer", JM_CONF_STRING, "", 0, 0,
 	    F(cancellation_offer), NULL, "retention offer, {{cancellation_offer}} in templates" },
+	{ "reply_off", JM_CONF_LIST, "", 0, 0, F(reply_off), NULL,
+	    "categories never acknowledged, whatever their rules say" },
 	{ "ack_interval", JM_CONF_TIME, "24h", 0, 30 * DAY, F(ack_interval),
 	    NULL, "one acknowledgement per customer and category within this time" },
 	{ "ack_max_per_day", JM_CONF_INT, "3", 0, 1000, F(ack_max_per_day), NULL,

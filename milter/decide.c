@@ -31,6 +31,17 @@ automated(const char *policy_reason)
 	return 0;
 }
 
+static int
+listed(const struct jm_strlist *l, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 decide_ack(const struct jm_conf *c, const struct jm_decide_input *in,
     struct jm_decision *d)
@@ -46,7 +57,8 @@ decide_ack(const struct jm_conf *c, const struct jm_decide_input *in,
 		d->ack_reason = "no-category";
 		return;
 	}
-	if (in->category->reply == NULL) {
+	if (in->category->reply == NULL ||
+	    listed(&c->reply_off, in->category->name)) {
 		d->ack_reason = "reply-off";
 		return;
 	}

@@ -44,6 +44,11 @@ cross_check(const struct jm_policy *p, const char *conf_path,
 			    "language", cat->name, p->conf->rules_dir,
 			    cat->reply, p->conf->default_language);
 	}
+	for (i = 0; i < p->conf->reply_off.n; i++)
+		if (jm_rules_find_category(p->rules,
+		    p->conf->reply_off.v[i]) == NULL)
+			jm_diag_add(d, conf_path, 0, "reply_off: unknown "
+			    "category \"%s\"", p->conf->reply_off.v[i]);
 	for (i = 0; i < p->n_chat; i++) {
 		for (j = 0; j < p->chat[i].n_categories; j++) {
 			const char *name = p->chat[i].categories[j];

@@ -188,6 +188,40 @@ for c in complaint praise cancellation; do
 done
 cp "$top_srcdir/rules/00-categories.rules" "$RUN/rules/"
 
+# reply_off in the configuration does the same without touching the rules.
+{ cat "$RUN/classify.conf"; echo "reply_off = praise"; } >"$RUN/off.conf"
+"$JM" -n -c "$RUN/off.conf" >"$RUN/out" 2>&1
+check "reply_off = praise: journey-milter -n accepts it" test $? -eq 0
+"$JC" -c "$RUN/off.conf" classify "$RUN/complaint.eml" \
+    "$RUN/praise.eml" "$RUN/cancellation.eml" >"$RUN/classify.json" 2>&1
+check "reply_off = praise: reply-off for praise alone" \
+    decisions "$RUN/classify.json" \
+    complaint:complaint:yes:queued:no-chat-target \
+    praise:praise:no:reply-off:not-escalated \
+    cancellation:cancellation:yes:queued:not-escalated
+{ cat "$RUN/classify.conf"; echo "reply_off = praise, complain"; } \
+    >"$RUN/off.conf"
+"$JM" -n -c "$RUN/off.conf" >"$RUN/out" 2>&1
+check "reply_off naming no category: exit 1, the name said" \
+    sh -c "[ $? -eq 1 ] && grep -q 'reply_off: unknown category \"complain\"' '$RUN/out'"
+
+# reply_off in the configuration does the same without touching the rules.
+{ cat "$RUN/classify.conf"; echo "reply_off = praise"; } >"$RUN/off.conf"
+"$JM" -n -c "$RUN/off.conf" >"$RUN/out" 2>&1
+check "reply_off = praise: journey-milter -n accepts it" test $? -eq 0
+"$JC" -c "$RUN/off.conf" classify "$RUN/complaint.eml" \
+    "$RUN/praise.eml" "$RUN/cancellation.eml" >"$RUN/classify.json" 2>&1
+check "reply_off = praise: reply-off for praise alone" \
+    decisions "$RUN/classify.json" \
+    complaint:complaint:yes:queued:no-chat-target \
+    praise:praise:no:reply-off:not-escalated \
+    cancellation:cancellation:yes:queued:not-escalated
+{ cat "$RUN/classify.conf"; echo "reply_off = praise, complain"; } \
+    >"$RUN/off.conf"
+"$JM" -n -c "$RUN/off.conf" >"$RUN/out" 2>&1
+check "reply_off naming no category: exit 1, the name said" \
+    sh -c "[ $? -eq 1 ] && grep -q 'reply_off: unknown category \"complain\"' '$RUN/out'"
+
 "$JM" -n -c "$RUN/missing.conf" >"$RUN/out" 2>&1
 check "a missing file: exit 1 and says so" \
     sh -c "[ $? -eq 1 ] && grep -q 'missing.conf: cannot open' '$RUN/out'"

@@ -85,6 +85,7 @@ struct jm_conf {
 	long		 ack_max_per_minute;
 	struct jm_strlist ack_role_senders;
 	struct jm_strlist support_addresses;
+	struct jm_strlist reply_off;	/* categories never acknowledged */
 	char		*authserv_id;
 
 	/* Escalation to chat. */

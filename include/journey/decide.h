@@ -41,7 +41,7 @@ struct jm_decision {
 /*
  * Fills D.  Reasons for no acknowledgement, in the order they are tried:
  * "own-acknowledgement", "no-category", "reply-off" (the category says
- * reply no), the policy's reason (see ack.h), "no-template", then the
+ * reply no, or reply_off names it), the policy's reason (see ack.h), "no-template", then the
  * limits of jm_ack_limits() ("already-answered", "daily-limit",
  * "global-limit").  For no escalation: "own-acknowledgement",
  * "no-category", "automated", then, when no chat target takes the

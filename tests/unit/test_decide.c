@@ -224,6 +224,57 @@ START_TEST(test_unshared)
 }
 END_TEST
 
+/* reply_off names a category: its mail is answered no more, all else stays. */
+START_TEST(test_reply_off)
+{
+	struct jm_conf		*cf;
+	struct jm_diag		 dg;
+	struct jm_facts		 f;
+	struct jm_decide_input	 in;
+	struct jm_decision	 d;
+	char			 why[128];
+
+	jm_diag_init(&dg);
+	ck_assert_int_eq(jm_conf_load(NULL, &dg, &cf), 0);
+	jm_diag_free(&dg);
+	ck_assert_int_eq(jm_conf_set(cf, "reply_off", "praise, cancellation",
+	    why, sizeof(why)), 0);
+	memset(&f, 0, sizeof(f));
+	f.known = 1;
+	f.state.stage = JM_STAGE_ACTIVATE;
+	memset(&in, 0, sizeof(in));
+	in.facts = &f;
+	in.have_template = 1;
+	in.chat_targets = 1;
+
+	in.category = &praise;
+	jm_decide(cf, &in, &d);
+	ck_assert_int_eq(d.ack, 0);
+	ck_assert_str_eq(d.ack_reason, "reply-off");
+	ck_assert_int_eq(d.next.stage, JM_STAGE_ACCLIMATE);
+	ck_assert_int_eq(d.escalate, 1);
+
+	in.category = &cancellation;
+	jm_decide(cf, &in, &d);
+	ck_assert_str_eq(d.ack_reason, "reply-off");
+	ck_assert_int_eq(d.next.stage, JM_STAGE_EXITED);
+
+	in.category = &complaint;
+	jm_decide(cf, &in, &d);
+	ck_assert_int_eq(d.ack, 1);
+	ck_assert_str_eq(d.ack_reason, "queued");
+
+	/* A robot's mail in such a category is still a robot's. */
+	in.category = &praise;
+	in.ack_policy = "list";
+	jm_decide(cf, &in, &d);
+	ck_assert_str_eq(d.ack_reason, "reply-off");
+	ck_assert_int_eq(d.automated, 1);
+	ck_assert_int_eq(d.next.stage, JM_STAGE_ACTIVATE);
+	jm_conf_unref(cf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -237,6 +288,7 @@ main(void)
 	if (jm_conf_load(NULL, &d, &conf) == -1)
 		return EXIT_FAILURE;
 	tcase_add_loop_test(tc, test_case, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_reply_off);
 	tcase_add_loop_test(tc, test_unshared, 0,
 	    sizeof(unshared_cases) / sizeof(unshared_cases[0]));
 	suite_add_tcase(s, tc);
