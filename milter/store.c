@@ -86,6 +86,14 @@ jm_store_open(const struct jm_conf *conf, struct jm_store **out, char *err,
 	return 0;
 }
 
+int
+jm_store_check(const struct jm_conf *conf, char *err, size_t errlen)
+{
+	if (conf->state == NULL || strcmp(conf->state, "sqlite") == 0)
+		return 0;
+	return jm_store_redis_check(conf, err, errlen);
+}
+
 const char *
 jm_store_backend(const struct jm_store *s)
 {

@@ -74,16 +74,24 @@
  * This file logs the start and end of an outage itself (jm_log), since
  * those are the backend's own events, not any caller's error.
  *
- * Deliberately not here: TLS (hiredis 0.14 has none: use a tunnel, see
- * journey-milter.conf(5)), Redis Cluster (WATCH across slots), Sentinel,
+ * TLS (rediss://) is done here with OpenSSL, since Debian 12's hiredis
+ * (0.14) has none: hiredis still formats the commands and parses the
+ * replies, and only the bytes between the two go through an SSL session
+ * on hiredis's socket (see "TLS" below).  The server's certificate and
+ * name are verified unless redis_tls_verify = no.
+ *
+ * Deliberately not here: Redis Cluster (WATCH across slots), Sentinel,
  * and the outbox (the SQLite store's).
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +101,11 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "journey/log.h"
 #include "journey/store.h"
@@ -124,10 +136,18 @@ struct redis_store {
 	const struct jm_store_ops *local_ops;
 	void		*local;
 	redisContext	*rc;		/* NULL while not connected */
+	SSL_CTX		*tls_ctx;	/* NULL: redis://, no TLS */
+	SSL		*tls;		/* rc's TLS session, with tls_ctx */
+	char		 tls_name[256];	/* the name the certificate carries */
+	char		 tls_sni[256];	/* the same, "" when an address */
+	int		 tls_verify;
+	int		 tls_client_cert; /* one is configured */
+	int		 tls_fresh;	/* no reply yet on this session */
+	char		 tls_err[256];	/* the last TLS failure, for reply() */
 	char		 addr[INET6_ADDRSTRLEN];
 	int		 port;
 	int		 db;
-	char		 where[300];	/* "host:port/db" */
+	char		 where[300];	/* "host:port/db", " (TLS)" */
 	char		*user;
 	char		*password;
 	char		*prefix;
@@ -193,16 +213,14 @@ jm_redis_url_parse(const char *url, struct jm_redis_url *out, char *why,
 	memset(out, 0, sizeof(*out));
 	out->port = 6379;
 	if (strncmp(url, "rediss://", 9) == 0) {
-		snprintf(why, whylen, "rediss:// (TLS) is not supported: this "
-		    "build's hiredis has no TLS; reach Redis through a TLS "
-		    "tunnel on 127.0.0.1 (see journey-milter.conf(5))");
-		return -1;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
+		out->tls = 1;
+		p = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else {
 		snprintf(why, whylen, "\"%s\" is not a redis:// URL", url);
 		return -1;
 	}
-	p = url + 8;
 	slash = strchr(p, '/');
 	if (slash == NULL)
 		slash = p + strlen(p);
@@ -362,17 +380,371 @@ keys_free(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * TLS.  hiredis 0.14 has none, but its two halves are public: commands are
+ * formatted into the context's output buffer (redisAppendCommand*) and
+ * replies are parsed by its reader (redisReaderFeed, redisReaderGetReply).
+ * On a rediss:// connection this file moves the bytes between the two over
+ * OpenSSL, on the socket hiredis connected, made non-blocking so that every
+ * wait is a poll() that ends at the deadline; a redis:// connection keeps
+ * redisGetReply().
+ */
+
+/* OpenSSL's reason for this thread's last error, or FALLBACK. */
+static const char *
+tls_reason(const char *fallback)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	const char	*r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : fallback;
+}
+
+/* An encrypted key would have its passphrase asked on a terminal. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return 0;
+}
+
+/* KEY's file PATH can be read; else -1 with ERR (OpenSSL would say less). */
+static int
+readable(const char *key, const char *path, char *err, size_t errlen)
+{
+	FILE	*fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+static const char *
+nonnull(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/*
+ * The TLS settings of CONF for a URL U: with rediss://, a context with the
+ * client certificate loaded and, unless redis_tls_verify = no, the
+ * server's chain and name checked (*CTX set); with redis://, none of the
+ * redis_tls_* files or names may be set (*CTX NULL), so that a client
+ * certificate never hides a connection in the clear.  0, or -1 with ERR.
+ */
+static int
+tls_context(const struct jm_conf *conf, const struct jm_redis_url *u,
+    SSL_CTX **out, char *err, size_t errlen)
+{
+	const char	*ca = nonnull(conf->redis_tls_ca_file);
+	const char	*cert = nonnull(conf->redis_tls_cert_file);
+	const char	*key = nonnull(conf->redis_tls_key_file);
+	const char	*name = nonnull(conf->redis_tls_server_name);
+	const char	*keyfile, *keykey;
+	X509_VERIFY_PARAM *param;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	SSL_CTX		*ctx;
+	int		 ip;
+
+	*out = NULL;
+	if (!u->tls) {
+		if (*ca != '\0' || *cert != '\0' || *key != '\0' ||
+		    *name != '\0') {
+			snprintf(err, errlen, "redis_tls_* keys are set but "
+			    "state is redis://, without TLS: write rediss://");
+			return -1;
+		}
+		return 0;
+	}
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		snprintf(err, errlen, "redis TLS: %s",
+		    tls_reason("cannot set up"));
+		return -1;
+	}
+	(void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	(void)SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+	if (*cert != '\0') {
+		if (readable("redis_tls_cert_file", cert, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+			snprintf(err, errlen, "redis_tls_cert_file %s: %s",
+			    cert, tls_reason("not a PEM certificate"));
+			goto fail;
+		}
+		keyfile = *key != '\0' ? key : cert;
+		keykey = *key != '\0' ? "redis_tls_key_file" :
+		    "redis_tls_cert_file";
+		if (readable(keykey, keyfile, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_use_PrivateKey_file(ctx, keyfile,
+		    SSL_FILETYPE_PEM) != 1 &&
+		    ERR_GET_REASON(ERR_peek_last_error()) !=
+		    X509_R_KEY_VALUES_MISMATCH) {
+			snprintf(err, errlen, "%s %s: %s (an unencrypted PEM "
+			    "private key is needed)", keykey, keyfile,
+			    tls_reason("no private key"));
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(err, errlen, "%s %s: the key does not match "
+			    "redis_tls_cert_file %s", keykey, keyfile, cert);
+			goto fail;
+		}
+	} else if (*key != '\0') {
+		snprintf(err, errlen, "redis_tls_key_file is set but "
+		    "redis_tls_cert_file is not");
+		goto fail;
+	}
+	if (!conf->redis_tls_verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		*out = ctx;
+		return 0;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (*ca != '\0') {
+		if (readable("redis_tls_ca_file", ca, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			snprintf(err, errlen, "redis_tls_ca_file %s: %s", ca,
+			    tls_reason("no PEM certificate in it"));
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "redis TLS: the system's CA "
+		    "certificates: %s (set redis_tls_ca_file)",
+		    tls_reason("cannot be loaded"));
+		goto fail;
+	}
+	if (*name == '\0')
+		name = u->host;
+	ip = inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
+	param = SSL_CTX_get0_param(ctx);
+	if (!ip)
+		X509_VERIFY_PARAM_set_hostflags(param,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) :
+	    X509_VERIFY_PARAM_set1_host(param, name, 0)) != 1) {
+		snprintf(err, errlen, "redis TLS: \"%s\" cannot be checked "
+		    "against a certificate", name);
+		goto fail;
+	}
+	*out = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+/* Why the TLS call that failed with error E did, in rs->tls_err. */
+static void
+tls_failure(struct redis_store *rs, int e)
+{
+	unsigned long	 last = ERR_peek_last_error();
+	long		 v;
+	int		 saved = errno;
+
+	switch (e) {
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server "
+		    "closed the connection");
+		return;
+	case SSL_ERROR_SYSCALL:
+		if (last != 0)
+			break;
+		/*
+		 * With TLS 1.3 the server judges the client's certificate
+		 * after the client's handshake is over; its alert is often
+		 * lost in the reset that our first command provokes.
+		 */
+		if (rs->tls_fresh && !rs->tls_client_cert)
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s after "
+			    "the TLS handshake (the server may want a client "
+			    "certificate: see redis_tls_cert_file)",
+			    saved != 0 ? strerror(saved) : "connection lost");
+		else
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s",
+			    saved != 0 ? strerror(saved) : "connection lost");
+		return;
+	default:
+		break;
+	}
+	v = rs->tls_verify ? SSL_get_verify_result(rs->tls) : X509_V_OK;
+	if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server's "
+		    "certificate is not for %.100s (%s; see "
+		    "redis_tls_server_name)", rs->tls_name,
+		    X509_verify_cert_error_string(v));
+	else if (v != X509_V_OK)
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server's "
+		    "certificate is not trusted (%s; see redis_tls_ca_file)",
+		    X509_verify_cert_error_string(v));
+	else if (!rs->tls_client_cert && last != 0 &&
+	    (ERR_GET_REASON(last) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+	    ERR_GET_REASON(last) == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE))
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: %s (the "
+		    "server wants a client certificate: see "
+		    "redis_tls_cert_file)", tls_reason("refused"));
+	else
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: %s",
+		    tls_reason("failed"));
+}
+
+/*
+ * After a TLS call on rs->tls returned RET: when it only has to wait for
+ * the socket, waits for it until DEADLINE and returns 0 (call again);
+ * else -1 with the reason in rs->tls_err.
+ */
+static int
+tls_wait(struct redis_store *rs, int ret, const struct timespec *deadline)
+{
+	struct pollfd	 pfd;
+	long		 ms;
+	int		 e, n;
+
+	e = SSL_get_error(rs->tls, ret);
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		tls_failure(rs, e);
+		return -1;
+	}
+	ms = remaining_ms(deadline);
+	if (ms <= 0) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err),
+		    "no answer within redis_timeout");
+		return -1;
+	}
+	pfd.fd = rs->rc->fd;
+	pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (n == -1 && errno != EINTR) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "poll: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err),
+		    "no answer within redis_timeout");
+		return -1;
+	}
+	return 0;
+}
+
+/* The TLS handshake on rs->rc's socket, by DEADLINE; 0, or -1 with WHY. */
+static int
+tls_start(struct redis_store *rs, const struct timespec *deadline,
+    char *why, size_t whylen)
+{
+	int	fd = rs->rc->fd, fl, n;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		snprintf(why, whylen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	ERR_clear_error();
+	rs->tls = SSL_new(rs->tls_ctx);
+	if (rs->tls == NULL || SSL_set_fd(rs->tls, fd) != 1 ||
+	    (rs->tls_sni[0] != '\0' &&
+	    SSL_set_tlsext_host_name(rs->tls, rs->tls_sni) != 1)) {
+		snprintf(why, whylen, "TLS: %s", tls_reason("out of memory"));
+		return -1;
+	}
+	for (;;) {
+		ERR_clear_error();
+		n = SSL_connect(rs->tls);
+		if (n == 1) {
+			rs->tls_fresh = 1;
+			return 0;
+		}
+		if (tls_wait(rs, n, deadline) == -1) {
+			snprintf(why, whylen, "%s", rs->tls_err);
+			return -1;
+		}
+	}
+}
+
+/*
+ * redisGetReply() over TLS: sends what hiredis formatted into the output
+ * buffer, then feeds hiredis's reader until it has a reply.  0 with *OUT
+ * set, or -1 with the reason in rs->tls_err.
+ */
+static int
+tls_reply(struct redis_store *rs, const struct timespec *deadline,
+    void **out)
+{
+	redisContext	*c = rs->rc;
+	char		 buf[16384];
+	size_t		 len;
+	int		 n;
+
+	*out = NULL;
+	while ((len = sdslen(c->obuf)) > 0) {
+		ERR_clear_error();
+		n = SSL_write(rs->tls, c->obuf, len > INT_MAX ? INT_MAX :
+		    (int)len);
+		if (n > 0)
+			sdsrange(c->obuf, n, -1);
+		else if (tls_wait(rs, n, deadline) == -1)
+			return -1;
+	}
+	for (;;) {
+		if (redisReaderGetReply(c->reader, out) != REDIS_OK) {
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s",
+			    c->reader->errstr);
+			return -1;
+		}
+		if (*out != NULL) {
+			rs->tls_fresh = 0;
+			return 0;
+		}
+		ERR_clear_error();
+		n = SSL_read(rs->tls, buf, sizeof(buf));
+		if (n > 0) {
+			if (redisReaderFeed(c->reader, buf, (size_t)n) !=
+			    REDIS_OK) {
+				snprintf(rs->tls_err, sizeof(rs->tls_err),
+				    "%s", c->reader->errstr);
+				return -1;
+			}
+		} else if (tls_wait(rs, n, deadline) == -1)
+			return -1;
+	}
+}
+
 /* The connection and its health. */
+
+/* Closes the connection, if any. */
+static void
+disconnect(struct redis_store *rs)
+{
+	if (rs->tls != NULL) {
+		SSL_free(rs->tls);
+		rs->tls = NULL;
+	}
+	if (rs->rc != NULL) {
+		redisFree(rs->rc);
+		rs->rc = NULL;
+	}
+}
 
 /* Forgets the connection, recording WHY as the calling thread's error. */
 static void
 drop(struct redis_store *rs, const char *why)
 {
 	jm_store_set_error("redis %s: %s", rs->where, why);
-	if (rs->rc != NULL) {
-		redisFree(rs->rc);
-		rs->rc = NULL;
-	}
+	disconnect(rs);
 }
 
 /*
@@ -429,6 +801,14 @@ reply(struct redis_store *rs, const struct timespec *deadline,
 	if (ms <= 0) {
 		*why = "no answer within redis_timeout";
 		return -1;
+	}
+	if (rs->tls != NULL) {
+		if (tls_reply(rs, deadline, &r) == -1) {
+			*why = rs->tls_err;
+			return -1;
+		}
+		*out = r;
+		return 0;
 	}
 	if (redisSetTimeout(rs->rc, tv_ms(ms)) != REDIS_OK ||
 	    redisGetReply(rs->rc, &r) != REDIS_OK || r == NULL) {
@@ -496,6 +876,10 @@ connect_redis(struct redis_store *rs, const struct timespec *deadline,
 		return -1;
 	}
 	rs->rc = c;
+	if (rs->tls_ctx != NULL && tls_start(rs, deadline, why, whylen) == -1) {
+		disconnect(rs);
+		return -1;
+	}
 	if (rs->password != NULL && rs->user != NULL &&
 	    rs->user[0] != '\0') {
 		redisAppendCommand(c, "AUTH %s %s", rs->user, rs->password);
@@ -512,8 +896,7 @@ connect_redis(struct redis_store *rs, const struct timespec *deadline,
 	n++;
 	for (i = 0; i < n; i++) {
 		if (expect_ok(rs, deadline, why, whylen) == -1) {
-			redisFree(rs->rc);
-			rs->rc = NULL;
+			disconnect(rs);
 			return -1;
 		}
 	}
@@ -1434,8 +1817,8 @@ redis_close(void *impl)
 		return;
 	if (rs->local != NULL)
 		rs->local_ops->close(rs->local);
-	if (rs->rc != NULL)
-		redisFree(rs->rc);
+	disconnect(rs);
+	SSL_CTX_free(rs->tls_ctx);
 	free(rs->user);
 	if (rs->password != NULL) {
 		explicit_bzero(rs->password, strlen(rs->password));
@@ -1517,6 +1900,8 @@ jm_store_redis_open(const struct jm_conf *conf,
 	struct redis_store *rs;
 	struct jm_redis_url u;
 	struct timespec	 dl;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	const char	*name;
 	char		 why[256];
 
 	*impl = NULL;
@@ -1543,8 +1928,8 @@ jm_store_redis_open(const struct jm_conf *conf,
 	rs->db = u.db;
 	rs->timeout_ms = conf->redis_timeout;
 	rs->send_when_down = conf->redis_down == JM_REDIS_DOWN_SEND;
-	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d", u.host, u.port,
-	    u.db);
+	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d%s", u.host, u.port,
+	    u.db, u.tls ? " (TLS)" : "");
 	rs->prefix = strdup(conf->redis_key_prefix != NULL ?
 	    conf->redis_key_prefix : "");
 	if (u.user[0] != '\0')
@@ -1567,6 +1952,21 @@ jm_store_redis_open(const struct jm_conf *conf,
 		}
 	}
 	explicit_bzero(u.password, sizeof(u.password));
+	if (tls_context(conf, &u, &rs->tls_ctx, err, errlen) == -1)
+		goto fail;
+	if (rs->tls_ctx != NULL) {
+		name = conf->redis_tls_server_name != NULL &&
+		    conf->redis_tls_server_name[0] != '\0' ?
+		    conf->redis_tls_server_name : u.host;
+		snprintf(rs->tls_name, sizeof(rs->tls_name), "%s", name);
+		/* RFC 6066: a server name, never an address. */
+		if (inet_pton(AF_INET, name, a) != 1 &&
+		    inet_pton(AF_INET6, name, a) != 1)
+			snprintf(rs->tls_sni, sizeof(rs->tls_sni), "%s", name);
+		rs->tls_verify = conf->redis_tls_verify;
+		rs->tls_client_cert = conf->redis_tls_cert_file != NULL &&
+		    conf->redis_tls_cert_file[0] != '\0';
+	}
 	if (resolve(u.host, rs->addr, sizeof(rs->addr), err, errlen) == -1)
 		goto fail;
 
@@ -1581,6 +1981,30 @@ fail:
 	explicit_bzero(u.password, sizeof(u.password));
 	redis_close(rs);
 	return -1;
+}
+
+int
+jm_store_redis_check(const struct jm_conf *conf, char *err, size_t errlen)
+{
+	struct jm_redis_url u;
+	SSL_CTX		*ctx = NULL;
+	char		*pw;
+	int		 rc;
+
+	if (jm_redis_url_parse(conf->state, &u, err, errlen) == -1)
+		return -1;
+	explicit_bzero(u.password, sizeof(u.password));
+	if (conf->redis_password_file != NULL &&
+	    conf->redis_password_file[0] != '\0') {
+		pw = read_password(conf->redis_password_file, err, errlen);
+		if (pw == NULL)
+			return -1;
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	rc = tls_context(conf, &u, &ctx, err, errlen);
+	SSL_CTX_free(ctx);
+	return rc;
 }
 
 const struct jm_store_ops jm_store_redis_ops = {

@@ -305,6 +305,14 @@ int	jm_store_open(const struct jm_conf *conf, struct jm_store **out,
 	    char *err, size_t errlen);
 
 /*
+ * Checks, without opening anything, what jm_store_open() would read besides
+ * the database (for journey-milter -n): with state = redis://..., the URL,
+ * the password file and the TLS files.  0, or -1 with ERR naming the key,
+ * the file and the cause.
+ */
+int	jm_store_check(const struct jm_conf *conf, char *err, size_t errlen);
+
+/*
  * Reads the facts of Q as jm_store_begin() would, but outside any
  * transaction and holding nothing, so that the work that depends on them
  * can be done before the lock is taken; jm_store_begin() reads them again
