@@ -114,6 +114,15 @@ jm_store_migrate(struct jm_store *s, long *copied, long *kept)
 }
 
 int
+jm_store_rate_take(struct jm_store *s, const char *name, time_t now,
+    long limit)
+{
+	if (limit <= 0 || s->ops->rate == NULL)
+		return 1;
+	return s->ops->rate(s->impl, name, now, limit);
+}
+
+int
 jm_store_begin(struct jm_store *s, const struct jm_store_query *q,
     struct jm_facts *facts)
 {

@@ -21,6 +21,10 @@
  *   ackmin               the same over 60 s for everyone: the global limit.
  *   thread:MESSAGE-ID    the time the thread was escalated, TTL
  *                        escalation_window.
+ *   rate:HASH:MINUTE     counter of jm_store_rate_take() (the chat rate
+ *                        limit) for one name in one minute (now / 60), TTL
+ *                        two minutes; HASH is the name's SHA-256, in hex,
+ *                        since a chat URL holds a token.
  *   stats                hash: customers, at_risk, stage:NAME, events,
  *                        outages, unshared; kept by the same transactions.
  * Category names are lower-case words, so "ack:CATEGORY:ADDRESS" cannot be
@@ -104,6 +108,7 @@
 #include <hiredis/sds.h>
 #include <jansson.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -161,6 +166,7 @@ struct redis_store {
 	long		 backoff;	/* seconds */
 	long		 pend_outages;	/* not yet in the stats hash */
 	long		 pend_unshared;
+	int		 rate_alone;	/* said that rates are counted here */
 
 	struct txn	 t;
 };
@@ -779,6 +785,7 @@ back(struct redis_store *rs)
 	if (!rs->down)
 		return;
 	rs->down = 0;
+	rs->rate_alone = 0;
 	jm_log(LOG_NOTICE, "redis %s: answering again after %lds; %ld "
 	    "message%s handled without it", rs->where,
 	    (long)(time(NULL) - rs->down_since), rs->down_messages,
@@ -1502,6 +1509,91 @@ redis_requeue(void *impl, long long id, time_t now, long *count)
 	return rs->local_ops->requeue(rs->local, id, now, count);
 }
 
+/*
+ * One unit of NAME's budget for this minute, taken in Redis by INCR (and
+ * EXPIRE on the first): the hosts share one counter, and whoever finds it
+ * past LIMIT waits for the next minute.  Counts past LIMIT are harmless,
+ * since everyone is refused until the minute, and the key, goes.  Not in
+ * a MULTI: a WATCH left by a rolled-back message must not cancel it.
+ */
+static const char rate_lua[] =
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return n\n";
+
+/* PREFIX "rate:" SHA-256(NAME) ":" MINUTE; caller frees with free(). */
+static char *
+rate_key(const struct redis_store *rs, const char *name, time_t minute)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+	char		 tail[2 * EVP_MAX_MD_SIZE + 32];
+
+	if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(),
+	    NULL) != 1)
+		return NULL;
+	for (i = 0; i < mdlen; i++)
+		snprintf(tail + 2 * i, 3, "%02x", md[i]);
+	snprintf(tail + 2 * mdlen, sizeof(tail) - 2 * mdlen, ":%lld",
+	    (long long)minute);
+	return mkkey(rs, "rate:", tail, strlen(tail), NULL);
+}
+
+static int
+redis_rate(void *impl, const char *name, time_t now, long limit)
+{
+	struct redis_store *rs = impl;
+	struct timespec	 dl;
+	redisReply	*r = NULL;
+	const char	*w;
+	char		*key, why[256];
+	long long	 n = 0;
+
+	key = rate_key(rs, name, now / 60);
+	if (key == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&rs->lock);
+	if (rs->rc == NULL && remaining_ms(&rs->next_try) > 0)
+		goto alone;
+	deadline_in(&dl, rs->timeout_ms);
+	if (connect_redis(rs, &dl, 0, why, sizeof(why)) == -1) {
+		outage(rs, why);
+		goto alone;
+	}
+	redisAppendCommand(rs->rc, "EVAL %s 1 %s %d", rate_lua, key, 120);
+	if (reply(rs, &dl, &r, &w) == -1) {
+		outage(rs, w);
+		goto alone;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(why, sizeof(why), "rate limit: %.*s",
+		    r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		outage(rs, why);
+		goto alone;
+	}
+	back(rs);
+	n = r->integer;
+	freeReplyObject(r);
+	pthread_mutex_unlock(&rs->lock);
+	free(key);
+	return n <= limit;
+alone:
+	if (!rs->rate_alone) {
+		rs->rate_alone = 1;
+		jm_log(LOG_WARNING, "redis %s: rate limits (chat_rate_limit) "
+		    "are counted by this host alone until Redis answers",
+		    rs->where);
+	}
+	pthread_mutex_unlock(&rs->lock);
+	free(key);
+	return rs->local_ops->rate != NULL ?
+	    rs->local_ops->rate(rs->local, name, now, limit) : 1;
+}
+
 static int
 redis_prune(void *impl, time_t threads_before, time_t done_before)
 {
@@ -2031,4 +2123,5 @@ const struct jm_store_ops jm_store_redis_ops = {
 	.finish = NULL,
 	.customers = NULL,
 	.migrate = redis_migrate,
+	.rate = redis_rate,
 };

@@ -285,6 +285,8 @@ struct jm_store_ops {
 		    time_t updated), void *arg);
 	/* jm_store_migrate(). */
 	int	(*migrate)(void *impl, long *copied, long *kept);
+	/* jm_store_rate_take(), LIMIT > 0; NULL: no limit is kept. */
+	int	(*rate)(void *impl, const char *name, time_t now, long limit);
 };
 
 struct jm_store {
@@ -462,6 +464,19 @@ int	jm_store_prune(struct jm_store *s, time_t threads_before,
  * -1 (also when the store is not shared).
  */
 int	jm_store_migrate(struct jm_store *s, long *copied, long *kept);
+
+/*
+ * Takes one unit of NAME's budget for the minute of NOW (now / 60), at most
+ * LIMIT per minute: 1, taken; 0, this minute's are spent (nothing taken);
+ * -1 on an error (the caller decides; the outbox lets the attempt go).
+ * LIMIT 0 or less: 1, nothing counted.  The SQLite store counts in this
+ * process's memory; the Redis store counts for the whole fleet, and while
+ * Redis is unreachable falls back to this process's count (and logs that
+ * once).  NAME is borrowed; it is not stored in the clear in a shared
+ * store (a chat URL holds a token).
+ */
+int	jm_store_rate_take(struct jm_store *s, const char *name, time_t now,
+	    long limit);
 
 /* The backend's name: "sqlite" or "redis"; static. */
 const char *jm_store_backend(const struct jm_store *s);

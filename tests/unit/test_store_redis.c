@@ -17,6 +17,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 
 #include "journey/conf.h"
 #include "journey/diag.h"
+#include "journey/log.h"
 #include "journey/message.h"
 #include "journey/policy.h"
 #include "journey/process.h"
@@ -1153,6 +1155,103 @@ START_TEST(test_tls_hang)
 }
 END_TEST
 
+/*
+ * The chat rate limit: two hosts take from one budget per target per
+ * minute, in keys that expire and do not spell the target.
+ */
+#define CHAT_A	"https://hooks.chat.example/services/T0/B0/s3cr3t"
+#define CHAT_B	"https://hooks.chat.example/services/T0/B1/0th3r"
+
+static const struct shared_rate_step {
+	int		 host;		/* 0 or 1 */
+	const char	*name;
+	time_t		 now;
+	int		 want;
+} shared_rate_steps[] = {
+	{ 0, CHAT_A, T0, 1 },
+	{ 1, CHAT_A, T0 + 1, 1 },
+	{ 0, CHAT_A, T0 + 2, 1 },
+	{ 1, CHAT_A, T0 + 3, 0 },	/* the fleet's three are spent */
+	{ 0, CHAT_A, T0 + 3, 0 },
+	{ 1, CHAT_B, T0 + 3, 1 },	/* another target */
+	{ 1, CHAT_A, T0 - T0 % 60 + 60, 1 },	/* the next minute */
+	{ 0, CHAT_A, T0 - T0 % 60 + 61, 1 },
+};
+
+START_TEST(test_rate_shared)
+{
+	struct jm_store	*s[2];
+	redisContext	*c;
+	redisReply	*r, *t;
+	size_t		 i;
+
+	s[0] = open_host(dir_a, 0);
+	s[1] = open_host(dir_b, 0);
+	for (i = 0; i < sizeof(shared_rate_steps) /
+	    sizeof(shared_rate_steps[0]); i++) {
+		const struct shared_rate_step *st = &shared_rate_steps[i];
+
+		ck_assert_msg(jm_store_rate_take(s[st->host], st->name,
+		    st->now, 3) == st->want, "step %zu", i);
+	}
+	c = raw();
+	r = redisCommand(c, "KEYS %srate:*", prefix);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	/* A in two minutes, B in one. */
+	ck_assert_uint_eq(r->elements, 3);
+	for (i = 0; i < r->elements; i++) {
+		ck_assert_ptr_null(strstr(r->element[i]->str, "s3cr3t"));
+		ck_assert_ptr_null(strstr(r->element[i]->str, "hooks"));
+		t = redisCommand(c, "PTTL %s", r->element[i]->str);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_msg(t->integer > 60000 && t->integer <= 120000,
+		    "%s: PTTL %lld", r->element[i]->str, t->integer);
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	redisFree(c);
+	jm_store_close(s[0]);
+	jm_store_close(s[1]);
+}
+END_TEST
+
+/* Redis away: each host counts alone, and says so once. */
+START_TEST(test_rate_alone)
+{
+	struct jm_store	*s = open_host(dir_a, free_port());
+	char		 path[128], line[512];
+	FILE		*fp;
+	int		 fd, saved, said = 0;
+
+	snprintf(path, sizeof(path), "%s/log", dir_a);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	jm_log_init("test_store_redis", 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0, 2), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0 + 1, 2), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0 + 2, 2), 0);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_B, T0 + 2, 2), 1);
+	jm_log_close();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_ptr_null(strstr(line, "s3cr3t"));
+		if (strstr(line, "rate limits (chat_rate_limit) are counted "
+		    "by this host alone") != NULL)
+			said++;
+	}
+	fclose(fp);
+	ck_assert_int_eq(said, 1);
+	jm_store_close(s);
+}
+END_TEST
+
 /* The last attempt does not share, so that it cannot be asked to retry. */
 START_TEST(test_last_attempt)
 {
@@ -1359,6 +1458,8 @@ main(void)
 	tcase_add_test(tc, test_tls_large);
 	tcase_add_test(tc, test_tls_hang);
 	tcase_add_test(tc, test_last_attempt);
+	tcase_add_test(tc, test_rate_shared);
+	tcase_add_test(tc, test_rate_alone);
 	tcase_add_test(tc, test_migrate);
 	tcase_add_test(tc, test_process_retry);
 	suite_add_tcase(s, tc);
