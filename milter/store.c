@@ -101,16 +101,16 @@ jm_store_backend(const struct jm_store *s)
 }
 
 int
-jm_store_migrate(struct jm_store *s, long *copied, long *kept)
+jm_store_migrate(struct jm_store *s, time_t now,
+    struct jm_store_migration *m)
 {
-	*copied = 0;
-	*kept = 0;
+	memset(m, 0, sizeof(*m));
 	if (s->ops->migrate == NULL) {
 		jm_store_set_error("state = %s: the customers are not shared, "
 		    "there is nowhere to copy them to", s->ops->name);
 		return -1;
 	}
-	return s->ops->migrate(s->impl, copied, kept);
+	return s->ops->migrate(s->impl, now, m);
 }
 
 int

@@ -158,6 +158,8 @@ struct redis_store {
 	char		*prefix;
 	long		 timeout_ms;
 	int		 send_when_down;
+	long		 ack_interval;	/* for migrate: the windows' lengths */
+	long		 escalation_window;
 
 	int		 down;		/* an outage is going on (logged) */
 	time_t		 down_since;
@@ -1825,12 +1827,70 @@ static const char migrate_lua[] =
     "if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[2], 'at_risk', 1) end\n"
     "return 1\n";
 
+/*
+ * Adds one acknowledgement of this host's to the windows it is still
+ * inside: KEYS are the sets (ack:CATEGORY:ADDRESS when it has a category,
+ * ackday:ADDRESS, ackmin), ARGV its time, its member and, per key, the
+ * seconds that key must still live for it (0: outside that window).  A
+ * key's TTL only ever grows, so that the daemons' own members keep theirs.
+ * Returns 1 when the acknowledgement was not there yet.
+ */
+static const char migrate_ack_lua[] =
+    "local added = 0\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local ttl = tonumber(ARGV[2 + i])\n"
+    "  if ttl > 0 then\n"
+    "    added = added + redis.call('ZADD', k, ARGV[1], ARGV[2])\n"
+    "    if redis.call('TTL', k) < ttl then\n"
+    "      redis.call('EXPIRE', k, ttl)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return added > 0 and 1 or 0\n";
+
+/*
+ * Records that thread KEYS[1] was escalated at ARGV[1], for ARGV[2]
+ * seconds, unless it was escalated later already.  1 when written.
+ */
+static const char migrate_thread_lua[] =
+    "local t = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "if t >= tonumber(ARGV[1]) then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+    "return 1\n";
+
 struct migration {
 	struct redis_store *rs;
 	struct timespec	 deadline;
 	const char	*sk;
-	long		*copied, *kept;
+	time_t		 now;
+	char		 host[256];	/* in the members of copied acks */
+	struct jm_store_migration *m;
 };
+
+/* Sends the command queued and reads its integer reply; -1 with error. */
+static int
+migrate_call(struct migration *m, const char *what, long long *out)
+{
+	struct redis_store *rs = m->rs;
+	redisReply	*r;
+	const char	*w;
+
+	deadline_in(&m->deadline, ADMIN_MS);
+	if (reply(rs, &m->deadline, &r, &w) == -1) {
+		drop(rs, w);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		jm_store_set_error("redis %s: migrating %s: %.*s", rs->where,
+		    what, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	*out = r->integer;
+	freeReplyObject(r);
+	return 0;
+}
 
 static int
 migrate_one(void *arg, const char *address, const struct jm_state *st,
@@ -1838,8 +1898,7 @@ migrate_one(void *arg, const char *address, const struct jm_state *st,
 {
 	struct migration *m = arg;
 	struct redis_store *rs = m->rs;
-	redisReply	*r;
-	const char	*w;
+	long long	 n;
 	char		*ck;
 
 	if (address == NULL)
@@ -1849,39 +1908,123 @@ migrate_one(void *arg, const char *address, const struct jm_state *st,
 		jm_store_set_error("out of memory");
 		return -1;
 	}
-	deadline_in(&m->deadline, ADMIN_MS);
 	redisAppendCommand(rs->rc, "EVAL %s 2 %s %s %s %d %lld", migrate_lua,
 	    ck, m->sk, jm_stage_name(st->stage), st->at_risk ? 1 : 0,
 	    (long long)updated);
 	free(ck);
-	if (reply(rs, &m->deadline, &r, &w) == -1) {
-		drop(rs, w);
+	if (migrate_call(m, address, &n) == -1)
 		return -1;
-	}
-	if (r->type != REDIS_REPLY_INTEGER) {
-		jm_store_set_error("redis %s: migrating %s: %.*s", rs->where,
-		    address, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
-		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		freeReplyObject(r);
-		return -1;
-	}
-	if (r->integer == 1)
-		(*m->copied)++;
+	if (n == 1)
+		m->m->copied++;
 	else
-		(*m->kept)++;
-	freeReplyObject(r);
+		m->m->kept++;
+	return 0;
+}
+
+/* Seconds a window of LENGTH keeps a member of time AT, seen at NOW. */
+static long
+window_left(time_t at, long length, time_t now)
+{
+	long	left = (long)(at + length - now);
+
+	return length > 0 && left > 0 ? left + TTL_SLACK : 0;
+}
+
+static int
+migrate_ack(void *arg, long long id, const char *customer,
+    const char *category, time_t created)
+{
+	struct migration *m = arg;
+	struct redis_store *rs = m->rs;
+	const char	*argv[3 + 3 + 2 + 3];
+	char		*key[3] = { NULL, NULL, NULL }, member[320];
+	char		 nkeys[8], at[24], ttl[3][24];
+	long		 left[3];
+	long long	 n;
+	int		 argc, k = 0, i, rc = -1;
+
+	if (customer == NULL || customer[0] == '\0')
+		return 0;
+	if (category != NULL && category[0] != '\0') {
+		left[k] = window_left(created, rs->ack_interval, m->now);
+		key[k++] = ack_key(rs, category, customer);
+	}
+	left[k] = window_left(created, 86400, m->now);
+	key[k++] = customer_key(rs, "ackday:", customer);
+	left[k] = window_left(created, 60, m->now);
+	key[k++] = mkkey(rs, "ackmin", "", 0, NULL);
+	for (i = 0; i < k; i++) {
+		if (key[i] == NULL) {
+			jm_store_set_error("out of memory");
+			goto out;
+		}
+	}
+	/* Unique in the fleet and the same each run: a second run adds none. */
+	snprintf(member, sizeof(member), "%lld.m%lld@%s", (long long)created,
+	    id, m->host);
+	snprintf(nkeys, sizeof(nkeys), "%d", k);
+	snprintf(at, sizeof(at), "%lld", (long long)created);
+	argc = 0;
+	argv[argc++] = "EVAL";
+	argv[argc++] = migrate_ack_lua;
+	argv[argc++] = nkeys;
+	for (i = 0; i < k; i++)
+		argv[argc++] = key[i];
+	argv[argc++] = at;
+	argv[argc++] = member;
+	for (i = 0; i < k; i++) {
+		snprintf(ttl[i], sizeof(ttl[i]), "%ld", left[i]);
+		argv[argc++] = ttl[i];
+	}
+	redisAppendCommandArgv(rs->rc, argc, argv, NULL);
+	if (migrate_call(m, customer, &n) == -1)
+		goto out;
+	if (n == 1)
+		m->m->acks++;
+	rc = 0;
+out:
+	for (i = 0; i < k; i++)
+		free(key[i]);
+	return rc;
+}
+
+static int
+migrate_thread(void *arg, const char *key, time_t created)
+{
+	struct migration *m = arg;
+	struct redis_store *rs = m->rs;
+	long long	 n;
+	long		 ttl;
+	char		*tk;
+
+	ttl = window_left(created, rs->escalation_window, m->now);
+	if (key == NULL || key[0] == '\0' || ttl == 0)
+		return 0;
+	tk = mkkey(rs, "thread:", key, strnlen(key, KEY_MAX), NULL);
+	if (tk == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	redisAppendCommand(rs->rc, "EVAL %s 1 %s %lld %ld", migrate_thread_lua,
+	    tk, (long long)created, ttl);
+	free(tk);
+	if (migrate_call(m, "a thread", &n) == -1)
+		return -1;
+	if (n == 1)
+		m->m->threads++;
 	return 0;
 }
 
 static int
-redis_migrate(void *impl, long *copied, long *kept)
+redis_migrate(void *impl, time_t now, struct jm_store_migration *out)
 {
 	struct redis_store *rs = impl;
 	struct migration m;
+	long		 widest = rs->ack_interval > 86400 ?
+			    rs->ack_interval : 86400;
 	char		*sk;
 	int		 rc = -1;
 
-	*copied = *kept = 0;
 	sk = mkkey(rs, "stats", "", 0, NULL);
 	if (sk == NULL) {
 		jm_store_set_error("out of memory");
@@ -1890,11 +2033,19 @@ redis_migrate(void *impl, long *copied, long *kept)
 	memset(&m, 0, sizeof(m));
 	m.rs = rs;
 	m.sk = sk;
-	m.copied = copied;
-	m.kept = kept;
+	m.now = now;
+	m.m = out;
+	if (gethostname(m.host, sizeof(m.host) - 1) == -1)
+		snprintf(m.host, sizeof(m.host), "localhost");
 	pthread_mutex_lock(&rs->lock);
-	if (admin_connect(rs, &m.deadline) == 0)
-		rc = rs->local_ops->customers(rs->local, migrate_one, &m);
+	if (admin_connect(rs, &m.deadline) == 0 &&
+	    rs->local_ops->customers(rs->local, migrate_one, &m) == 0 &&
+	    rs->local_ops->acks(rs->local, now - widest, migrate_ack,
+	    &m) == 0 &&
+	    (rs->escalation_window <= 0 ||
+	    rs->local_ops->threads(rs->local, now - rs->escalation_window,
+	    migrate_thread, &m) == 0))
+		rc = 0;
 	pthread_mutex_unlock(&rs->lock);
 	free(sk);
 	return rc;
@@ -1998,7 +2149,8 @@ jm_store_redis_open(const struct jm_conf *conf,
 
 	*impl = NULL;
 	if (local_ops->prepare == NULL || local_ops->finish == NULL ||
-	    local_ops->customers == NULL) {
+	    local_ops->customers == NULL || local_ops->acks == NULL ||
+	    local_ops->threads == NULL) {
 		snprintf(err, errlen, "the %s store cannot keep the outbox "
 		    "beside Redis", local_ops->name);
 		return -1;
@@ -2019,6 +2171,8 @@ jm_store_redis_open(const struct jm_conf *conf,
 	rs->port = u.port;
 	rs->db = u.db;
 	rs->timeout_ms = conf->redis_timeout;
+	rs->ack_interval = conf->ack_interval;
+	rs->escalation_window = conf->escalation_window;
 	rs->send_when_down = conf->redis_down == JM_REDIS_DOWN_SEND;
 	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d%s", u.host, u.port,
 	    u.db, u.tls ? " (TLS)" : "");
@@ -2122,6 +2276,8 @@ const struct jm_store_ops jm_store_redis_ops = {
 	.prepare = NULL,
 	.finish = NULL,
 	.customers = NULL,
+	.acks = NULL,
+	.threads = NULL,
 	.migrate = redis_migrate,
 	.rate = redis_rate,
 };

@@ -1760,6 +1760,73 @@ sqlite_customers(void *impl, int (*fn)(void *, const char *,
 }
 
 static int
+sqlite_acks(void *impl, time_t since, int (*fn)(void *, long long,
+    const char *, const char *, time_t), void *arg)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT id, customer, category,"
+	    " created FROM outbox WHERE is_ack AND state != 'dead'"
+	    " AND created > ?1 AND customer IS NOT NULL"
+	    " ORDER BY created, id", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing acknowledgements");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (fn(arg, (long long)sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    (time_t)sqlite3_column_int64(s, 3)) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing acknowledgements");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sqlite_threads(void *impl, time_t since, int (*fn)(void *, const char *,
+    time_t), void *arg)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT key, created FROM threads"
+	    " WHERE created > ?1 ORDER BY created, key", -1, &s,
+	    NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing threads");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (time_t)sqlite3_column_int64(s, 1)) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing threads");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
 sqlite_rate(void *impl, const char *name, time_t now, long limit)
 {
 	struct sqlite_store *ss = impl;
@@ -1832,6 +1899,8 @@ const struct jm_store_ops jm_store_sqlite_ops = {
 	.prepare = sqlite_prepare,
 	.finish = sqlite_finish,
 	.customers = sqlite_customers,
+	.acks = sqlite_acks,
+	.threads = sqlite_threads,
 	.migrate = NULL,
 	.rate = sqlite_rate,
 };

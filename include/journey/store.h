@@ -222,6 +222,17 @@ struct jm_store_day {
 	long		 n;
 };
 
+/* What jm_store_migrate() copied. */
+struct jm_store_migration {
+	long		 copied;	/* customers written */
+	long		 kept;		/* customers the shared store knew more
+					   recently, left as they were */
+	long		 acks;		/* acknowledgements added to the windows
+					   they are still inside */
+	long		 threads;	/* escalated threads added or moved to
+					   a later escalation */
+};
+
 /* What jm_store_list() returns. */
 #define JM_STORE_LIST_PENDING	0x1
 #define JM_STORE_LIST_DEAD	0x2
@@ -283,8 +294,20 @@ struct jm_store_ops {
 	int	(*customers)(void *impl, int (*fn)(void *arg,
 		    const char *address, const struct jm_state *st,
 		    time_t updated), void *arg);
+	/*
+	 * The same for every acknowledgement (outbox row of an ack, queued
+	 * or sent, not dead) created after SINCE, oldest first; ID is the
+	 * row's, CATEGORY NULL when none.
+	 */
+	int	(*acks)(void *impl, time_t since, int (*fn)(void *arg,
+		    long long id, const char *customer, const char *category,
+		    time_t created), void *arg);
+	/* The same for every thread key escalated after SINCE. */
+	int	(*threads)(void *impl, time_t since, int (*fn)(void *arg,
+		    const char *key, time_t created), void *arg);
 	/* jm_store_migrate(). */
-	int	(*migrate)(void *impl, long *copied, long *kept);
+	int	(*migrate)(void *impl, time_t now,
+		    struct jm_store_migration *m);
 	/* jm_store_rate_take(), LIMIT > 0; NULL: no limit is kept. */
 	int	(*rate)(void *impl, const char *name, time_t now, long limit);
 };
@@ -458,12 +481,17 @@ int	jm_store_prune(struct jm_store *s, time_t threads_before,
 	    time_t done_before);
 
 /*
- * Copies every customer of the local SQLite database into the shared
- * store, unless the shared store holds a newer state for them (updated
- * later).  Sets *COPIED and *KEPT (customers left as they were).  0, or
- * -1 (also when the store is not shared).
+ * Copies the local SQLite database's state into the shared store: every
+ * customer, unless the shared store holds a newer state for them (updated
+ * later); the acknowledgements still inside one of their windows at NOW
+ * (per customer and category within ack_interval, per customer within a
+ * day, for everyone within a minute), so that a customer answered just
+ * before the move is not answered again; and the threads escalated within
+ * escalation_window.  Running it again adds nothing.  Fills *M.  0, or -1
+ * (also when the store is not shared).
  */
-int	jm_store_migrate(struct jm_store *s, long *copied, long *kept);
+int	jm_store_migrate(struct jm_store *s, time_t now,
+	    struct jm_store_migration *m);
 
 /*
  * Takes one unit of NAME's budget for the minute of NOW (now / 60), at most

@@ -35,11 +35,11 @@ int	jm_redis_url_parse(const char *url, struct jm_redis_url *out,
 
 /*
  * The composed backend, for jm_store_open(): CONF's state, redis_* keys
- * name the server; LOCAL (of LOCAL_OPS, which must have prepare, finish
- * and customers) keeps the outbox and this host's copy of what it last
- * knew.  The server's host name is resolved here, once.  Redis is tried
- * once; if it does not answer, the store still opens and works without
- * it until it does.  0 with *IMPL set (it owns LOCAL from then on), or -1
+ * name the server; LOCAL (of LOCAL_OPS, which must have prepare, finish,
+ * customers, acks and threads) keeps the outbox and this host's copy of
+ * what it last knew.  The server's host name is resolved here, once.
+ * Redis is tried once; if it does not answer, the store still opens and
+ * works without it until it does.  0 with *IMPL set (it owns LOCAL from then on), or -1
  * with ERR filled in (LOCAL is still the caller's).
  */
 extern const struct jm_store_ops jm_store_redis_ops;

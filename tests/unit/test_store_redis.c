@@ -1273,11 +1273,40 @@ START_TEST(test_last_attempt)
 }
 END_TEST
 
-/* A host moving to Redis brings its customers; newer ones there stay. */
+/* The TTL in seconds of key PREFIX KIND A, by our own connection. */
+static long long
+ttl_of(const char *kind, const char *a)
+{
+	redisContext	*c = raw();
+	redisReply	*r;
+	char		 key[512];
+	long long	 v;
+
+	snprintf(key, sizeof(key), "%s%s%s", prefix, kind, a);
+	r = redisCommand(c, "TTL %s", key);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	redisFree(c);
+	return v;
+}
+
+/*
+ * A host moving to Redis brings its customers (newer ones there stay),
+ * its acknowledgements still inside a window and its escalated threads
+ * still inside escalation_window, so that nobody it answered just before
+ * the move is answered again by another host.
+ */
+#define MIG_NOW	(T0 + 30)
+
 START_TEST(test_migrate)
 {
+	static const char *const lu_thread[] = { "<lu-1@x>" };
+	static const char *const old_thread[] = { "<old@x>" };
 	struct jm_conf		*cf;
 	struct jm_store		*s;
+	struct jm_store_migration m;
 	struct jm_store_query	 q;
 	struct jm_store_record	 r;
 	struct jm_store_stats	 st;
@@ -1285,21 +1314,40 @@ START_TEST(test_migrate)
 	struct jm_facts		 f;
 	struct jm_state		 adopt = { JM_STAGE_ADOPT, 0 };
 	struct jm_state		 risk = { JM_STAGE_ACTIVATE, 1 };
+	redisContext		*rc;
+	redisReply		*x;
 	char			 err[512];
-	long			 copied, kept;
 
 	/* Alone, on SQLite. */
 	cf = conf_for(dir_a, "sqlite");
 	ck_assert_int_eq(jm_store_open(cf, &s, err, sizeof(err)), 0);
 	ck_assert_str_eq(jm_store_backend(s), "sqlite");
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), -1);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), -1);
+	/* ka@: a complaint answered an hour ago, a praise answered now. */
+	q = query("ka@example.com", "complaint", T0 - 3600);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r = record("ka@example.com", "complaint", T0 - 3600, &f, f.state, 1);
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	q = query("ka@example.com", "praise", T0);
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
-	r = record("ka@example.com", "praise", T0, &f, adopt, 0);
+	r = record("ka@example.com", "praise", T0, &f, adopt, 1);
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* lu@: a complaint escalated now. */
 	q = query("lu@example.com", "complaint", T0);
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
 	r = record("lu@example.com", "complaint", T0, &f, risk, 0);
+	r.thread_keys = lu_thread;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* mo@: answered and escalated long ago, outside every window. */
+	q = query("mo@example.com", "complaint", T0 - 4 * 86400);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r = record("mo@example.com", "complaint", T0 - 4 * 86400, &f, adopt,
+	    1);
+	r.thread_keys = old_thread;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	jm_store_close(s);
 	jm_conf_unref(cf);
@@ -1313,9 +1361,11 @@ START_TEST(test_migrate)
 	jm_store_close(s);
 
 	s = open_host(dir_a, 0);
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), 0);
-	ck_assert_int_eq(copied, 1);
-	ck_assert_int_eq(kept, 1);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.copied, 2);
+	ck_assert_int_eq(m.kept, 1);
+	ck_assert_int_eq(m.acks, 2);
+	ck_assert_int_eq(m.threads, 1);
 	ck_assert_int_eq(jm_store_customer(s, "ka@example.com", 5, &c), 0);
 	ck_assert_int_eq(c->state.stage, JM_STAGE_ADOPT);
 	ck_assert_int_eq(c->updated, T0);
@@ -1325,13 +1375,83 @@ START_TEST(test_migrate)
 	ck_assert_int_eq(c->state.at_risk, 0);
 	jm_customer_free(c);
 	ck_assert_int_eq(jm_store_stats(s, &st), 0);
-	ck_assert_int_eq(st.customers, 2);
-	ck_assert_int_eq(st.stage[JM_STAGE_ADOPT], 2);
+	ck_assert_int_eq(st.customers, 3);
+	ck_assert_int_eq(st.stage[JM_STAGE_ADOPT], 3);
 	ck_assert_int_eq(st.at_risk, 0);
-	/* Again: nothing newer to copy. */
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), 0);
-	ck_assert_int_eq(copied, 0);
-	ck_assert_int_eq(kept, 2);
+	/* Again: nothing newer to copy, nothing to add. */
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.copied, 0);
+	ck_assert_int_eq(m.kept, 3);
+	ck_assert_int_eq(m.acks, 0);
+	ck_assert_int_eq(m.threads, 0);
+	jm_store_close(s);
+
+	/* What the other host now reads. */
+	s = open_host(dir_b, 0);
+	q = query("ka@example.com", "praise", MIG_NOW);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_ptr_null(f.unshared);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	ck_assert_int_eq(f.acks_day, 2);
+	ck_assert_int_eq(f.acks_minute, 1);
+	q = query("ka@example.com", "complaint", MIG_NOW);
+	q.ack_interval = 7200;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	q = query("mo@example.com", "complaint", MIG_NOW);
+	q.thread_keys = old_thread;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_day, 0);
+	ck_assert_int_eq(f.thread_escalated, 0);
+	q = query("nu@example.com", "complaint", MIG_NOW);
+	q.thread_keys = lu_thread;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 1);
+	jm_store_close(s);
+
+	/*
+	 * Each key lives as long as its newest member's window (ack_interval
+	 * and escalation_window are the configuration's 24 and 72 hours),
+	 * and what was outside every window was not written.
+	 */
+	ck_assert_int_eq(ttl_of("ack:praise:", "ka@example.com"),
+	    T0 + 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackday:", "ka@example.com"),
+	    T0 + 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackmin", ""), T0 + 60 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("thread:", "<lu-1@x>"),
+	    T0 + 3 * 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackday:", "mo@example.com"), -2);
+	ck_assert_int_eq(ttl_of("thread:", "<old@x>"), -2);
+
+	/* A later escalation in Redis stays; an earlier one is moved on. */
+	rc = raw();
+	x = redisCommand(rc, "SET %sthread:<lu-1@x> %lld EX 999", prefix,
+	    (long long)T0 + 200);
+	ck_assert_ptr_nonnull(x);
+	freeReplyObject(x);
+	s = open_host(dir_a, 0);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.threads, 0);
+	ck_assert_int_eq(ttl_of("thread:", "<lu-1@x>"), 999);
+	x = redisCommand(rc, "SET %sthread:<lu-1@x> %lld EX 999", prefix,
+	    (long long)T0 - 200);
+	ck_assert_ptr_nonnull(x);
+	freeReplyObject(x);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.threads, 1);
+	x = redisCommand(rc, "GET %sthread:<lu-1@x>", prefix);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(x->type, REDIS_REPLY_STRING);
+	ck_assert_int_eq(atoll(x->str), T0);
+	freeReplyObject(x);
+	redisFree(rc);
 	jm_store_close(s);
 }
 END_TEST
