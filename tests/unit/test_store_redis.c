@@ -313,6 +313,25 @@ teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The TTL in seconds of key PREFIX KIND A, by our own connection. */
+static long long
+ttl_of(const char *kind, const char *a)
+{
+	redisContext	*c = raw();
+	redisReply	*r;
+	char		 key[512];
+	long long	 v;
+
+	snprintf(key, sizeof(key), "%s%s%s", prefix, kind, a);
+	r = redisCommand(c, "TTL %s", key);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	redisFree(c);
+	return v;
+}
+
 static struct jm_conf *
 conf_for(const char *dir, const char *state)
 {
@@ -565,6 +584,17 @@ START_TEST(test_ack_windows)
 		{ "complaint", T0 + 3601, 0, 1, 0 },
 		{ "complaint", T0 + 86401, 0, 0, 0 },
 	};
+	static const struct {
+		const char	*kind, *a;
+		long long	 min, max;	/* min < TTL <= max */
+	} ttls[] = {
+		{ "ack:complaint:", "bo@example.com", 3600, 3660 },
+		{ "ackday:", "bo@example.com", 86400, 86460 },
+		{ "ackmin", "", 60, 120 },
+		{ "c:", "bo@example.com", -2, -1 },	/* -1: no TTL */
+		{ "hist:", "bo@example.com", -2, -1 },
+		{ "stats", "", -2, -1 },
+	};
 	size_t			 i;
 
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
@@ -572,6 +602,17 @@ START_TEST(test_ack_windows)
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	/* The acknowledgement is in this host's outbox too. */
 	ck_assert_int_eq(outbox_rows(s), 1);
+	/*
+	 * The windows expire with their length and a minute's slack (the
+	 * query's ack_interval is an hour); the customer's state and history
+	 * never do.
+	 */
+	for (i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		long long t = ttl_of(ttls[i].kind, ttls[i].a);
+
+		ck_assert_msg(t > ttls[i].min && t <= ttls[i].max,
+		    "%s%s: TTL %lld", ttls[i].kind, ttls[i].a, t);
+	}
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		q = query("bo@example.com", want[i].category, want[i].at);
 		ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
@@ -611,6 +652,11 @@ START_TEST(test_threads)
 	r.n_thread_keys = 2;
 	r.escalated = 1;
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* escalation_window (an hour here) and a minute's slack. */
+	ck_assert_int_gt(ttl_of("thread:", "<a@x>"), 3600);
+	ck_assert_int_le(ttl_of("thread:", "<a@x>"), 3660);
+	ck_assert_int_gt(ttl_of("thread:", "<b@x>"), 3600);
+	ck_assert_int_eq(ttl_of("c:", "di@example.com"), -1);
 
 	/* Another customer in the same thread: already escalated. */
 	q = query("ed@example.com", "complaint", T0 + 10);
@@ -1077,6 +1123,9 @@ START_TEST(test_tls_large)
 		keys[i] = ids[i];
 	}
 	cf = tls_conf(dir_a, tc);
+	/* About size, not time: a loaded machine must not make it fail. */
+	ck_assert_int_eq(jm_conf_set(cf, "redis_timeout", "5000", err,
+	    sizeof(err)), 0);
 	ck_assert_msg(jm_store_open(cf, &s, err, sizeof(err)) == 0, "%s", err);
 	jm_conf_unref(cf);
 	for (k = 0; k < 50; k++) {
@@ -1272,25 +1321,6 @@ START_TEST(test_last_attempt)
 	jm_store_close(s);
 }
 END_TEST
-
-/* The TTL in seconds of key PREFIX KIND A, by our own connection. */
-static long long
-ttl_of(const char *kind, const char *a)
-{
-	redisContext	*c = raw();
-	redisReply	*r;
-	char		 key[512];
-	long long	 v;
-
-	snprintf(key, sizeof(key), "%s%s%s", prefix, kind, a);
-	r = redisCommand(c, "TTL %s", key);
-	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
-	v = r->integer;
-	freeReplyObject(r);
-	redisFree(c);
-	return v;
-}
 
 /*
  * A host moving to Redis brings its customers (newer ones there stay),
