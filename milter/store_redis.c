@@ -755,6 +755,14 @@ drop(struct redis_store *rs, const char *why)
 	disconnect(rs);
 }
 
+long
+jm_redis_backoff(long previous)
+{
+	if (previous <= 0)
+		return 1;
+	return previous >= BACKOFF_MAX / 2 ? BACKOFF_MAX : previous * 2;
+}
+
 /*
  * The connection failed inside a message: wait before the next attempt,
  * and say so once per outage.
@@ -763,9 +771,7 @@ static void
 outage(struct redis_store *rs, const char *why)
 {
 	drop(rs, why);
-	rs->backoff = rs->backoff == 0 ? 1 : rs->backoff * 2;
-	if (rs->backoff > BACKOFF_MAX)
-		rs->backoff = BACKOFF_MAX;
+	rs->backoff = jm_redis_backoff(rs->backoff);
 	deadline_in(&rs->next_try, rs->backoff * 1000);
 	if (rs->down)
 		return;

@@ -48,6 +48,13 @@ int	jm_store_redis_open(const struct jm_conf *conf,
 	    char *err, size_t errlen);
 
 /*
+ * Seconds to wait before connecting again after a failure, when the wait
+ * before it was PREVIOUS (0: the connection was fine): 1, then twice as
+ * long each time, at most 30.
+ */
+long	jm_redis_backoff(long previous);
+
+/*
  * What jm_store_redis_open() reads besides the server, read now without
  * connecting: the URL, redis_password_file and, with rediss://, the
  * redis_tls_* files (loaded as the connection would load them: readable,

@@ -510,6 +510,36 @@ START_TEST(test_url)
 }
 END_TEST
 
+/* The wait between connection attempts: doubling from 1 s, capped. */
+static const struct backoff_case {
+	long	 previous, want;
+} backoff_cases[] = {
+	{ 0, 1 }, { -1, 1 }, { 1, 2 }, { 2, 4 }, { 4, 8 }, { 8, 16 },
+	{ 15, 30 }, { 16, 30 }, { 30, 30 }, { 3600, 30 },
+};
+
+START_TEST(test_backoff)
+{
+	const struct backoff_case *c = &backoff_cases[_i];
+
+	ck_assert_int_eq(jm_redis_backoff(c->previous), c->want);
+}
+END_TEST
+
+/* From a working connection, failure after failure. */
+START_TEST(test_backoff_chain)
+{
+	static const long chain[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
+	long	 b = 0;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+		b = jm_redis_backoff(b);
+		ck_assert_int_eq(b, chain[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_unknown_then_known)
 {
 	struct jm_store		*s = open_host(dir_a, 0);
@@ -1595,6 +1625,9 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_url, 0,
 	    (int)(sizeof(url_cases) / sizeof(url_cases[0])));
+	tcase_add_loop_test(tc, test_backoff, 0,
+	    (int)(sizeof(backoff_cases) / sizeof(backoff_cases[0])));
+	tcase_add_test(tc, test_backoff_chain);
 	tcase_add_test(tc, test_unknown_then_known);
 	tcase_add_test(tc, test_ack_windows);
 	tcase_add_test(tc, test_threads);
