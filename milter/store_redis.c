@@ -29,7 +29,9 @@
  *                        outages, unshared; kept by the same transactions.
  * Category names are lower-case words, so "ack:CATEGORY:ADDRESS" cannot be
  * read two ways.  Sorted sets rather than counters, so that the windows
- * slide exactly as the SQLite store's do.
+ * slide exactly as the SQLite store's do; a member names the outbox row
+ * of the acknowledgement (TIME.mID@HOST), so that journeyctl migrate,
+ * which copies this host's acknowledgements, never counts one twice.
  *
  * Atomicity is optimistic.  begin() WATCHes the customer's hash, ack and
  * ackday sets and the message's thread keys, and reads them; commit()
@@ -149,6 +151,7 @@ struct redis_store {
 	int		 tls_client_cert; /* one is configured */
 	int		 tls_fresh;	/* no reply yet on this session */
 	char		 tls_err[256];	/* the last TLS failure, for reply() */
+	char		 host[256];	/* this host's name, in ack members */
 	char		 addr[INET6_ADDRSTRLEN];
 	int		 port;
 	int		 db;
@@ -1112,14 +1115,18 @@ history_json(const struct jm_store_record *r)
 	return s;
 }
 
-/* A member of an acknowledgement set: unique, so that none replaces another. */
+/*
+ * A member of an acknowledgement set: unique in the fleet, so that none
+ * replaces another, and the same whether the daemon wrote it or
+ * journeyctl migrate copied it from the outbox, so that a second copy
+ * adds nothing: its time, the outbox row's id and this host's name.
+ */
 static void
-ack_member(time_t now, char *out, size_t outlen)
+ack_member(const struct redis_store *rs, time_t created, long long id,
+    char *out, size_t outlen)
 {
-	unsigned	r = 0;
-
-	(void)jm_random(&r, sizeof(r));
-	snprintf(out, outlen, "%lld.%08x", (long long)now, r);
+	snprintf(out, outlen, "%lld.m%lld@%s", (long long)created, id,
+	    rs->host);
 }
 
 /*
@@ -1162,13 +1169,13 @@ queue_stats(struct redis_store *rs, const char *sk,
 /* The acknowledgement sets, for one queued acknowledgement of CATEGORY. */
 static int
 queue_ack(struct redis_store *rs, const struct jm_store_record *r,
-    const char *category, const char *dk, const char *mk)
+    const char *category, long long id, const char *dk, const char *mk)
 {
-	char	 m[64], *ak;
+	char	 m[320], *ak;
 	long	 iv = rs->t.ack_interval;
 	int	 cmds = 0;
 
-	ack_member(r->now, m, sizeof(m));
+	ack_member(rs, r->now, id, m, sizeof(m));
 	if (category != NULL && iv > 0) {
 		ak = ack_key(rs, category, r->customer);
 		if (ak == NULL)
@@ -1198,7 +1205,7 @@ queue_ack(struct redis_store *rs, const struct jm_store_record *r,
  */
 static int
 exec_shared(struct redis_store *rs, const struct jm_store_record *r,
-    char *why, size_t whylen)
+    const long long *ids, char *why, size_t whylen)
 {
 	char		*ck, *hk, *dk, *mk, *sk, *ev, **tk = NULL;
 	size_t		 ntk = 0, i;
@@ -1250,7 +1257,7 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 		if (it->kind == NULL || strcmp(it->kind, "smtp") != 0)
 			continue;
 		n = queue_ack(rs, r, it->category != NULL ? it->category :
-		    r->category, dk, mk);
+		    r->category, ids[i], dk, mk);
 		if (n == -1) {
 			snprintf(why, whylen, "out of memory");
 			/* Dropping the connection discards the MULTI. */
@@ -1392,6 +1399,7 @@ redis_commit(void *impl, const struct jm_store_record *r)
 {
 	struct redis_store *rs = impl;
 	struct jm_store_record lr;
+	long long	*ids;
 	char		 why[256];
 	int		 rc;
 
@@ -1403,12 +1411,17 @@ redis_commit(void *impl, const struct jm_store_record *r)
 		pthread_mutex_unlock(&rs->lock);
 		return rc;
 	}
-	if (rs->local_ops->prepare(rs->local, r) == -1) {
+	ids = calloc(r->n_items + 1, sizeof(*ids));
+	if (ids == NULL || rs->local_ops->prepare(rs->local, r, ids) == -1) {
+		if (ids == NULL)
+			jm_store_set_error("out of memory");
+		free(ids);
 		rs->local_ops->rollback(rs->local);
 		pthread_mutex_unlock(&rs->lock);
 		return -1;
 	}
-	rc = exec_shared(rs, r, why, sizeof(why));
+	rc = exec_shared(rs, r, ids, why, sizeof(why));
+	free(ids);
 	if (rc == 0)
 		rc = rs->local_ops->finish(rs->local);
 	else {
@@ -1869,7 +1882,6 @@ struct migration {
 	struct timespec	 deadline;
 	const char	*sk;
 	time_t		 now;
-	char		 host[256];	/* in the members of copied acks */
 	struct jm_store_migration *m;
 };
 
@@ -1965,9 +1977,7 @@ migrate_ack(void *arg, long long id, const char *customer,
 			goto out;
 		}
 	}
-	/* Unique in the fleet and the same each run: a second run adds none. */
-	snprintf(member, sizeof(member), "%lld.m%lld@%s", (long long)created,
-	    id, m->host);
+	ack_member(rs, created, id, member, sizeof(member));
 	snprintf(nkeys, sizeof(nkeys), "%d", k);
 	snprintf(at, sizeof(at), "%lld", (long long)created);
 	argc = 0;
@@ -2041,8 +2051,6 @@ redis_migrate(void *impl, time_t now, struct jm_store_migration *out)
 	m.sk = sk;
 	m.now = now;
 	m.m = out;
-	if (gethostname(m.host, sizeof(m.host) - 1) == -1)
-		snprintf(m.host, sizeof(m.host), "localhost");
 	pthread_mutex_lock(&rs->lock);
 	if (admin_connect(rs, &m.deadline) == 0 &&
 	    rs->local_ops->customers(rs->local, migrate_one, &m) == 0 &&
@@ -2179,6 +2187,9 @@ jm_store_redis_open(const struct jm_conf *conf,
 	rs->timeout_ms = conf->redis_timeout;
 	rs->ack_interval = conf->ack_interval;
 	rs->escalation_window = conf->escalation_window;
+	if (gethostname(rs->host, sizeof(rs->host) - 1) == -1 ||
+	    rs->host[0] == '\0')
+		snprintf(rs->host, sizeof(rs->host), "localhost");
 	rs->send_when_down = conf->redis_down == JM_REDIS_DOWN_SEND;
 	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d%s", u.host, u.port,
 	    u.db, u.tls ? " (TLS)" : "");

@@ -821,7 +821,8 @@ sqlite_try_begin(void *impl, const struct jm_store_query *q,
 }
 
 static int
-write_record(struct sqlite_store *ss, const struct jm_store_record *r)
+write_record(struct sqlite_store *ss, const struct jm_store_record *r,
+    long long *ids)
 {
 	sqlite3_stmt	*s;
 	size_t		 i, nkeys;
@@ -886,6 +887,8 @@ write_record(struct sqlite_store *ss, const struct jm_store_record *r)
 		sqlite3_bind_int64(s, 8, (sqlite3_int64)r->now);
 		if (step_done(ss, s, "queueing an outbox row") == -1)
 			return -1;
+		if (ids != NULL)
+			ids[i] = (long long)sqlite3_last_insert_rowid(ss->db);
 	}
 	return 0;
 }
@@ -954,9 +957,9 @@ durable(struct sqlite_store *ss, unsigned long long seq)
 
 /* Two-step commit, for a store that commits elsewhere in between (Redis). */
 static int
-sqlite_prepare(void *impl, const struct jm_store_record *r)
+sqlite_prepare(void *impl, const struct jm_store_record *r, long long *ids)
 {
-	return write_record(impl, r);
+	return write_record(impl, r, ids);
 }
 
 /* Commits and lets go of the lock; *SEQ is the commit's number. */
@@ -998,7 +1001,7 @@ sqlite_commit(void *impl, const struct jm_store_record *r)
 {
 	struct sqlite_store *ss = impl;
 
-	if (write_record(ss, r) == -1) {
+	if (write_record(ss, r, NULL) == -1) {
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 		pthread_mutex_unlock(&ss->lock);
 		return -1;

@@ -281,10 +281,12 @@ struct jm_store_ops {
 	 * Optional (NULL when the backend lacks them).  For a backend
 	 * composed over this one, commit in two steps: prepare writes R
 	 * inside the transaction begin opened and keeps it open (0; or -1,
-	 * and the caller calls rollback); finish commits and lets go of the
-	 * lock (0; or -1 after rolling back).
+	 * and the caller calls rollback), and sets IDS[i] (R->n_items of
+	 * them) to the outbox row id of R->items[i]; finish commits and lets
+	 * go of the lock (0; or -1 after rolling back).
 	 */
-	int	(*prepare)(void *impl, const struct jm_store_record *r);
+	int	(*prepare)(void *impl, const struct jm_store_record *r,
+		    long long *ids);
 	int	(*finish)(void *impl);
 	/*
 	 * Calls FN for every customer, in address order, under the store's

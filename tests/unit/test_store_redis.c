@@ -1517,6 +1517,46 @@ START_TEST(test_migrate)
 END_TEST
 
 /*
+ * A host that has run in fleet mode and is migrated again (the operator
+ * reran it, or set the host up twice) adds nothing: the daemon's members
+ * are the ones migrate would write.
+ */
+START_TEST(test_migrate_after_fleet)
+{
+	static const char *const th[] = { "<pe-1@x>" };
+	struct jm_store		*s = open_host(dir_a, 0);
+	struct jm_store_migration m;
+	struct jm_store_query	 q = query("pe@example.com", "complaint", T0);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+	redisContext		*c;
+	redisReply		*x;
+
+	q.thread_keys = th;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_ptr_null(f.unshared);
+	r = record("pe@example.com", "complaint", T0, &f, f.state, 1);
+	r.thread_keys = th;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert_int_eq(jm_store_migrate(s, T0 + 10, &m), 0);
+	ck_assert_int_eq(m.copied, 0);
+	ck_assert_int_eq(m.kept, 1);
+	ck_assert_int_eq(m.acks, 0);
+	ck_assert_int_eq(m.threads, 0);
+	c = raw();
+	x = redisCommand(c, "ZCARD %sackday:pe@example.com", prefix);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(x->integer, 1);
+	freeReplyObject(x);
+	redisFree(c);
+	jm_store_close(s);
+}
+END_TEST
+
+/*
  * process.c's side of a conflict: another host acknowledges the same
  * customer between this host's begin and commit.  The message is decided
  * again, on what the other host wrote, and not acknowledged twice.
@@ -1644,6 +1684,7 @@ main(void)
 	tcase_add_test(tc, test_rate_shared);
 	tcase_add_test(tc, test_rate_alone);
 	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_migrate_after_fleet);
 	tcase_add_test(tc, test_process_retry);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
