@@ -1149,7 +1149,8 @@ START_TEST(test_tls_large)
 	for (i = 0; i < 64; i++) {
 		memset(ids[i], 'a' + i % 26, 900);
 		ids[i][0] = '<';
-		snprintf(ids[i] + 880, 21, "%02d@example.com>", i);
+		snprintf(ids[i] + 880, 21, "%02u@example.com>",
+		    (unsigned)i % 100);
 		keys[i] = ids[i];
 	}
 	cf = tls_conf(dir_a, tc);
