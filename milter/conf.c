@@ -88,7 +88,7 @@ static const struct jm_conf_key keys[] = {
 
 	/* Where the journey state lives. */
 	{ "state", JM_CONF_STRING, "sqlite", 0, 0, F(state), check_state,
-	    "sqlite (this host alone, in state_dir) or redis://[:password@]host[:port][/db] (shared by several MX hosts)" },
+	    "sqlite (this host alone, in state_dir) or redis://[:password@]host[:port][/db], rediss:// for TLS (shared by several MX hosts)" },
 	{ "redis_password_file", JM_CONF_STRING, "", 0, 0,
 	    F(redis_password_file), NULL,
 	    "file holding the Redis password (empty: the one in state, if any)" },
@@ -99,6 +99,20 @@ static const struct jm_conf_key keys[] = {
 	{ "redis_down", JM_CONF_STRING, "withhold", 0, 0, F(redis_down),
 	    check_redis_down,
 	    "acknowledgements while Redis is unreachable: withhold (never two) or send (each host decides alone)" },
+	{ "redis_tls_ca_file", JM_CONF_STRING, "", 0, 0,
+	    F(redis_tls_ca_file), NULL,
+	    "CA certificates (PEM) that the Redis server's certificate must chain to, with rediss:// (empty: the system's)" },
+	{ "redis_tls_cert_file", JM_CONF_STRING, "", 0, 0,
+	    F(redis_tls_cert_file), NULL,
+	    "client certificate (PEM, with its chain) shown to Redis over rediss:// (empty: none)" },
+	{ "redis_tls_key_file", JM_CONF_STRING, "", 0, 0,
+	    F(redis_tls_key_file), NULL,
+	    "unencrypted private key of redis_tls_cert_file (empty: in that file)" },
+	{ "redis_tls_server_name", JM_CONF_STRING, "", 0, 0,
+	    F(redis_tls_server_name), NULL,
+	    "name or IP address the Redis certificate must carry, also sent as SNI (empty: the host of state)" },
+	{ "redis_tls_verify", JM_CONF_BOOL, "yes", 0, 0, F(redis_tls_verify),
+	    NULL, "verify the Redis server's certificate and name (no: tests only)" },
 
 	/* Which mail is watched. */
 	{ "watch_recipients", JM_CONF_LIST, "", 0, 0, F(watch_recipients), NULL,

@@ -593,7 +593,7 @@ int
 jm_ctl_migrate(const struct jm_conf *c, int argc, char **argv)
 {
 	struct jm_store	*s;
-	long		 copied, kept;
+	struct jm_store_migration m;
 
 	(void)argv;
 	if (argc != 1) {
@@ -609,13 +609,16 @@ jm_ctl_migrate(const struct jm_conf *c, int argc, char **argv)
 	s = jm_ctl_open_store(c);
 	if (s == NULL)
 		return 1;
-	if (jm_store_migrate(s, &copied, &kept) == -1) {
+	if (jm_store_migrate(s, time(NULL), &m) == -1) {
 		fprintf(stderr, "journeyctl: %s\n", jm_store_last_error());
 		jm_store_close(s);
 		return 1;
 	}
 	jm_store_close(s);
 	printf("copied %ld customer%s to redis; kept %ld that redis knew "
-	    "more recently\n", copied, copied == 1 ? "" : "s", kept);
+	    "more recently; added %ld acknowledgement%s and %ld escalated "
+	    "thread%s still inside their windows\n", m.copied,
+	    m.copied == 1 ? "" : "s", m.kept, m.acks, m.acks == 1 ? "" : "s",
+	    m.threads, m.threads == 1 ? "" : "s");
 	return 0;
 }

@@ -543,6 +543,14 @@ check_only(const char *path)
 		} else
 			jm_webhook_secret_free(key, keylen);
 	}
+	if (rc == 0) {
+		char	why[512];
+
+		if (jm_store_check(p->conf, why, sizeof(why)) == -1) {
+			fprintf(stderr, "%s: %s\n", path, why);
+			rc = -1;
+		}
+	}
 	jm_diag_free(&d);
 	jm_policy_unref(p);
 	return rc == 0 ? 0 : 1;

@@ -74,13 +74,6 @@ struct xfer {
 	size_t		 upload_off;
 };
 
-/* Chat attempts started per target in the current minute. */
-struct rate {
-	char		*target;
-	time_t		 minute;
-	long		 count;
-};
-
 enum verdict {
 	V_DONE,
 	V_RETRY,
@@ -98,8 +91,6 @@ static struct {
 	struct settings	 set;
 	struct xfer	*inflight[JM_OUTBOX_PARALLEL];
 	size_t		 n_inflight;
-	struct rate	*rates;
-	size_t		 n_rates;
 	int		 store_failing;
 	long long	 done[JM_OUTBOX_PARALLEL]; /* delivered, to be marked */
 	size_t		 n_done;
@@ -559,40 +550,15 @@ finish(struct xfer *x, CURLcode rc)
 	}
 }
 
-/* Whether a chat row to TARGET may start now; counts it when it may. */
+/*
+ * Whether a chat row to TARGET may start now; counts it when it may.  The
+ * store keeps the count, so that a fleet sharing Redis shares the limit;
+ * a store that cannot count lets the attempt go, as the mail does.
+ */
 static int
 rate_allow(const char *target, time_t now)
 {
-	struct rate	*r;
-	time_t		 minute = now / 60;
-	size_t		 i;
-
-	if (ob.set.chat_rate <= 0)
-		return 1;
-	for (i = 0; i < ob.n_rates; i++)
-		if (strcmp(ob.rates[i].target, target) == 0)
-			break;
-	if (i == ob.n_rates) {
-		r = realloc(ob.rates, (ob.n_rates + 1) * sizeof(*r));
-		if (r == NULL)
-			return 1;
-		ob.rates = r;
-		r[i].target = strdup(target);
-		if (r[i].target == NULL)
-			return 1;
-		r[i].minute = minute;
-		r[i].count = 0;
-		ob.n_rates++;
-	}
-	r = &ob.rates[i];
-	if (r->minute != minute) {
-		r->minute = minute;
-		r->count = 0;
-	}
-	if (r->count >= ob.set.chat_rate)
-		return 0;
-	r->count++;
-	return 1;
+	return jm_store_rate_take(ob.store, target, now, ob.set.chat_rate) != 0;
 }
 
 /* Starts the attempt on ROW (taken); 0, or -1 when it could not start. */
@@ -982,8 +948,6 @@ jm_outbox_wake(void)
 void
 jm_outbox_stop(void)
 {
-	size_t	i;
-
 	pthread_mutex_lock(&ob.lock);
 	if (!ob.running || ob.stopping) {
 		pthread_mutex_unlock(&ob.lock);
@@ -1002,10 +966,5 @@ jm_outbox_stop(void)
 	ob.stopping = 0;
 	pthread_mutex_unlock(&ob.lock);
 	settings_free(&ob.set);
-	for (i = 0; i < ob.n_rates; i++)
-		free(ob.rates[i].target);
-	free(ob.rates);
-	ob.rates = NULL;
-	ob.n_rates = 0;
 	ob.store = NULL;
 }

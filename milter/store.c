@@ -98,6 +98,14 @@ jm_store_open(const struct jm_conf *conf, struct jm_store **out, char *err,
 	return 0;
 }
 
+int
+jm_store_check(const struct jm_conf *conf, char *err, size_t errlen)
+{
+	if (conf->state == NULL || strcmp(conf->state, "sqlite") == 0)
+		return 0;
+	return jm_store_redis_check(conf, err, errlen);
+}
+
 const char *
 jm_store_backend(const struct jm_store *s)
 {
@@ -105,16 +113,25 @@ jm_store_backend(const struct jm_store *s)
 }
 
 int
-jm_store_migrate(struct jm_store *s, long *copied, long *kept)
+jm_store_migrate(struct jm_store *s, time_t now,
+    struct jm_store_migration *m)
 {
-	*copied = 0;
-	*kept = 0;
+	memset(m, 0, sizeof(*m));
 	if (s->ops->migrate == NULL) {
 		jm_store_set_error("state = %s: the customers are not shared, "
 		    "there is nowhere to copy them to", s->ops->name);
 		return -1;
 	}
-	return s->ops->migrate(s->impl, copied, kept);
+	return s->ops->migrate(s->impl, now, m);
+}
+
+int
+jm_store_rate_take(struct jm_store *s, const char *name, time_t now,
+    long limit)
+{
+	if (limit <= 0 || s->ops->rate == NULL)
+		return 1;
+	return s->ops->rate(s->impl, name, now, limit);
 }
 
 int

@@ -21,11 +21,17 @@
  *   ackmin               the same over 60 s for everyone: the global limit.
  *   thread:MESSAGE-ID    the time the thread was escalated, TTL
  *                        escalation_window.
+ *   rate:HASH:MINUTE     counter of jm_store_rate_take() (the chat rate
+ *                        limit) for one name in one minute (now / 60), TTL
+ *                        two minutes; HASH is the name's SHA-256, in hex,
+ *                        since a chat URL holds a token.
  *   stats                hash: customers, at_risk, stage:NAME, events,
  *                        outages, unshared; kept by the same transactions.
  * Category names are lower-case words, so "ack:CATEGORY:ADDRESS" cannot be
  * read two ways.  Sorted sets rather than counters, so that the windows
- * slide exactly as the SQLite store's do.
+ * slide exactly as the SQLite store's do; a member names the outbox row
+ * of the acknowledgement (TIME.mID@HOST), so that journeyctl migrate,
+ * which copies this host's acknowledgements, never counts one twice.
  *
  * Atomicity is optimistic.  begin() WATCHes the customer's hash, ack and
  * ackday sets and the message's thread keys, and reads them; commit()
@@ -74,16 +80,24 @@
  * This file logs the start and end of an outage itself (jm_log), since
  * those are the backend's own events, not any caller's error.
  *
- * Deliberately not here: TLS (hiredis 0.14 has none: use a tunnel, see
- * journey-milter.conf(5)), Redis Cluster (WATCH across slots), Sentinel,
+ * TLS (rediss://) is done here with OpenSSL, since Debian 12's hiredis
+ * (0.14) has none: hiredis still formats the commands and parses the
+ * replies, and only the bytes between the two go through an SSL session
+ * on hiredis's socket (see "TLS" below).  The server's certificate and
+ * name are verified unless redis_tls_verify = no.
+ *
+ * Deliberately not here: Redis Cluster (WATCH across slots), Sentinel,
  * and the outbox (the SQLite store's).
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +107,12 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "journey/log.h"
 #include "journey/store.h"
@@ -124,15 +143,26 @@ struct redis_store {
 	const struct jm_store_ops *local_ops;
 	void		*local;
 	redisContext	*rc;		/* NULL while not connected */
+	SSL_CTX		*tls_ctx;	/* NULL: redis://, no TLS */
+	SSL		*tls;		/* rc's TLS session, with tls_ctx */
+	char		 tls_name[256];	/* the name the certificate carries */
+	char		 tls_sni[256];	/* the same, "" when an address */
+	int		 tls_verify;
+	int		 tls_client_cert; /* one is configured */
+	int		 tls_fresh;	/* no reply yet on this session */
+	char		 tls_err[256];	/* the last TLS failure, for reply() */
+	char		 host[256];	/* this host's name, in ack members */
 	char		 addr[INET6_ADDRSTRLEN];
 	int		 port;
 	int		 db;
-	char		 where[300];	/* "host:port/db" */
+	char		 where[300];	/* "host:port/db", " (TLS)" */
 	char		*user;
 	char		*password;
 	char		*prefix;
 	long		 timeout_ms;
 	int		 send_when_down;
+	long		 ack_interval;	/* for migrate: the windows' lengths */
+	long		 escalation_window;
 
 	int		 down;		/* an outage is going on (logged) */
 	time_t		 down_since;
@@ -141,6 +171,7 @@ struct redis_store {
 	long		 backoff;	/* seconds */
 	long		 pend_outages;	/* not yet in the stats hash */
 	long		 pend_unshared;
+	int		 rate_alone;	/* said that rates are counted here */
 
 	struct txn	 t;
 };
@@ -193,16 +224,14 @@ jm_redis_url_parse(const char *url, struct jm_redis_url *out, char *why,
 	memset(out, 0, sizeof(*out));
 	out->port = 6379;
 	if (strncmp(url, "rediss://", 9) == 0) {
-		snprintf(why, whylen, "rediss:// (TLS) is not supported: this "
-		    "build's hiredis has no TLS; reach Redis through a TLS "
-		    "tunnel on 127.0.0.1 (see journey-milter.conf(5))");
-		return -1;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
+		out->tls = 1;
+		p = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else {
 		snprintf(why, whylen, "\"%s\" is not a redis:// URL", url);
 		return -1;
 	}
-	p = url + 8;
 	slash = strchr(p, '/');
 	if (slash == NULL)
 		slash = p + strlen(p);
@@ -362,17 +391,379 @@ keys_free(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * TLS.  hiredis 0.14 has none, but its two halves are public: commands are
+ * formatted into the context's output buffer (redisAppendCommand*) and
+ * replies are parsed by its reader (redisReaderFeed, redisReaderGetReply).
+ * On a rediss:// connection this file moves the bytes between the two over
+ * OpenSSL, on the socket hiredis connected, made non-blocking so that every
+ * wait is a poll() that ends at the deadline; a redis:// connection keeps
+ * redisGetReply().
+ */
+
+/* OpenSSL's reason for this thread's last error, or FALLBACK. */
+static const char *
+tls_reason(const char *fallback)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	const char	*r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : fallback;
+}
+
+/* An encrypted key would have its passphrase asked on a terminal. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return 0;
+}
+
+/* KEY's file PATH can be read; else -1 with ERR (OpenSSL would say less). */
+static int
+readable(const char *key, const char *path, char *err, size_t errlen)
+{
+	FILE	*fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+static const char *
+nonnull(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/*
+ * The TLS settings of CONF for a URL U: with rediss://, a context with the
+ * client certificate loaded and, unless redis_tls_verify = no, the
+ * server's chain and name checked (*CTX set); with redis://, none of the
+ * redis_tls_* files or names may be set (*CTX NULL), so that a client
+ * certificate never hides a connection in the clear.  0, or -1 with ERR.
+ */
+static int
+tls_context(const struct jm_conf *conf, const struct jm_redis_url *u,
+    SSL_CTX **out, char *err, size_t errlen)
+{
+	const char	*ca = nonnull(conf->redis_tls_ca_file);
+	const char	*cert = nonnull(conf->redis_tls_cert_file);
+	const char	*key = nonnull(conf->redis_tls_key_file);
+	const char	*name = nonnull(conf->redis_tls_server_name);
+	const char	*keyfile, *keykey;
+	X509_VERIFY_PARAM *param;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	SSL_CTX		*ctx;
+	int		 ip;
+
+	*out = NULL;
+	if (!u->tls) {
+		if (*ca != '\0' || *cert != '\0' || *key != '\0' ||
+		    *name != '\0') {
+			snprintf(err, errlen, "redis_tls_* keys are set but "
+			    "state is redis://, without TLS: write rediss://");
+			return -1;
+		}
+		return 0;
+	}
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		snprintf(err, errlen, "redis TLS: %s",
+		    tls_reason("cannot set up"));
+		return -1;
+	}
+	(void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	(void)SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+	if (*cert != '\0') {
+		if (readable("redis_tls_cert_file", cert, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+			snprintf(err, errlen, "redis_tls_cert_file %s: %s",
+			    cert, tls_reason("not a PEM certificate"));
+			goto fail;
+		}
+		keyfile = *key != '\0' ? key : cert;
+		keykey = *key != '\0' ? "redis_tls_key_file" :
+		    "redis_tls_cert_file";
+		if (readable(keykey, keyfile, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_use_PrivateKey_file(ctx, keyfile,
+		    SSL_FILETYPE_PEM) != 1 &&
+		    ERR_GET_REASON(ERR_peek_last_error()) !=
+		    X509_R_KEY_VALUES_MISMATCH) {
+			snprintf(err, errlen, "%s %s: %s (an unencrypted PEM "
+			    "private key is needed)", keykey, keyfile,
+			    tls_reason("no private key"));
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(err, errlen, "%s %s: the key does not match "
+			    "redis_tls_cert_file %s", keykey, keyfile, cert);
+			goto fail;
+		}
+	} else if (*key != '\0') {
+		snprintf(err, errlen, "redis_tls_key_file is set but "
+		    "redis_tls_cert_file is not");
+		goto fail;
+	}
+	if (!conf->redis_tls_verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		*out = ctx;
+		return 0;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (*ca != '\0') {
+		if (readable("redis_tls_ca_file", ca, err, errlen) == -1)
+			goto fail;
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			snprintf(err, errlen, "redis_tls_ca_file %s: %s", ca,
+			    tls_reason("no PEM certificate in it"));
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "redis TLS: the system's CA "
+		    "certificates: %s (set redis_tls_ca_file)",
+		    tls_reason("cannot be loaded"));
+		goto fail;
+	}
+	if (*name == '\0')
+		name = u->host;
+	ip = inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
+	param = SSL_CTX_get0_param(ctx);
+	if (!ip)
+		X509_VERIFY_PARAM_set_hostflags(param,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) :
+	    X509_VERIFY_PARAM_set1_host(param, name, 0)) != 1) {
+		snprintf(err, errlen, "redis TLS: \"%s\" cannot be checked "
+		    "against a certificate", name);
+		goto fail;
+	}
+	*out = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+/* Why the TLS call that failed with error E did, in rs->tls_err. */
+static void
+tls_failure(struct redis_store *rs, int e)
+{
+	unsigned long	 last = ERR_peek_last_error();
+	long		 v;
+	int		 saved = errno;
+
+	switch (e) {
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server "
+		    "closed the connection");
+		return;
+	case SSL_ERROR_SYSCALL:
+		if (last != 0)
+			break;
+		/*
+		 * With TLS 1.3 the server judges the client's certificate
+		 * after the client's handshake is over; its alert is often
+		 * lost in the reset that our first command provokes.
+		 */
+		if (rs->tls_fresh && !rs->tls_client_cert)
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s after "
+			    "the TLS handshake (the server may want a client "
+			    "certificate: see redis_tls_cert_file)",
+			    saved != 0 ? strerror(saved) : "connection lost");
+		else
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s",
+			    saved != 0 ? strerror(saved) : "connection lost");
+		return;
+	default:
+		break;
+	}
+	v = rs->tls_verify ? SSL_get_verify_result(rs->tls) : X509_V_OK;
+	if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server's "
+		    "certificate is not for %.100s (%s; see "
+		    "redis_tls_server_name)", rs->tls_name,
+		    X509_verify_cert_error_string(v));
+	else if (v != X509_V_OK)
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: the server's "
+		    "certificate is not trusted (%s; see redis_tls_ca_file)",
+		    X509_verify_cert_error_string(v));
+	else if (!rs->tls_client_cert && last != 0 &&
+	    (ERR_GET_REASON(last) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+	    ERR_GET_REASON(last) == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE))
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: %s (the "
+		    "server wants a client certificate: see "
+		    "redis_tls_cert_file)", tls_reason("refused"));
+	else
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "TLS: %s",
+		    tls_reason("failed"));
+}
+
+/*
+ * After a TLS call on rs->tls returned RET: when it only has to wait for
+ * the socket, waits for it until DEADLINE and returns 0 (call again);
+ * else -1 with the reason in rs->tls_err.
+ */
+static int
+tls_wait(struct redis_store *rs, int ret, const struct timespec *deadline)
+{
+	struct pollfd	 pfd;
+	long		 ms;
+	int		 e, n;
+
+	e = SSL_get_error(rs->tls, ret);
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		tls_failure(rs, e);
+		return -1;
+	}
+	ms = remaining_ms(deadline);
+	if (ms <= 0) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err),
+		    "no answer within redis_timeout");
+		return -1;
+	}
+	pfd.fd = rs->rc->fd;
+	pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+	pfd.revents = 0;
+	n = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (n == -1 && errno != EINTR) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err), "poll: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		snprintf(rs->tls_err, sizeof(rs->tls_err),
+		    "no answer within redis_timeout");
+		return -1;
+	}
+	return 0;
+}
+
+/* The TLS handshake on rs->rc's socket, by DEADLINE; 0, or -1 with WHY. */
+static int
+tls_start(struct redis_store *rs, const struct timespec *deadline,
+    char *why, size_t whylen)
+{
+	int	fd = rs->rc->fd, fl, n;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		snprintf(why, whylen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	ERR_clear_error();
+	rs->tls = SSL_new(rs->tls_ctx);
+	if (rs->tls == NULL || SSL_set_fd(rs->tls, fd) != 1 ||
+	    (rs->tls_sni[0] != '\0' &&
+	    SSL_set_tlsext_host_name(rs->tls, rs->tls_sni) != 1)) {
+		snprintf(why, whylen, "TLS: %s", tls_reason("out of memory"));
+		return -1;
+	}
+	for (;;) {
+		ERR_clear_error();
+		n = SSL_connect(rs->tls);
+		if (n == 1) {
+			rs->tls_fresh = 1;
+			return 0;
+		}
+		if (tls_wait(rs, n, deadline) == -1) {
+			snprintf(why, whylen, "%s", rs->tls_err);
+			return -1;
+		}
+	}
+}
+
+/*
+ * redisGetReply() over TLS: sends what hiredis formatted into the output
+ * buffer, then feeds hiredis's reader until it has a reply.  0 with *OUT
+ * set, or -1 with the reason in rs->tls_err.
+ */
+static int
+tls_reply(struct redis_store *rs, const struct timespec *deadline,
+    void **out)
+{
+	redisContext	*c = rs->rc;
+	char		 buf[16384];
+	size_t		 len;
+	int		 n;
+
+	*out = NULL;
+	while ((len = sdslen(c->obuf)) > 0) {
+		ERR_clear_error();
+		n = SSL_write(rs->tls, c->obuf, len > INT_MAX ? INT_MAX :
+		    (int)len);
+		if (n > 0)
+			sdsrange(c->obuf, n, -1);
+		else if (tls_wait(rs, n, deadline) == -1)
+			return -1;
+	}
+	for (;;) {
+		if (redisReaderGetReply(c->reader, out) != REDIS_OK) {
+			snprintf(rs->tls_err, sizeof(rs->tls_err), "%s",
+			    c->reader->errstr);
+			return -1;
+		}
+		if (*out != NULL) {
+			rs->tls_fresh = 0;
+			return 0;
+		}
+		ERR_clear_error();
+		n = SSL_read(rs->tls, buf, sizeof(buf));
+		if (n > 0) {
+			if (redisReaderFeed(c->reader, buf, (size_t)n) !=
+			    REDIS_OK) {
+				snprintf(rs->tls_err, sizeof(rs->tls_err),
+				    "%s", c->reader->errstr);
+				return -1;
+			}
+		} else if (tls_wait(rs, n, deadline) == -1)
+			return -1;
+	}
+}
+
 /* The connection and its health. */
+
+/* Closes the connection, if any. */
+static void
+disconnect(struct redis_store *rs)
+{
+	if (rs->tls != NULL) {
+		SSL_free(rs->tls);
+		rs->tls = NULL;
+	}
+	if (rs->rc != NULL) {
+		redisFree(rs->rc);
+		rs->rc = NULL;
+	}
+}
 
 /* Forgets the connection, recording WHY as the calling thread's error. */
 static void
 drop(struct redis_store *rs, const char *why)
 {
 	jm_store_set_error("redis %s: %s", rs->where, why);
-	if (rs->rc != NULL) {
-		redisFree(rs->rc);
-		rs->rc = NULL;
-	}
+	disconnect(rs);
+}
+
+long
+jm_redis_backoff(long previous)
+{
+	if (previous <= 0)
+		return 1;
+	return previous >= BACKOFF_MAX / 2 ? BACKOFF_MAX : previous * 2;
 }
 
 /*
@@ -383,9 +774,7 @@ static void
 outage(struct redis_store *rs, const char *why)
 {
 	drop(rs, why);
-	rs->backoff = rs->backoff == 0 ? 1 : rs->backoff * 2;
-	if (rs->backoff > BACKOFF_MAX)
-		rs->backoff = BACKOFF_MAX;
+	rs->backoff = jm_redis_backoff(rs->backoff);
 	deadline_in(&rs->next_try, rs->backoff * 1000);
 	if (rs->down)
 		return;
@@ -407,6 +796,7 @@ back(struct redis_store *rs)
 	if (!rs->down)
 		return;
 	rs->down = 0;
+	rs->rate_alone = 0;
 	jm_log(LOG_NOTICE, "redis %s: answering again after %lds; %ld "
 	    "message%s handled without it", rs->where,
 	    (long)(time(NULL) - rs->down_since), rs->down_messages,
@@ -429,6 +819,14 @@ reply(struct redis_store *rs, const struct timespec *deadline,
 	if (ms <= 0) {
 		*why = "no answer within redis_timeout";
 		return -1;
+	}
+	if (rs->tls != NULL) {
+		if (tls_reply(rs, deadline, &r) == -1) {
+			*why = rs->tls_err;
+			return -1;
+		}
+		*out = r;
+		return 0;
 	}
 	if (redisSetTimeout(rs->rc, tv_ms(ms)) != REDIS_OK ||
 	    redisGetReply(rs->rc, &r) != REDIS_OK || r == NULL) {
@@ -496,6 +894,10 @@ connect_redis(struct redis_store *rs, const struct timespec *deadline,
 		return -1;
 	}
 	rs->rc = c;
+	if (rs->tls_ctx != NULL && tls_start(rs, deadline, why, whylen) == -1) {
+		disconnect(rs);
+		return -1;
+	}
 	if (rs->password != NULL && rs->user != NULL &&
 	    rs->user[0] != '\0') {
 		redisAppendCommand(c, "AUTH %s %s", rs->user, rs->password);
@@ -512,8 +914,7 @@ connect_redis(struct redis_store *rs, const struct timespec *deadline,
 	n++;
 	for (i = 0; i < n; i++) {
 		if (expect_ok(rs, deadline, why, whylen) == -1) {
-			redisFree(rs->rc);
-			rs->rc = NULL;
+			disconnect(rs);
 			return -1;
 		}
 	}
@@ -714,14 +1115,18 @@ history_json(const struct jm_store_record *r)
 	return s;
 }
 
-/* A member of an acknowledgement set: unique, so that none replaces another. */
+/*
+ * A member of an acknowledgement set: unique in the fleet, so that none
+ * replaces another, and the same whether the daemon wrote it or
+ * journeyctl migrate copied it from the outbox, so that a second copy
+ * adds nothing: its time, the outbox row's id and this host's name.
+ */
 static void
-ack_member(time_t now, char *out, size_t outlen)
+ack_member(const struct redis_store *rs, time_t created, long long id,
+    char *out, size_t outlen)
 {
-	unsigned	r = 0;
-
-	(void)jm_random(&r, sizeof(r));
-	snprintf(out, outlen, "%lld.%08x", (long long)now, r);
+	snprintf(out, outlen, "%lld.m%lld@%s", (long long)created, id,
+	    rs->host);
 }
 
 /*
@@ -764,13 +1169,13 @@ queue_stats(struct redis_store *rs, const char *sk,
 /* The acknowledgement sets, for one queued acknowledgement of CATEGORY. */
 static int
 queue_ack(struct redis_store *rs, const struct jm_store_record *r,
-    const char *category, const char *dk, const char *mk)
+    const char *category, long long id, const char *dk, const char *mk)
 {
-	char	 m[64], *ak;
+	char	 m[320], *ak;
 	long	 iv = rs->t.ack_interval;
 	int	 cmds = 0;
 
-	ack_member(r->now, m, sizeof(m));
+	ack_member(rs, r->now, id, m, sizeof(m));
 	if (category != NULL && iv > 0) {
 		ak = ack_key(rs, category, r->customer);
 		if (ak == NULL)
@@ -800,7 +1205,7 @@ queue_ack(struct redis_store *rs, const struct jm_store_record *r,
  */
 static int
 exec_shared(struct redis_store *rs, const struct jm_store_record *r,
-    char *why, size_t whylen)
+    const long long *ids, char *why, size_t whylen)
 {
 	char		*ck, *hk, *dk, *mk, *sk, *ev, **tk = NULL;
 	size_t		 ntk = 0, i;
@@ -852,7 +1257,7 @@ exec_shared(struct redis_store *rs, const struct jm_store_record *r,
 		if (it->kind == NULL || strcmp(it->kind, "smtp") != 0)
 			continue;
 		n = queue_ack(rs, r, it->category != NULL ? it->category :
-		    r->category, dk, mk);
+		    r->category, ids[i], dk, mk);
 		if (n == -1) {
 			snprintf(why, whylen, "out of memory");
 			/* Dropping the connection discards the MULTI. */
@@ -994,6 +1399,7 @@ redis_commit(void *impl, const struct jm_store_record *r)
 {
 	struct redis_store *rs = impl;
 	struct jm_store_record lr;
+	long long	*ids;
 	char		 why[256];
 	int		 rc;
 
@@ -1005,12 +1411,17 @@ redis_commit(void *impl, const struct jm_store_record *r)
 		pthread_mutex_unlock(&rs->lock);
 		return rc;
 	}
-	if (rs->local_ops->prepare(rs->local, r) == -1) {
+	ids = calloc(r->n_items + 1, sizeof(*ids));
+	if (ids == NULL || rs->local_ops->prepare(rs->local, r, ids) == -1) {
+		if (ids == NULL)
+			jm_store_set_error("out of memory");
+		free(ids);
 		rs->local_ops->rollback(rs->local);
 		pthread_mutex_unlock(&rs->lock);
 		return -1;
 	}
-	rc = exec_shared(rs, r, why, sizeof(why));
+	rc = exec_shared(rs, r, ids, why, sizeof(why));
+	free(ids);
 	if (rc == 0)
 		rc = rs->local_ops->finish(rs->local);
 	else {
@@ -1117,6 +1528,91 @@ redis_requeue(void *impl, long long id, time_t now, long *count)
 	struct redis_store *rs = impl;
 
 	return rs->local_ops->requeue(rs->local, id, now, count);
+}
+
+/*
+ * One unit of NAME's budget for this minute, taken in Redis by INCR (and
+ * EXPIRE on the first): the hosts share one counter, and whoever finds it
+ * past LIMIT waits for the next minute.  Counts past LIMIT are harmless,
+ * since everyone is refused until the minute, and the key, goes.  Not in
+ * a MULTI: a WATCH left by a rolled-back message must not cancel it.
+ */
+static const char rate_lua[] =
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return n\n";
+
+/* PREFIX "rate:" SHA-256(NAME) ":" MINUTE; caller frees with free(). */
+static char *
+rate_key(const struct redis_store *rs, const char *name, time_t minute)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+	char		 tail[2 * EVP_MAX_MD_SIZE + 32];
+
+	if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(),
+	    NULL) != 1)
+		return NULL;
+	for (i = 0; i < mdlen; i++)
+		snprintf(tail + 2 * i, 3, "%02x", md[i]);
+	snprintf(tail + 2 * mdlen, sizeof(tail) - 2 * mdlen, ":%lld",
+	    (long long)minute);
+	return mkkey(rs, "rate:", tail, strlen(tail), NULL);
+}
+
+static int
+redis_rate(void *impl, const char *name, time_t now, long limit)
+{
+	struct redis_store *rs = impl;
+	struct timespec	 dl;
+	redisReply	*r = NULL;
+	const char	*w;
+	char		*key, why[256];
+	long long	 n = 0;
+
+	key = rate_key(rs, name, now / 60);
+	if (key == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&rs->lock);
+	if (rs->rc == NULL && remaining_ms(&rs->next_try) > 0)
+		goto alone;
+	deadline_in(&dl, rs->timeout_ms);
+	if (connect_redis(rs, &dl, 0, why, sizeof(why)) == -1) {
+		outage(rs, why);
+		goto alone;
+	}
+	redisAppendCommand(rs->rc, "EVAL %s 1 %s %d", rate_lua, key, 120);
+	if (reply(rs, &dl, &r, &w) == -1) {
+		outage(rs, w);
+		goto alone;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(why, sizeof(why), "rate limit: %.*s",
+		    r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		outage(rs, why);
+		goto alone;
+	}
+	back(rs);
+	n = r->integer;
+	freeReplyObject(r);
+	pthread_mutex_unlock(&rs->lock);
+	free(key);
+	return n <= limit;
+alone:
+	if (!rs->rate_alone) {
+		rs->rate_alone = 1;
+		jm_log(LOG_WARNING, "redis %s: rate limits (chat_rate_limit) "
+		    "are counted by this host alone until Redis answers",
+		    rs->where);
+	}
+	pthread_mutex_unlock(&rs->lock);
+	free(key);
+	return rs->local_ops->rate != NULL ?
+	    rs->local_ops->rate(rs->local, name, now, limit) : 1;
 }
 
 static int
@@ -1350,12 +1846,69 @@ static const char migrate_lua[] =
     "if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[2], 'at_risk', 1) end\n"
     "return 1\n";
 
+/*
+ * Adds one acknowledgement of this host's to the windows it is still
+ * inside: KEYS are the sets (ack:CATEGORY:ADDRESS when it has a category,
+ * ackday:ADDRESS, ackmin), ARGV its time, its member and, per key, the
+ * seconds that key must still live for it (0: outside that window).  A
+ * key's TTL only ever grows, so that the daemons' own members keep theirs.
+ * Returns 1 when the acknowledgement was not there yet.
+ */
+static const char migrate_ack_lua[] =
+    "local added = 0\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local ttl = tonumber(ARGV[2 + i])\n"
+    "  if ttl > 0 then\n"
+    "    added = added + redis.call('ZADD', k, ARGV[1], ARGV[2])\n"
+    "    if redis.call('TTL', k) < ttl then\n"
+    "      redis.call('EXPIRE', k, ttl)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return added > 0 and 1 or 0\n";
+
+/*
+ * Records that thread KEYS[1] was escalated at ARGV[1], for ARGV[2]
+ * seconds, unless it was escalated later already.  1 when written.
+ */
+static const char migrate_thread_lua[] =
+    "local t = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "if t >= tonumber(ARGV[1]) then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+    "return 1\n";
+
 struct migration {
 	struct redis_store *rs;
 	struct timespec	 deadline;
 	const char	*sk;
-	long		*copied, *kept;
+	time_t		 now;
+	struct jm_store_migration *m;
 };
+
+/* Sends the command queued and reads its integer reply; -1 with error. */
+static int
+migrate_call(struct migration *m, const char *what, long long *out)
+{
+	struct redis_store *rs = m->rs;
+	redisReply	*r;
+	const char	*w;
+
+	deadline_in(&m->deadline, ADMIN_MS);
+	if (reply(rs, &m->deadline, &r, &w) == -1) {
+		drop(rs, w);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		jm_store_set_error("redis %s: migrating %s: %.*s", rs->where,
+		    what, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	*out = r->integer;
+	freeReplyObject(r);
+	return 0;
+}
 
 static int
 migrate_one(void *arg, const char *address, const struct jm_state *st,
@@ -1363,8 +1916,7 @@ migrate_one(void *arg, const char *address, const struct jm_state *st,
 {
 	struct migration *m = arg;
 	struct redis_store *rs = m->rs;
-	redisReply	*r;
-	const char	*w;
+	long long	 n;
 	char		*ck;
 
 	if (address == NULL)
@@ -1374,39 +1926,121 @@ migrate_one(void *arg, const char *address, const struct jm_state *st,
 		jm_store_set_error("out of memory");
 		return -1;
 	}
-	deadline_in(&m->deadline, ADMIN_MS);
 	redisAppendCommand(rs->rc, "EVAL %s 2 %s %s %s %d %lld", migrate_lua,
 	    ck, m->sk, jm_stage_name(st->stage), st->at_risk ? 1 : 0,
 	    (long long)updated);
 	free(ck);
-	if (reply(rs, &m->deadline, &r, &w) == -1) {
-		drop(rs, w);
+	if (migrate_call(m, address, &n) == -1)
 		return -1;
-	}
-	if (r->type != REDIS_REPLY_INTEGER) {
-		jm_store_set_error("redis %s: migrating %s: %.*s", rs->where,
-		    address, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
-		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		freeReplyObject(r);
-		return -1;
-	}
-	if (r->integer == 1)
-		(*m->copied)++;
+	if (n == 1)
+		m->m->copied++;
 	else
-		(*m->kept)++;
-	freeReplyObject(r);
+		m->m->kept++;
+	return 0;
+}
+
+/* Seconds a window of LENGTH keeps a member of time AT, seen at NOW. */
+static long
+window_left(time_t at, long length, time_t now)
+{
+	long	left = (long)(at + length - now);
+
+	return length > 0 && left > 0 ? left + TTL_SLACK : 0;
+}
+
+static int
+migrate_ack(void *arg, long long id, const char *customer,
+    const char *category, time_t created)
+{
+	struct migration *m = arg;
+	struct redis_store *rs = m->rs;
+	const char	*argv[3 + 3 + 2 + 3];
+	char		*key[3] = { NULL, NULL, NULL }, member[320];
+	char		 nkeys[8], at[24], ttl[3][24];
+	long		 left[3];
+	long long	 n;
+	int		 argc, k = 0, i, rc = -1;
+
+	if (customer == NULL || customer[0] == '\0')
+		return 0;
+	if (category != NULL && category[0] != '\0') {
+		left[k] = window_left(created, rs->ack_interval, m->now);
+		key[k++] = ack_key(rs, category, customer);
+	}
+	left[k] = window_left(created, 86400, m->now);
+	key[k++] = customer_key(rs, "ackday:", customer);
+	left[k] = window_left(created, 60, m->now);
+	key[k++] = mkkey(rs, "ackmin", "", 0, NULL);
+	for (i = 0; i < k; i++) {
+		if (key[i] == NULL) {
+			jm_store_set_error("out of memory");
+			goto out;
+		}
+	}
+	ack_member(rs, created, id, member, sizeof(member));
+	snprintf(nkeys, sizeof(nkeys), "%d", k);
+	snprintf(at, sizeof(at), "%lld", (long long)created);
+	argc = 0;
+	argv[argc++] = "EVAL";
+	argv[argc++] = migrate_ack_lua;
+	argv[argc++] = nkeys;
+	for (i = 0; i < k; i++)
+		argv[argc++] = key[i];
+	argv[argc++] = at;
+	argv[argc++] = member;
+	for (i = 0; i < k; i++) {
+		snprintf(ttl[i], sizeof(ttl[i]), "%ld", left[i]);
+		argv[argc++] = ttl[i];
+	}
+	redisAppendCommandArgv(rs->rc, argc, argv, NULL);
+	if (migrate_call(m, customer, &n) == -1)
+		goto out;
+	if (n == 1)
+		m->m->acks++;
+	rc = 0;
+out:
+	for (i = 0; i < k; i++)
+		free(key[i]);
+	return rc;
+}
+
+static int
+migrate_thread(void *arg, const char *key, time_t created)
+{
+	struct migration *m = arg;
+	struct redis_store *rs = m->rs;
+	long long	 n;
+	long		 ttl;
+	char		*tk;
+
+	ttl = window_left(created, rs->escalation_window, m->now);
+	if (key == NULL || key[0] == '\0' || ttl == 0)
+		return 0;
+	tk = mkkey(rs, "thread:", key, strnlen(key, KEY_MAX), NULL);
+	if (tk == NULL) {
+		jm_store_set_error("out of memory");
+		return -1;
+	}
+	redisAppendCommand(rs->rc, "EVAL %s 1 %s %lld %ld", migrate_thread_lua,
+	    tk, (long long)created, ttl);
+	free(tk);
+	if (migrate_call(m, "a thread", &n) == -1)
+		return -1;
+	if (n == 1)
+		m->m->threads++;
 	return 0;
 }
 
 static int
-redis_migrate(void *impl, long *copied, long *kept)
+redis_migrate(void *impl, time_t now, struct jm_store_migration *out)
 {
 	struct redis_store *rs = impl;
 	struct migration m;
+	long		 widest = rs->ack_interval > 86400 ?
+			    rs->ack_interval : 86400;
 	char		*sk;
 	int		 rc = -1;
 
-	*copied = *kept = 0;
 	sk = mkkey(rs, "stats", "", 0, NULL);
 	if (sk == NULL) {
 		jm_store_set_error("out of memory");
@@ -1415,11 +2049,17 @@ redis_migrate(void *impl, long *copied, long *kept)
 	memset(&m, 0, sizeof(m));
 	m.rs = rs;
 	m.sk = sk;
-	m.copied = copied;
-	m.kept = kept;
+	m.now = now;
+	m.m = out;
 	pthread_mutex_lock(&rs->lock);
-	if (admin_connect(rs, &m.deadline) == 0)
-		rc = rs->local_ops->customers(rs->local, migrate_one, &m);
+	if (admin_connect(rs, &m.deadline) == 0 &&
+	    rs->local_ops->customers(rs->local, migrate_one, &m) == 0 &&
+	    rs->local_ops->acks(rs->local, now - widest, migrate_ack,
+	    &m) == 0 &&
+	    (rs->escalation_window <= 0 ||
+	    rs->local_ops->threads(rs->local, now - rs->escalation_window,
+	    migrate_thread, &m) == 0))
+		rc = 0;
 	pthread_mutex_unlock(&rs->lock);
 	free(sk);
 	return rc;
@@ -1434,8 +2074,8 @@ redis_close(void *impl)
 		return;
 	if (rs->local != NULL)
 		rs->local_ops->close(rs->local);
-	if (rs->rc != NULL)
-		redisFree(rs->rc);
+	disconnect(rs);
+	SSL_CTX_free(rs->tls_ctx);
 	free(rs->user);
 	if (rs->password != NULL) {
 		explicit_bzero(rs->password, strlen(rs->password));
@@ -1517,11 +2157,14 @@ jm_store_redis_open(const struct jm_conf *conf,
 	struct redis_store *rs;
 	struct jm_redis_url u;
 	struct timespec	 dl;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	const char	*name;
 	char		 why[256];
 
 	*impl = NULL;
 	if (local_ops->prepare == NULL || local_ops->finish == NULL ||
-	    local_ops->customers == NULL) {
+	    local_ops->customers == NULL || local_ops->acks == NULL ||
+	    local_ops->threads == NULL) {
 		snprintf(err, errlen, "the %s store cannot keep the outbox "
 		    "beside Redis", local_ops->name);
 		return -1;
@@ -1542,9 +2185,14 @@ jm_store_redis_open(const struct jm_conf *conf,
 	rs->port = u.port;
 	rs->db = u.db;
 	rs->timeout_ms = conf->redis_timeout;
+	rs->ack_interval = conf->ack_interval;
+	rs->escalation_window = conf->escalation_window;
+	if (gethostname(rs->host, sizeof(rs->host) - 1) == -1 ||
+	    rs->host[0] == '\0')
+		snprintf(rs->host, sizeof(rs->host), "localhost");
 	rs->send_when_down = conf->redis_down == JM_REDIS_DOWN_SEND;
-	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d", u.host, u.port,
-	    u.db);
+	snprintf(rs->where, sizeof(rs->where), "%s:%d/%d%s", u.host, u.port,
+	    u.db, u.tls ? " (TLS)" : "");
 	rs->prefix = strdup(conf->redis_key_prefix != NULL ?
 	    conf->redis_key_prefix : "");
 	if (u.user[0] != '\0')
@@ -1567,6 +2215,21 @@ jm_store_redis_open(const struct jm_conf *conf,
 		}
 	}
 	explicit_bzero(u.password, sizeof(u.password));
+	if (tls_context(conf, &u, &rs->tls_ctx, err, errlen) == -1)
+		goto fail;
+	if (rs->tls_ctx != NULL) {
+		name = conf->redis_tls_server_name != NULL &&
+		    conf->redis_tls_server_name[0] != '\0' ?
+		    conf->redis_tls_server_name : u.host;
+		snprintf(rs->tls_name, sizeof(rs->tls_name), "%s", name);
+		/* RFC 6066: a server name, never an address. */
+		if (inet_pton(AF_INET, name, a) != 1 &&
+		    inet_pton(AF_INET6, name, a) != 1)
+			snprintf(rs->tls_sni, sizeof(rs->tls_sni), "%s", name);
+		rs->tls_verify = conf->redis_tls_verify;
+		rs->tls_client_cert = conf->redis_tls_cert_file != NULL &&
+		    conf->redis_tls_cert_file[0] != '\0';
+	}
 	if (resolve(u.host, rs->addr, sizeof(rs->addr), err, errlen) == -1)
 		goto fail;
 
@@ -1581,6 +2244,30 @@ fail:
 	explicit_bzero(u.password, sizeof(u.password));
 	redis_close(rs);
 	return -1;
+}
+
+int
+jm_store_redis_check(const struct jm_conf *conf, char *err, size_t errlen)
+{
+	struct jm_redis_url u;
+	SSL_CTX		*ctx = NULL;
+	char		*pw;
+	int		 rc;
+
+	if (jm_redis_url_parse(conf->state, &u, err, errlen) == -1)
+		return -1;
+	explicit_bzero(u.password, sizeof(u.password));
+	if (conf->redis_password_file != NULL &&
+	    conf->redis_password_file[0] != '\0') {
+		pw = read_password(conf->redis_password_file, err, errlen);
+		if (pw == NULL)
+			return -1;
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	rc = tls_context(conf, &u, &ctx, err, errlen);
+	SSL_CTX_free(ctx);
+	return rc;
 }
 
 const struct jm_store_ops jm_store_redis_ops = {
@@ -1606,5 +2293,8 @@ const struct jm_store_ops jm_store_redis_ops = {
 	.prepare = NULL,
 	.finish = NULL,
 	.customers = NULL,
+	.acks = NULL,
+	.threads = NULL,
 	.migrate = redis_migrate,
+	.rate = redis_rate,
 };

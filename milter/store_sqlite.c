@@ -41,6 +41,11 @@
  * Stages are stored by name, not by enum value, so reordering the enum
  * never rewrites history.
  *
+ * The per-minute budgets of jm_store_rate_take() (the chat rate limit) are
+ * counted in memory, not in the database: one process sends, a restart
+ * costs at most one minute's budget twice, and a write per attempt would
+ * buy nothing.  The Redis store falls back to them when Redis is away.
+ *
  * Deliberately not here: the decision (what to write), delivery, and any
  * SQLite type outside this file.
  */
@@ -74,6 +79,7 @@
 					    under the mutex */
 #define CKPT_IDLE_MS	1000	/* no commit for this long: copy the log */
 #define KEY_MAX		998	/* longest thread key kept, the RFC 5322 line */
+#define RATES_MAX	256	/* names counted per minute; more pass uncounted */
 #define KEYS_MAX	256	/* most thread keys looked at per message */
 
 /* Each migration takes the schema from version i to i + 1. */
@@ -248,6 +254,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " ORDER BY at DESC, id DESC LIMIT ?2",
 };
 
+/* One name's count for one minute. */
+struct rate {
+	char		*name;
+	time_t		 minute;
+	long		 count;
+};
+
 struct sqlite_store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_COUNT];
@@ -283,6 +296,10 @@ struct sqlite_store {
 					   again; under ckpt_lock */
 	int		 ckpt_asleep;	/* waits without a deadline; under
 					   ckpt_lock */
+
+	pthread_mutex_t	 rate_lock;	/* rates, n_rates */
+	struct rate	 rates[RATES_MAX];
+	size_t		 n_rates;
 };
 
 static void
@@ -580,6 +597,9 @@ sqlite_close(void *impl)
 	pthread_cond_destroy(&ss->sync_cond);
 	pthread_mutex_destroy(&ss->sync_lock);
 	pthread_mutex_destroy(&ss->lock);
+	for (i = 0; i < (int)ss->n_rates; i++)
+		free(ss->rates[i].name);
+	pthread_mutex_destroy(&ss->rate_lock);
 	free(ss);
 }
 
@@ -606,6 +626,7 @@ jm_store_sqlite_open(const char *path, void **impl, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&ss->sync_lock, NULL);
+	pthread_mutex_init(&ss->rate_lock, NULL);
 	pthread_cond_init(&ss->sync_cond, NULL);
 	pthread_mutex_init(&ss->ckpt_lock, NULL);
 	/* The checkpoint thread's deadlines do not move with the clock. */
@@ -800,7 +821,8 @@ sqlite_try_begin(void *impl, const struct jm_store_query *q,
 }
 
 static int
-write_record(struct sqlite_store *ss, const struct jm_store_record *r)
+write_record(struct sqlite_store *ss, const struct jm_store_record *r,
+    long long *ids)
 {
 	sqlite3_stmt	*s;
 	size_t		 i, nkeys;
@@ -865,6 +887,8 @@ write_record(struct sqlite_store *ss, const struct jm_store_record *r)
 		sqlite3_bind_int64(s, 8, (sqlite3_int64)r->now);
 		if (step_done(ss, s, "queueing an outbox row") == -1)
 			return -1;
+		if (ids != NULL)
+			ids[i] = (long long)sqlite3_last_insert_rowid(ss->db);
 	}
 	return 0;
 }
@@ -933,9 +957,9 @@ durable(struct sqlite_store *ss, unsigned long long seq)
 
 /* Two-step commit, for a store that commits elsewhere in between (Redis). */
 static int
-sqlite_prepare(void *impl, const struct jm_store_record *r)
+sqlite_prepare(void *impl, const struct jm_store_record *r, long long *ids)
 {
-	return write_record(impl, r);
+	return write_record(impl, r, ids);
 }
 
 /* Commits and lets go of the lock; *SEQ is the commit's number. */
@@ -977,7 +1001,7 @@ sqlite_commit(void *impl, const struct jm_store_record *r)
 {
 	struct sqlite_store *ss = impl;
 
-	if (write_record(ss, r) == -1) {
+	if (write_record(ss, r, NULL) == -1) {
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 		pthread_mutex_unlock(&ss->lock);
 		return -1;
@@ -1738,6 +1762,121 @@ sqlite_customers(void *impl, int (*fn)(void *, const char *,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int
+sqlite_acks(void *impl, time_t since, int (*fn)(void *, long long,
+    const char *, const char *, time_t), void *arg)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT id, customer, category,"
+	    " created FROM outbox WHERE is_ack AND state != 'dead'"
+	    " AND created > ?1 AND customer IS NOT NULL"
+	    " ORDER BY created, id", -1, &s, NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing acknowledgements");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (fn(arg, (long long)sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    (time_t)sqlite3_column_int64(s, 3)) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing acknowledgements");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sqlite_threads(void *impl, time_t since, int (*fn)(void *, const char *,
+    time_t), void *arg)
+{
+	struct sqlite_store *ss = impl;
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	pthread_mutex_lock(&ss->lock);
+	if (sqlite3_prepare_v2(ss->db, "SELECT key, created FROM threads"
+	    " WHERE created > ?1 ORDER BY created, key", -1, &s,
+	    NULL) != SQLITE_OK) {
+		set_db_error(ss, "listing threads");
+		pthread_mutex_unlock(&ss->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		if (fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (time_t)sqlite3_column_int64(s, 1)) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		set_db_error(ss, "listing threads");
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&ss->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sqlite_rate(void *impl, const char *name, time_t now, long limit)
+{
+	struct sqlite_store *ss = impl;
+	struct rate	*r = NULL;
+	time_t		 minute = now / 60;
+	size_t		 i;
+	int		 ok;
+
+	pthread_mutex_lock(&ss->rate_lock);
+	for (i = 0; i < ss->n_rates; i++) {
+		if (strcmp(ss->rates[i].name, name) == 0) {
+			r = &ss->rates[i];
+			break;
+		}
+		/* A name not counted this minute may give way. */
+		if (r == NULL && ss->rates[i].minute < minute)
+			r = &ss->rates[i];
+	}
+	if (r == NULL || strcmp(r->name, name) != 0) {
+		char	*copy = strdup(name);
+
+		if (copy == NULL || (r == NULL && ss->n_rates == RATES_MAX)) {
+			pthread_mutex_unlock(&ss->rate_lock);
+			free(copy);
+			jm_store_set_error("%s: no room to count one more "
+			    "rate limit", ss->name);
+			return -1;
+		}
+		if (r == NULL)
+			r = &ss->rates[ss->n_rates++];
+		else
+			free(r->name);
+		r->name = copy;
+		r->minute = minute;
+		r->count = 0;
+	}
+	if (r->minute != minute) {
+		r->minute = minute;
+		r->count = 0;
+	}
+	ok = r->count < limit;
+	if (ok)
+		r->count++;
+	pthread_mutex_unlock(&ss->rate_lock);
+	return ok;
+}
+
 const struct jm_store_ops jm_store_sqlite_ops = {
 	.name = "sqlite",
 	.begin = sqlite_begin,
@@ -1763,5 +1902,8 @@ const struct jm_store_ops jm_store_sqlite_ops = {
 	.prepare = sqlite_prepare,
 	.finish = sqlite_finish,
 	.customers = sqlite_customers,
+	.acks = sqlite_acks,
+	.threads = sqlite_threads,
 	.migrate = NULL,
+	.rate = sqlite_rate,
 };

@@ -222,6 +222,44 @@ check "reply_off = praise: reply-off for praise alone" \
 check "reply_off naming no category: exit 1, the name said" \
     sh -c "[ $? -eq 1 ] && grep -q 'reply_off: unknown category \"complain\"' '$RUN/out'"
 
+# Fleet mode over TLS: the files named are loaded, without connecting.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$RUN/redis.key" -out "$RUN/redis.crt" -days 2 -subj /CN=jm-cli \
+    >"$RUN/openssl.log" 2>&1
+check "openssl made a certificate" test $? -eq 0
+echo secret >"$RUN/redis.password"
+{
+	cat "$RUN/good.conf"
+	echo "state = rediss://127.0.0.1:6380/0"
+	echo "redis_password_file = $RUN/redis.password"
+	echo "redis_tls_ca_file = $RUN/redis.crt"
+	echo "redis_tls_cert_file = $RUN/redis.crt"
+	echo "redis_tls_key_file = $RUN/redis.key"
+} >"$RUN/tls.conf"
+"$JM" -n -c "$RUN/tls.conf" >"$RUN/out" 2>&1
+check "rediss:// with readable files: exit 0, nothing printed" \
+    sh -c "[ $? -eq 0 ] && test ! -s '$RUN/out'"
+sed "s|^redis_tls_ca_file = .*|redis_tls_ca_file = $RUN/none.crt|" \
+    "$RUN/tls.conf" >"$RUN/tls-ca.conf"
+"$JM" -n -c "$RUN/tls-ca.conf" >"$RUN/out" 2>&1
+check "a missing CA file: exit 1, named" sh -c "[ $? -eq 1 ] && grep -q \
+    '^$RUN/tls-ca.conf: redis_tls_ca_file $RUN/none.crt: No such file' '$RUN/out'"
+sed "s|^redis_tls_key_file = .*|redis_tls_key_file = $RUN/redis.password|" \
+    "$RUN/tls.conf" >"$RUN/tls-key.conf"
+"$JM" -n -c "$RUN/tls-key.conf" >"$RUN/out" 2>&1
+check "a key file without a key: exit 1, named" sh -c "[ $? -eq 1 ] && grep -q \
+    '^$RUN/tls-key.conf: redis_tls_key_file $RUN/redis.password: ' '$RUN/out'"
+check "and the password is not printed" sh -c "! grep -q secret '$RUN/out'"
+sed "s|^redis_password_file = .*|redis_password_file = $RUN/none.password|" \
+    "$RUN/tls.conf" >"$RUN/tls-pw.conf"
+"$JM" -n -c "$RUN/tls-pw.conf" >"$RUN/out" 2>&1
+check "a missing password file: exit 1, named" sh -c "[ $? -eq 1 ] && grep -q \
+    '^$RUN/tls-pw.conf: redis_password_file $RUN/none.password: No such file' '$RUN/out'"
+sed 's|^state = rediss:|state = redis:|' "$RUN/tls.conf" >"$RUN/tls-plain.conf"
+"$JM" -n -c "$RUN/tls-plain.conf" >"$RUN/out" 2>&1
+check "TLS files with redis://: exit 1, says rediss://" sh -c "[ $? -eq 1 ] && \
+    grep -q 'write rediss://' '$RUN/out'"
+
 "$JM" -n -c "$RUN/missing.conf" >"$RUN/out" 2>&1
 check "a missing file: exit 1 and says so" \
     sh -c "[ $? -eq 1 ] && grep -q 'missing.conf: cannot open' '$RUN/out'"

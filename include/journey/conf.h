@@ -54,6 +54,11 @@ struct jm_conf {
 	long		 redis_timeout;	/* milliseconds */
 	char		*redis_key_prefix;
 	int		 redis_down;	/* enum jm_redis_down */
+	char		*redis_tls_ca_file;	/* with rediss:// */
+	char		*redis_tls_cert_file;
+	char		*redis_tls_key_file;
+	char		*redis_tls_server_name;
+	int		 redis_tls_verify;
 
 	/* Which mail is watched, and how much of it is read. */
 	struct jm_strlist watch_recipients;

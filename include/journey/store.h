@@ -222,6 +222,17 @@ struct jm_store_day {
 	long		 n;
 };
 
+/* What jm_store_migrate() copied. */
+struct jm_store_migration {
+	long		 copied;	/* customers written */
+	long		 kept;		/* customers the shared store knew more
+					   recently, left as they were */
+	long		 acks;		/* acknowledgements added to the windows
+					   they are still inside */
+	long		 threads;	/* escalated threads added or moved to
+					   a later escalation */
+};
+
 /* What jm_store_list() returns. */
 #define JM_STORE_LIST_PENDING	0x1
 #define JM_STORE_LIST_DEAD	0x2
@@ -270,10 +281,12 @@ struct jm_store_ops {
 	 * Optional (NULL when the backend lacks them).  For a backend
 	 * composed over this one, commit in two steps: prepare writes R
 	 * inside the transaction begin opened and keeps it open (0; or -1,
-	 * and the caller calls rollback); finish commits and lets go of the
-	 * lock (0; or -1 after rolling back).
+	 * and the caller calls rollback), and sets IDS[i] (R->n_items of
+	 * them) to the outbox row id of R->items[i]; finish commits and lets
+	 * go of the lock (0; or -1 after rolling back).
 	 */
-	int	(*prepare)(void *impl, const struct jm_store_record *r);
+	int	(*prepare)(void *impl, const struct jm_store_record *r,
+		    long long *ids);
 	int	(*finish)(void *impl);
 	/*
 	 * Calls FN for every customer, in address order, under the store's
@@ -283,8 +296,22 @@ struct jm_store_ops {
 	int	(*customers)(void *impl, int (*fn)(void *arg,
 		    const char *address, const struct jm_state *st,
 		    time_t updated), void *arg);
+	/*
+	 * The same for every acknowledgement (outbox row of an ack, queued
+	 * or sent, not dead) created after SINCE, oldest first; ID is the
+	 * row's, CATEGORY NULL when none.
+	 */
+	int	(*acks)(void *impl, time_t since, int (*fn)(void *arg,
+		    long long id, const char *customer, const char *category,
+		    time_t created), void *arg);
+	/* The same for every thread key escalated after SINCE. */
+	int	(*threads)(void *impl, time_t since, int (*fn)(void *arg,
+		    const char *key, time_t created), void *arg);
 	/* jm_store_migrate(). */
-	int	(*migrate)(void *impl, long *copied, long *kept);
+	int	(*migrate)(void *impl, time_t now,
+		    struct jm_store_migration *m);
+	/* jm_store_rate_take(), LIMIT > 0; NULL: no limit is kept. */
+	int	(*rate)(void *impl, const char *name, time_t now, long limit);
 };
 
 struct jm_store {
@@ -303,6 +330,14 @@ struct jm_store {
  */
 int	jm_store_open(const struct jm_conf *conf, struct jm_store **out,
 	    char *err, size_t errlen);
+
+/*
+ * Checks, without opening anything, what jm_store_open() would read besides
+ * the database (for journey-milter -n): with state = redis://..., the URL,
+ * the password file and the TLS files.  0, or -1 with ERR naming the key,
+ * the file and the cause.
+ */
+int	jm_store_check(const struct jm_conf *conf, char *err, size_t errlen);
 
 /*
  * Reads the facts of Q as jm_store_begin() would, but outside any
@@ -448,12 +483,30 @@ int	jm_store_prune(struct jm_store *s, time_t threads_before,
 	    time_t done_before);
 
 /*
- * Copies every customer of the local SQLite database into the shared
- * store, unless the shared store holds a newer state for them (updated
- * later).  Sets *COPIED and *KEPT (customers left as they were).  0, or
- * -1 (also when the store is not shared).
+ * Copies the local SQLite database's state into the shared store: every
+ * customer, unless the shared store holds a newer state for them (updated
+ * later); the acknowledgements still inside one of their windows at NOW
+ * (per customer and category within ack_interval, per customer within a
+ * day, for everyone within a minute), so that a customer answered just
+ * before the move is not answered again; and the threads escalated within
+ * escalation_window.  Running it again adds nothing.  Fills *M.  0, or -1
+ * (also when the store is not shared).
  */
-int	jm_store_migrate(struct jm_store *s, long *copied, long *kept);
+int	jm_store_migrate(struct jm_store *s, time_t now,
+	    struct jm_store_migration *m);
+
+/*
+ * Takes one unit of NAME's budget for the minute of NOW (now / 60), at most
+ * LIMIT per minute: 1, taken; 0, this minute's are spent (nothing taken);
+ * -1 on an error (the caller decides; the outbox lets the attempt go).
+ * LIMIT 0 or less: 1, nothing counted.  The SQLite store counts in this
+ * process's memory; the Redis store counts for the whole fleet, and while
+ * Redis is unreachable falls back to this process's count (and logs that
+ * once).  NAME is borrowed; it is not stored in the clear in a shared
+ * store (a chat URL holds a token).
+ */
+int	jm_store_rate_take(struct jm_store *s, const char *name, time_t now,
+	    long limit);
 
 /* The backend's name: "sqlite" or "redis"; static. */
 const char *jm_store_backend(const struct jm_store *s);

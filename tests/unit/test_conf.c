@@ -67,8 +67,10 @@ static const struct bad_case {
 	    "is not accept or tempfail" },
 	{ "bad state", "state = mysql://db\n", 1,
 	    "is not sqlite or a redis:// URL" },
-	{ "redis over TLS", "state = rediss://r.example:6380\n", 1,
-	    "has no TLS" },
+	{ "redis over TLS, bad port", "state = rediss://r.example:x\n", 1,
+	    "bad port" },
+	{ "bad redis_tls_verify", "redis_tls_verify = maybe\n", 1,
+	    "\"maybe\" is not yes or no" },
 	{ "bad redis port", "state = redis://r.example:0/1\n", 1,
 	    "bad port" },
 	{ "bad redis_down", "redis_down = queue\n", 1,
@@ -254,7 +256,8 @@ START_TEST(test_good)
 	    "max_retry_age = 2h\n"
 	    "log_level = debug\n"
 	    "on_error = tempfail\n"
-	    "state = redis://10.0.0.7:6380/2\n"
+	    "state = rediss://10.0.0.7:6380/2\n"
+	    "redis_tls_ca_file = /etc/journey-milter/redis-ca.pem\n"
 	    "redis_down = send\n"
 	    "redis_timeout = 150\n"
 	    "user =\n"
@@ -272,7 +275,9 @@ START_TEST(test_good)
 	ck_assert_int_eq(conf->max_retry_age, 7200);
 	ck_assert_int_eq(conf->log_level, LOG_DEBUG);
 	ck_assert_int_eq(conf->on_error, JM_ON_ERROR_TEMPFAIL);
-	ck_assert_str_eq(conf->state, "redis://10.0.0.7:6380/2");
+	ck_assert_str_eq(conf->state, "rediss://10.0.0.7:6380/2");
+	ck_assert_str_eq(conf->redis_tls_ca_file,
+	    "/etc/journey-milter/redis-ca.pem");
 	ck_assert_int_eq(conf->redis_down, JM_REDIS_DOWN_SEND);
 	ck_assert_int_eq(conf->redis_timeout, 150);
 	ck_assert_str_eq(conf->user, "");
@@ -285,6 +290,8 @@ START_TEST(test_good)
 	ck_assert_str_eq(conf->initial_stage, "assess");
 	ck_assert_str_eq(conf->redis_key_prefix, "jm:");
 	ck_assert_str_eq(conf->redis_password_file, "");
+	ck_assert_str_eq(conf->redis_tls_cert_file, "");
+	ck_assert_int_eq(conf->redis_tls_verify, 1);
 	ck_assert_uint_ge(conf->ack_role_senders.n, 10);
 
 	ck_assert(jm_conf_watched(conf, "support@example.com"));

@@ -2,8 +2,8 @@
  * test_store.c: the SQLite store: facts read in the transaction, ack
  * counting windows, thread escalation, the outbox row life cycle, many
  * threads on one customer, a reopened store keeping its data, the
- * migration of a version 1 database, and the counts over time windows that
- * journeyctl stats and report show.
+ * migration of a version 1 database, the counts over time windows that
+ * journeyctl stats and report show, and the per-minute rate budgets.
  */
 #include "config.h"
 
@@ -1050,6 +1050,57 @@ START_TEST(test_daily_and_slowest)
 }
 END_TEST
 
+/* The chat rate limit's budgets, one take at a time, in order. */
+static const struct rate_step {
+	const char	*name;
+	time_t		 now;
+	long		 limit;
+	int		 want;
+} rate_steps[] = {
+	{ "https://chat.example/a", T0, 2, 1 },
+	{ "https://chat.example/a", T0 + 1, 2, 1 },
+	{ "https://chat.example/a", T0 + 2, 2, 0 },	/* spent */
+	{ "https://chat.example/b", T0 + 2, 2, 1 },	/* its own */
+	{ "https://chat.example/a", T0 + 3, 3, 1 },	/* a higher limit */
+	{ "https://chat.example/a", T0 + 4, 3, 0 },
+	{ "https://chat.example/a", T0 + 4, 0, 1 },	/* no limit */
+	{ "https://chat.example/a", T0 + 4, -1, 1 },
+	{ "https://chat.example/a", T0 - T0 % 60 + 60, 2, 1 }, /* new minute */
+	{ "https://chat.example/a", T0 - T0 % 60 + 61, 2, 1 },
+	{ "https://chat.example/a", T0 - T0 % 60 + 62, 2, 0 },
+};
+
+START_TEST(test_rate)
+{
+	struct jm_store	*s = open_store();
+	char		 name[64];
+	size_t		 i;
+	int		 k;
+
+	/* T0 is 20 s into its minute: the steps up to T0 + 4 share it. */
+	ck_assert_int_lt(T0 % 60 + 4, 60);
+	for (i = 0; i < sizeof(rate_steps) / sizeof(rate_steps[0]); i++) {
+		const struct rate_step *st = &rate_steps[i];
+
+		ck_assert_msg(jm_store_rate_take(s, st->name, st->now,
+		    st->limit) == st->want, "step %zu", i);
+	}
+	/* Names are bounded: past 256 in one minute, an error (let go). */
+	for (k = 0; k < 300; k++) {
+		snprintf(name, sizeof(name), "n%d", k);
+		if (jm_store_rate_take(s, name, T0 + 120, 5) != 1)
+			break;
+	}
+	ck_assert_int_eq(k, 256);
+	ck_assert_int_eq(jm_store_rate_take(s, name, T0 + 120, 5), -1);
+	/* A minute later, the old names give way. */
+	ck_assert_int_eq(jm_store_rate_take(s, name, T0 + 180, 5), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, "n0", T0 + 180, 1), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, "n0", T0 + 180, 1), 0);
+	jm_store_close(s);
+}
+END_TEST
+
 START_TEST(test_open_error)
 {
 	struct jm_store	*s;
@@ -1086,6 +1137,7 @@ main(void)
 	tcase_add_test(tc, test_delivered_many);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_open_error);
+	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_migration_v1);
 	tcase_add_loop_test(tc, test_window, 0,
 	    sizeof(window_cases) / sizeof(window_cases[0]));

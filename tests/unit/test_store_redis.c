@@ -2,18 +2,22 @@
  * test_store_redis.c: the fleet's store against a real Redis: facts read
  * under WATCH, the acknowledgement windows, escalated threads, two hosts
  * racing on one customer, many threads on many customers, a Redis that
- * hangs or refuses, the last attempt that gives up sharing, migrate, and
+ * hangs or refuses, the last attempt that gives up sharing, migrate,
+ * rediss:// (verified, refused for the right reason, large, hung), and
  * jm_process() deciding a message again after another host came first.
  *
  * The test starts its own redis-server on 127.0.0.1 (a free port, its own
  * directory, --save '', a password) and stops it at the end; or, with
  * JM_TEST_REDIS_PORT (and JM_TEST_REDIS_PASSWORD) set, uses that one.
+ * For TLS it starts a second one, TLS only, with a throwaway CA and
+ * certificates made by the openssl command.
  * Each test writes under a key prefix of its own.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +34,7 @@
 
 #include "journey/conf.h"
 #include "journey/diag.h"
+#include "journey/log.h"
 #include "journey/message.h"
 #include "journey/policy.h"
 #include "journey/process.h"
@@ -43,6 +48,8 @@ static int	 redis_port;
 static pid_t	 redis_pid;		/* ours, or 0 when given one */
 static char	 redis_dir[64];
 static char	 password_file[128];
+static int	 tls_port;		/* the TLS server's, 0 when none */
+static pid_t	 tls_pid;
 
 /* A port nothing listens on, for the connection that is refused. */
 static int
@@ -160,6 +167,100 @@ start_redis(void)
 	}
 }
 
+/* Something accepts connections on PORT. */
+static int
+port_open(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd, ok;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd != -1 && connect(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0;
+	if (fd != -1)
+		close(fd);
+	return ok;
+}
+
+/*
+ * A throwaway CA and, signed by it, a server certificate for 127.0.0.1 and
+ * a client certificate; another CA that signed nothing here; all in
+ * redis_dir/tls, made with the openssl command.
+ */
+static const char tls_script[] =
+    "set -e; mkdir tls; cd tls\n"
+    "key='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+    "openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 "
+    "-subj /CN=jm-test-ca\n"
+    "openssl req -x509 $key -keyout other-ca.key -out other-ca.crt -days 2 "
+    "-subj /CN=jm-other-ca\n"
+    "printf 'subjectAltName=IP:127.0.0.1\\n' >server.ext\n"
+    "for who in server client; do\n"
+    "  openssl req $key -keyout $who.key -out $who.csr -subj /CN=jm-$who\n"
+    "  openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key "
+    "-CAcreateserial -days 2 -out $who.crt "
+    "$(test $who = server && echo -extfile server.ext)\n"
+    "done\n"
+    "cat client.crt client.key >client.pem\n";
+
+/*
+ * A second redis-server, TLS only (--port 0), demanding a client
+ * certificate (tls-auth-clients is yes by default), with the same
+ * password.  Its port in tls_port; 0 when it cannot run here.
+ */
+static void
+start_tls_redis(void)
+{
+	const char	*bin = getenv("REDIS_SERVER");
+	char		 cmd[sizeof(tls_script) + 128], port[16];
+	char		 logfile[128], cert[128], key[128], ca[128];
+	int		 i;
+
+	if (bin == NULL || *bin == '\0')
+		bin = "redis-server";
+	snprintf(cmd, sizeof(cmd), "cd '%s' && { %s} >tls.log 2>&1",
+	    redis_dir, tls_script);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "# TLS not tested: the certificates could not "
+		    "be made (see %s/tls.log)\n", redis_dir);
+		return;
+	}
+	tls_port = free_port();
+	snprintf(port, sizeof(port), "%d", tls_port);
+	snprintf(logfile, sizeof(logfile), "%s/redis-tls.log", redis_dir);
+	snprintf(cert, sizeof(cert), "%s/tls/server.crt", redis_dir);
+	snprintf(key, sizeof(key), "%s/tls/server.key", redis_dir);
+	snprintf(ca, sizeof(ca), "%s/tls/ca.crt", redis_dir);
+	tls_pid = fork();
+	if (tls_pid == -1) {
+		perror("fork");
+		exit(1);
+	}
+	if (tls_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execlp(bin, bin, "--port", "0", "--tls-port", port, "--bind",
+		    "127.0.0.1", "--tls-cert-file", cert, "--tls-key-file",
+		    key, "--tls-ca-cert-file", ca, "--save", "",
+		    "--appendonly", "no", "--dir", redis_dir, "--logfile",
+		    logfile, "--daemonize", "no", "--requirepass", PASSWORD,
+		    (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && !port_open(tls_port); i++)
+		usleep(50000);
+	if (i == 100) {
+		fprintf(stderr, "Bail out! redis-server with TLS did not start "
+		    "on port %d (see %s)\n", tls_port, logfile);
+		kill(tls_pid, SIGKILL);
+		kill(redis_pid, SIGKILL);
+		exit(1);
+	}
+}
+
 static void
 stop_redis(void)
 {
@@ -169,6 +270,11 @@ stop_redis(void)
 		kill(redis_pid, SIGCONT);
 		kill(redis_pid, SIGTERM);
 		waitpid(redis_pid, NULL, 0);
+	}
+	if (tls_pid > 0) {
+		kill(tls_pid, SIGCONT);
+		kill(tls_pid, SIGTERM);
+		waitpid(tls_pid, NULL, 0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", redis_dir);
 	if (system(cmd) != 0)
@@ -187,6 +293,8 @@ setup(void)
 	/* A test that failed while Redis was stopped must not hang the next. */
 	if (redis_pid > 0)
 		kill(redis_pid, SIGCONT);
+	if (tls_pid > 0)
+		kill(tls_pid, SIGCONT);
 	snprintf(dir_a, sizeof(dir_a), "/tmp/jm-fleet-a-XXXXXX");
 	snprintf(dir_b, sizeof(dir_b), "/tmp/jm-fleet-b-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir_a));
@@ -203,6 +311,25 @@ teardown(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir_a, dir_b);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The TTL in seconds of key PREFIX KIND A, by our own connection. */
+static long long
+ttl_of(const char *kind, const char *a)
+{
+	redisContext	*c = raw();
+	redisReply	*r;
+	char		 key[512];
+	long long	 v;
+
+	snprintf(key, sizeof(key), "%s%s%s", prefix, kind, a);
+	r = redisCommand(c, "TTL %s", key);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	redisFree(c);
+	return v;
 }
 
 static struct jm_conf *
@@ -344,7 +471,7 @@ static const struct url_case {
 	    0, NULL },
 	{ "IPv6", "redis://[::1]:6390/2", 1, "::1", "", "", 6390, 2, NULL },
 	{ "trailing slash", "redis://h:1/", 1, "h", "", "", 1, 0, NULL },
-	{ "TLS", "rediss://h:6380", 0, NULL, NULL, NULL, 0, 0, "no TLS" },
+	{ "TLS", "rediss://:pw@h:6380/4", 1, "h", "", "pw", 6380, 4, NULL },
 	{ "other scheme", "http://h", 0, NULL, NULL, NULL, 0, 0,
 	    "not a redis:// URL" },
 	{ "no host", "redis://:6379", 0, NULL, NULL, NULL, 0, 0, "no host" },
@@ -380,6 +507,36 @@ START_TEST(test_url)
 	ck_assert_str_eq(u.password, c->password);
 	ck_assert_int_eq(u.port, c->port);
 	ck_assert_int_eq(u.db, c->db);
+}
+END_TEST
+
+/* The wait between connection attempts: doubling from 1 s, capped. */
+static const struct backoff_case {
+	long	 previous, want;
+} backoff_cases[] = {
+	{ 0, 1 }, { -1, 1 }, { 1, 2 }, { 2, 4 }, { 4, 8 }, { 8, 16 },
+	{ 15, 30 }, { 16, 30 }, { 30, 30 }, { 3600, 30 },
+};
+
+START_TEST(test_backoff)
+{
+	const struct backoff_case *c = &backoff_cases[_i];
+
+	ck_assert_int_eq(jm_redis_backoff(c->previous), c->want);
+}
+END_TEST
+
+/* From a working connection, failure after failure. */
+START_TEST(test_backoff_chain)
+{
+	static const long chain[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
+	long	 b = 0;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+		b = jm_redis_backoff(b);
+		ck_assert_int_eq(b, chain[i]);
+	}
 }
 END_TEST
 
@@ -457,6 +614,17 @@ START_TEST(test_ack_windows)
 		{ "complaint", T0 + 3601, 0, 1, 0 },
 		{ "complaint", T0 + 86401, 0, 0, 0 },
 	};
+	static const struct {
+		const char	*kind, *a;
+		long long	 min, max;	/* min < TTL <= max */
+	} ttls[] = {
+		{ "ack:complaint:", "bo@example.com", 3600, 3660 },
+		{ "ackday:", "bo@example.com", 86400, 86460 },
+		{ "ackmin", "", 60, 120 },
+		{ "c:", "bo@example.com", -2, -1 },	/* -1: no TTL */
+		{ "hist:", "bo@example.com", -2, -1 },
+		{ "stats", "", -2, -1 },
+	};
 	size_t			 i;
 
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
@@ -464,6 +632,17 @@ START_TEST(test_ack_windows)
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	/* The acknowledgement is in this host's outbox too. */
 	ck_assert_int_eq(outbox_rows(s), 1);
+	/*
+	 * The windows expire with their length and a minute's slack (the
+	 * query's ack_interval is an hour); the customer's state and history
+	 * never do.
+	 */
+	for (i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		long long t = ttl_of(ttls[i].kind, ttls[i].a);
+
+		ck_assert_msg(t > ttls[i].min && t <= ttls[i].max,
+		    "%s%s: TTL %lld", ttls[i].kind, ttls[i].a, t);
+	}
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		q = query("bo@example.com", want[i].category, want[i].at);
 		ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
@@ -503,6 +682,11 @@ START_TEST(test_threads)
 	r.n_thread_keys = 2;
 	r.escalated = 1;
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* escalation_window (an hour here) and a minute's slack. */
+	ck_assert_int_gt(ttl_of("thread:", "<a@x>"), 3600);
+	ck_assert_int_le(ttl_of("thread:", "<a@x>"), 3660);
+	ck_assert_int_gt(ttl_of("thread:", "<b@x>"), 3600);
+	ck_assert_int_eq(ttl_of("c:", "di@example.com"), -1);
 
 	/* Another customer in the same thread: already escalated. */
 	q = query("ed@example.com", "complaint", T0 + 10);
@@ -810,6 +994,344 @@ START_TEST(test_wrong_password)
 }
 END_TEST
 
+/*
+ * rediss://: against the TLS-only server, with the certificates made by
+ * start_tls_redis().  A case either shares (commits and reads back through
+ * TLS) or fails with an error that names the cause: at open (OPEN_WHY,
+ * the files) or at the first connection (WHY, the handshake).
+ */
+static const struct tls_case {
+	const char	*label;
+	const char	*ca, *cert, *key;	/* in redis_dir/tls; "" none */
+	const char	*server_name;
+	const char	*verify;
+	const char	*open_why;		/* NULL: opens */
+	const char	*why;			/* NULL: shares */
+} tls_cases[] = {
+	{ "client certificate, server verified by address", "ca.crt",
+	    "client.crt", "client.key", "", "yes", NULL, NULL },
+	{ "certificate and key in one file", "ca.crt", "client.pem", "", "",
+	    "yes", NULL, NULL },
+	{ "another CA", "other-ca.crt", "client.crt", "client.key", "", "yes",
+	    NULL, "TLS: the server's certificate is not trusted" },
+	{ "a name the certificate lacks", "ca.crt", "client.crt",
+	    "client.key", "redis.example", "yes", NULL,
+	    "certificate is not for redis.example" },
+	{ "no client certificate", "ca.crt", "", "", "", "yes", NULL,
+	    "client certificate: see redis_tls_cert_file" },
+	{ "not verified", "other-ca.crt", "client.crt", "client.key",
+	    "redis.example", "no", NULL, NULL },
+	{ "the key of another certificate", "ca.crt", "client.crt",
+	    "server.key", "", "yes", "the key does not match "
+	    "redis_tls_cert_file", NULL },
+	{ "no CA file", "missing.crt", "client.crt", "client.key", "", "yes",
+	    "redis_tls_ca_file", NULL },
+	{ "a key without a certificate", "ca.crt", "", "client.key", "",
+	    "yes", "redis_tls_cert_file is not", NULL },
+	{ "not a certificate", "ca.crt", "client.key", "client.key", "",
+	    "yes", "redis_tls_cert_file", NULL },
+};
+
+static void
+tls_set(struct jm_conf *c, const char *key, const char *file)
+{
+	char	path[256], why[256];
+
+	if (file[0] != '\0')
+		snprintf(path, sizeof(path), "%s/tls/%s", redis_dir, file);
+	else
+		path[0] = '\0';
+	ck_assert_msg(jm_conf_set(c, key, path, why, sizeof(why)) == 0, "%s",
+	    why);
+}
+
+/* CASE's configuration for a host in DIR, to the TLS server. */
+static struct jm_conf *
+tls_conf(const char *dir, const struct tls_case *tc)
+{
+	struct jm_conf	*c;
+	char		 url[64], why[256];
+
+	snprintf(url, sizeof(url), "rediss://127.0.0.1:%d/0", tls_port);
+	c = conf_for(dir, url);
+	tls_set(c, "redis_tls_ca_file", tc->ca);
+	tls_set(c, "redis_tls_cert_file", tc->cert);
+	tls_set(c, "redis_tls_key_file", tc->key);
+	ck_assert_int_eq(jm_conf_set(c, "redis_tls_server_name",
+	    tc->server_name, why, sizeof(why)), 0);
+	ck_assert_int_eq(jm_conf_set(c, "redis_tls_verify", tc->verify, why,
+	    sizeof(why)), 0);
+	return c;
+}
+
+START_TEST(test_tls)
+{
+	const struct tls_case *tc = &tls_cases[_i];
+	struct jm_conf		*cf;
+	struct jm_store		*s;
+	struct jm_store_query	 q = query("tl@example.com", "praise", T0);
+	struct jm_store_record	 r;
+	struct jm_store_stats	 st;
+	struct jm_customer	*c;
+	struct jm_facts		 f;
+	struct jm_state		 next = { JM_STAGE_ADMIT, 0 };
+	char			 err[512] = "";
+	int			 rc;
+
+	if (tls_port == 0)
+		return;
+	cf = tls_conf(dir_a, tc);
+	rc = jm_store_check(cf, err, sizeof(err));
+	ck_assert_msg((rc == 0) == (tc->open_why == NULL), "%s: check %d (%s)",
+	    tc->label, rc, err);
+	rc = jm_store_open(cf, &s, err, sizeof(err));
+	jm_conf_unref(cf);
+	if (tc->open_why != NULL) {
+		ck_assert_msg(rc == -1, "%s: opened", tc->label);
+		ck_assert_msg(strstr(err, tc->open_why) != NULL, "%s: \"%s\"",
+		    tc->label, err);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", tc->label, err);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	if (tc->why != NULL) {
+		jm_store_rollback(s);
+		ck_assert_str_eq(f.unshared, "redis-down");
+		ck_assert_int_eq(jm_store_stats(s, &st), -1);
+		ck_assert_msg(strstr(jm_store_last_error(), tc->why) != NULL,
+		    "%s: \"%s\"", tc->label, jm_store_last_error());
+		fprintf(stderr, "# %s: %s\n", tc->label,
+		    jm_store_last_error());
+		/* The password never shows in an error. */
+		ck_assert_ptr_null(strstr(jm_store_last_error(), PASSWORD));
+		jm_store_close(s);
+		return;
+	}
+	ck_assert_msg(f.unshared == NULL, "%s: %s (%s)", tc->label,
+	    f.unshared, jm_store_last_error());
+	r = record("tl@example.com", "praise", T0 + _i, &f, next, 1);
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert_int_eq(jm_store_customer(s, "tl@example.com", 5, &c), 0);
+	ck_assert_int_eq(c->state.stage, JM_STAGE_ADMIT);
+	ck_assert_uint_eq(c->n_events, 1);
+	jm_customer_free(c);
+	/* The acknowledgement's sets were written too. */
+	q.now = T0 + _i + 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_ptr_null(f.unshared);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	jm_store_close(s);
+}
+END_TEST
+
+/*
+ * Commands and replies larger than one TLS record and than the socket's
+ * buffers: 64 thread keys of 900 bytes watched, read and written in one
+ * go, and 50 events with such Message-IDs read back.
+ */
+START_TEST(test_tls_large)
+{
+	const struct tls_case *tc = &tls_cases[0];
+	struct jm_conf		*cf;
+	struct jm_store		*s;
+	struct jm_store_query	 q;
+	struct jm_store_record	 r;
+	struct jm_customer	*c;
+	struct jm_facts		 f;
+	static char		 ids[64][901];
+	const char		*keys[64];
+	char			 err[512];
+	int			 i, k;
+
+	if (tls_port == 0)
+		return;
+	for (i = 0; i < 64; i++) {
+		memset(ids[i], 'a' + i % 26, 900);
+		ids[i][0] = '<';
+		snprintf(ids[i] + 880, 21, "%02u@example.com>",
+		    (unsigned)i % 100);
+		keys[i] = ids[i];
+	}
+	cf = tls_conf(dir_a, tc);
+	/* About size, not time: a loaded machine must not make it fail. */
+	ck_assert_int_eq(jm_conf_set(cf, "redis_timeout", "5000", err,
+	    sizeof(err)), 0);
+	ck_assert_msg(jm_store_open(cf, &s, err, sizeof(err)) == 0, "%s", err);
+	jm_conf_unref(cf);
+	for (k = 0; k < 50; k++) {
+		q = query("big@example.com", "complaint", T0 + k);
+		q.thread_keys = keys;
+		q.n_thread_keys = 64;
+		ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+		ck_assert_msg(f.unshared == NULL, "%s",
+		    jm_store_last_error());
+		ck_assert_int_eq(f.thread_escalated, k > 0);
+		r = record("big@example.com", "complaint", T0 + k, &f,
+		    f.state, 0);
+		r.message_id = keys[k];
+		r.thread_keys = keys;
+		r.n_thread_keys = 64;
+		r.escalated = 1;
+		ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	}
+	ck_assert_int_eq(jm_store_customer(s, "big@example.com", 50, &c), 0);
+	ck_assert_uint_eq(c->n_events, 50);
+	ck_assert_str_eq(c->events[0].message_id, keys[49]);
+	ck_assert_str_eq(c->events[49].message_id, keys[0]);
+	jm_customer_free(c);
+	jm_store_close(s);
+}
+END_TEST
+
+/* A TLS server that stops answering costs redis_timeout, no more. */
+START_TEST(test_tls_hang)
+{
+	struct jm_conf		*cf;
+	struct jm_store		*s;
+	struct jm_store_query	 q = query("th@example.com", "praise", T0);
+	struct jm_store_stats	 st;
+	struct jm_facts		 f;
+	struct timespec		 t0;
+	char			 err[512];
+	int			 i;
+
+	if (tls_port == 0)
+		return;
+	cf = tls_conf(dir_a, &tls_cases[0]);
+	ck_assert_msg(jm_store_open(cf, &s, err, sizeof(err)) == 0, "%s", err);
+	jm_conf_unref(cf);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_ptr_null(f.unshared);
+
+	/* In the middle of a session. */
+	ck_assert_int_eq(kill(tls_pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_msg(ms_since(&t0) >= 150 && ms_since(&t0) < 300,
+	    "waited %ld ms", ms_since(&t0));
+	ck_assert_str_eq(f.unshared, "redis-down");
+
+	/* In the handshake: the kernel accepts, the server says nothing. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(jm_store_stats(s, &st), -1);
+	ck_assert_msg(ms_since(&t0) >= 4500 && ms_since(&t0) < 5600,
+	    "journeyctl waited %ld ms", ms_since(&t0));
+	ck_assert_msg(strstr(jm_store_last_error(), "no answer") != NULL,
+	    "%s", jm_store_last_error());
+
+	ck_assert_int_eq(kill(tls_pid, SIGCONT), 0);
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+		jm_store_rollback(s);
+		if (f.unshared == NULL)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(f.unshared == NULL, "still not shared after 4 s");
+	jm_store_close(s);
+}
+END_TEST
+
+/*
+ * The chat rate limit: two hosts take from one budget per target per
+ * minute, in keys that expire and do not spell the target.
+ */
+#define CHAT_A	"https://hooks.chat.example/services/T0/B0/s3cr3t"
+#define CHAT_B	"https://hooks.chat.example/services/T0/B1/0th3r"
+
+static const struct shared_rate_step {
+	int		 host;		/* 0 or 1 */
+	const char	*name;
+	time_t		 now;
+	int		 want;
+} shared_rate_steps[] = {
+	{ 0, CHAT_A, T0, 1 },
+	{ 1, CHAT_A, T0 + 1, 1 },
+	{ 0, CHAT_A, T0 + 2, 1 },
+	{ 1, CHAT_A, T0 + 3, 0 },	/* the fleet's three are spent */
+	{ 0, CHAT_A, T0 + 3, 0 },
+	{ 1, CHAT_B, T0 + 3, 1 },	/* another target */
+	{ 1, CHAT_A, T0 - T0 % 60 + 60, 1 },	/* the next minute */
+	{ 0, CHAT_A, T0 - T0 % 60 + 61, 1 },
+};
+
+START_TEST(test_rate_shared)
+{
+	struct jm_store	*s[2];
+	redisContext	*c;
+	redisReply	*r, *t;
+	size_t		 i;
+
+	s[0] = open_host(dir_a, 0);
+	s[1] = open_host(dir_b, 0);
+	for (i = 0; i < sizeof(shared_rate_steps) /
+	    sizeof(shared_rate_steps[0]); i++) {
+		const struct shared_rate_step *st = &shared_rate_steps[i];
+
+		ck_assert_msg(jm_store_rate_take(s[st->host], st->name,
+		    st->now, 3) == st->want, "step %zu", i);
+	}
+	c = raw();
+	r = redisCommand(c, "KEYS %srate:*", prefix);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	/* A in two minutes, B in one. */
+	ck_assert_uint_eq(r->elements, 3);
+	for (i = 0; i < r->elements; i++) {
+		ck_assert_ptr_null(strstr(r->element[i]->str, "s3cr3t"));
+		ck_assert_ptr_null(strstr(r->element[i]->str, "hooks"));
+		t = redisCommand(c, "PTTL %s", r->element[i]->str);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_msg(t->integer > 60000 && t->integer <= 120000,
+		    "%s: PTTL %lld", r->element[i]->str, t->integer);
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	redisFree(c);
+	jm_store_close(s[0]);
+	jm_store_close(s[1]);
+}
+END_TEST
+
+/* Redis away: each host counts alone, and says so once. */
+START_TEST(test_rate_alone)
+{
+	struct jm_store	*s = open_host(dir_a, free_port());
+	char		 path[128], line[512];
+	FILE		*fp;
+	int		 fd, saved, said = 0;
+
+	snprintf(path, sizeof(path), "%s/log", dir_a);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	jm_log_init("test_store_redis", 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0, 2), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0 + 1, 2), 1);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_A, T0 + 2, 2), 0);
+	ck_assert_int_eq(jm_store_rate_take(s, CHAT_B, T0 + 2, 2), 1);
+	jm_log_close();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_ptr_null(strstr(line, "s3cr3t"));
+		if (strstr(line, "rate limits (chat_rate_limit) are counted "
+		    "by this host alone") != NULL)
+			said++;
+	}
+	fclose(fp);
+	ck_assert_int_eq(said, 1);
+	jm_store_close(s);
+}
+END_TEST
+
 /* The last attempt does not share, so that it cannot be asked to retry. */
 START_TEST(test_last_attempt)
 {
@@ -831,11 +1353,21 @@ START_TEST(test_last_attempt)
 }
 END_TEST
 
-/* A host moving to Redis brings its customers; newer ones there stay. */
+/*
+ * A host moving to Redis brings its customers (newer ones there stay),
+ * its acknowledgements still inside a window and its escalated threads
+ * still inside escalation_window, so that nobody it answered just before
+ * the move is answered again by another host.
+ */
+#define MIG_NOW	(T0 + 30)
+
 START_TEST(test_migrate)
 {
+	static const char *const lu_thread[] = { "<lu-1@x>" };
+	static const char *const old_thread[] = { "<old@x>" };
 	struct jm_conf		*cf;
 	struct jm_store		*s;
+	struct jm_store_migration m;
 	struct jm_store_query	 q;
 	struct jm_store_record	 r;
 	struct jm_store_stats	 st;
@@ -843,21 +1375,40 @@ START_TEST(test_migrate)
 	struct jm_facts		 f;
 	struct jm_state		 adopt = { JM_STAGE_ADOPT, 0 };
 	struct jm_state		 risk = { JM_STAGE_ACTIVATE, 1 };
+	redisContext		*rc;
+	redisReply		*x;
 	char			 err[512];
-	long			 copied, kept;
 
 	/* Alone, on SQLite. */
 	cf = conf_for(dir_a, "sqlite");
 	ck_assert_int_eq(jm_store_open(cf, &s, err, sizeof(err)), 0);
 	ck_assert_str_eq(jm_store_backend(s), "sqlite");
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), -1);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), -1);
+	/* ka@: a complaint answered an hour ago, a praise answered now. */
+	q = query("ka@example.com", "complaint", T0 - 3600);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r = record("ka@example.com", "complaint", T0 - 3600, &f, f.state, 1);
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	q = query("ka@example.com", "praise", T0);
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
-	r = record("ka@example.com", "praise", T0, &f, adopt, 0);
+	r = record("ka@example.com", "praise", T0, &f, adopt, 1);
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* lu@: a complaint escalated now. */
 	q = query("lu@example.com", "complaint", T0);
 	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
 	r = record("lu@example.com", "complaint", T0, &f, risk, 0);
+	r.thread_keys = lu_thread;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	/* mo@: answered and escalated long ago, outside every window. */
+	q = query("mo@example.com", "complaint", T0 - 4 * 86400);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	r = record("mo@example.com", "complaint", T0 - 4 * 86400, &f, adopt,
+	    1);
+	r.thread_keys = old_thread;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
 	ck_assert_int_eq(jm_store_commit(s, &r), 0);
 	jm_store_close(s);
 	jm_conf_unref(cf);
@@ -871,9 +1422,11 @@ START_TEST(test_migrate)
 	jm_store_close(s);
 
 	s = open_host(dir_a, 0);
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), 0);
-	ck_assert_int_eq(copied, 1);
-	ck_assert_int_eq(kept, 1);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.copied, 2);
+	ck_assert_int_eq(m.kept, 1);
+	ck_assert_int_eq(m.acks, 2);
+	ck_assert_int_eq(m.threads, 1);
 	ck_assert_int_eq(jm_store_customer(s, "ka@example.com", 5, &c), 0);
 	ck_assert_int_eq(c->state.stage, JM_STAGE_ADOPT);
 	ck_assert_int_eq(c->updated, T0);
@@ -883,13 +1436,123 @@ START_TEST(test_migrate)
 	ck_assert_int_eq(c->state.at_risk, 0);
 	jm_customer_free(c);
 	ck_assert_int_eq(jm_store_stats(s, &st), 0);
-	ck_assert_int_eq(st.customers, 2);
-	ck_assert_int_eq(st.stage[JM_STAGE_ADOPT], 2);
+	ck_assert_int_eq(st.customers, 3);
+	ck_assert_int_eq(st.stage[JM_STAGE_ADOPT], 3);
 	ck_assert_int_eq(st.at_risk, 0);
-	/* Again: nothing newer to copy. */
-	ck_assert_int_eq(jm_store_migrate(s, &copied, &kept), 0);
-	ck_assert_int_eq(copied, 0);
-	ck_assert_int_eq(kept, 2);
+	/* Again: nothing newer to copy, nothing to add. */
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.copied, 0);
+	ck_assert_int_eq(m.kept, 3);
+	ck_assert_int_eq(m.acks, 0);
+	ck_assert_int_eq(m.threads, 0);
+	jm_store_close(s);
+
+	/* What the other host now reads. */
+	s = open_host(dir_b, 0);
+	q = query("ka@example.com", "praise", MIG_NOW);
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_ptr_null(f.unshared);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	ck_assert_int_eq(f.acks_day, 2);
+	ck_assert_int_eq(f.acks_minute, 1);
+	q = query("ka@example.com", "complaint", MIG_NOW);
+	q.ack_interval = 7200;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_same_category, 1);
+	q = query("mo@example.com", "complaint", MIG_NOW);
+	q.thread_keys = old_thread;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.acks_day, 0);
+	ck_assert_int_eq(f.thread_escalated, 0);
+	q = query("nu@example.com", "complaint", MIG_NOW);
+	q.thread_keys = lu_thread;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	jm_store_rollback(s);
+	ck_assert_int_eq(f.thread_escalated, 1);
+	jm_store_close(s);
+
+	/*
+	 * Each key lives as long as its newest member's window (ack_interval
+	 * and escalation_window are the configuration's 24 and 72 hours),
+	 * and what was outside every window was not written.
+	 */
+	ck_assert_int_eq(ttl_of("ack:praise:", "ka@example.com"),
+	    T0 + 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackday:", "ka@example.com"),
+	    T0 + 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackmin", ""), T0 + 60 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("thread:", "<lu-1@x>"),
+	    T0 + 3 * 86400 - MIG_NOW + 60);
+	ck_assert_int_eq(ttl_of("ackday:", "mo@example.com"), -2);
+	ck_assert_int_eq(ttl_of("thread:", "<old@x>"), -2);
+
+	/* A later escalation in Redis stays; an earlier one is moved on. */
+	rc = raw();
+	x = redisCommand(rc, "SET %sthread:<lu-1@x> %lld EX 999", prefix,
+	    (long long)T0 + 200);
+	ck_assert_ptr_nonnull(x);
+	freeReplyObject(x);
+	s = open_host(dir_a, 0);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.threads, 0);
+	ck_assert_int_eq(ttl_of("thread:", "<lu-1@x>"), 999);
+	x = redisCommand(rc, "SET %sthread:<lu-1@x> %lld EX 999", prefix,
+	    (long long)T0 - 200);
+	ck_assert_ptr_nonnull(x);
+	freeReplyObject(x);
+	ck_assert_int_eq(jm_store_migrate(s, MIG_NOW, &m), 0);
+	ck_assert_int_eq(m.threads, 1);
+	x = redisCommand(rc, "GET %sthread:<lu-1@x>", prefix);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(x->type, REDIS_REPLY_STRING);
+	ck_assert_int_eq(atoll(x->str), T0);
+	freeReplyObject(x);
+	redisFree(rc);
+	jm_store_close(s);
+}
+END_TEST
+
+/*
+ * A host that has run in fleet mode and is migrated again (the operator
+ * reran it, or set the host up twice) adds nothing: the daemon's members
+ * are the ones migrate would write.
+ */
+START_TEST(test_migrate_after_fleet)
+{
+	static const char *const th[] = { "<pe-1@x>" };
+	struct jm_store		*s = open_host(dir_a, 0);
+	struct jm_store_migration m;
+	struct jm_store_query	 q = query("pe@example.com", "complaint", T0);
+	struct jm_store_record	 r;
+	struct jm_facts		 f;
+	redisContext		*c;
+	redisReply		*x;
+
+	q.thread_keys = th;
+	q.n_thread_keys = 1;
+	ck_assert_int_eq(jm_store_begin(s, &q, &f), 0);
+	ck_assert_ptr_null(f.unshared);
+	r = record("pe@example.com", "complaint", T0, &f, f.state, 1);
+	r.thread_keys = th;
+	r.n_thread_keys = 1;
+	r.escalated = 1;
+	ck_assert_int_eq(jm_store_commit(s, &r), 0);
+	ck_assert_int_eq(jm_store_migrate(s, T0 + 10, &m), 0);
+	ck_assert_int_eq(m.copied, 0);
+	ck_assert_int_eq(m.kept, 1);
+	ck_assert_int_eq(m.acks, 0);
+	ck_assert_int_eq(m.threads, 0);
+	c = raw();
+	x = redisCommand(c, "ZCARD %sackday:pe@example.com", prefix);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(x->integer, 1);
+	freeReplyObject(x);
+	redisFree(c);
 	jm_store_close(s);
 }
 END_TEST
@@ -998,10 +1661,14 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	jm_message_init();
 	start_redis();
+	start_tls_redis();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_url, 0,
 	    (int)(sizeof(url_cases) / sizeof(url_cases[0])));
+	tcase_add_loop_test(tc, test_backoff, 0,
+	    (int)(sizeof(backoff_cases) / sizeof(backoff_cases[0])));
+	tcase_add_test(tc, test_backoff_chain);
 	tcase_add_test(tc, test_unknown_then_known);
 	tcase_add_test(tc, test_ack_windows);
 	tcase_add_test(tc, test_threads);
@@ -1010,8 +1677,15 @@ main(void)
 	tcase_add_test(tc, test_hang);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_wrong_password);
+	tcase_add_loop_test(tc, test_tls, 0,
+	    (int)(sizeof(tls_cases) / sizeof(tls_cases[0])));
+	tcase_add_test(tc, test_tls_large);
+	tcase_add_test(tc, test_tls_hang);
 	tcase_add_test(tc, test_last_attempt);
+	tcase_add_test(tc, test_rate_shared);
+	tcase_add_test(tc, test_rate_alone);
 	tcase_add_test(tc, test_migrate);
+	tcase_add_test(tc, test_migrate_after_fleet);
 	tcase_add_test(tc, test_process_retry);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
