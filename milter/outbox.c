@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 
+#include "journey/chat.h"
 #include "journey/log.h"
 #include "journey/outbox.h"
 #include "journey/webhook.h"
@@ -50,7 +51,9 @@ struct settings {
 	long		 retry_min;
 	long		 max_age;
 	int		 tls_verify;
-	long		 chat_rate;
+	long		 chat_rate;	/* chat_rate_limit */
+	struct jm_chat_target *chat;	/* for their own rate= */
+	size_t		 n_chat;
 	long		 keep_done;	/* delivered rows are kept this long */
 	long		 escalation_window;
 	char		*smtp_url;
@@ -550,6 +553,14 @@ finish(struct xfer *x, CURLcode rc)
 	}
 }
 
+/* The most chat rows a minute to TARGET: its rate=, else chat_rate_limit. */
+static long
+target_rate(const char *target)
+{
+	return jm_chat_targets_rate(ob.set.chat, ob.set.n_chat, target,
+	    ob.set.chat_rate);
+}
+
 /*
  * Whether a chat row to TARGET may start now; counts it when it may.  The
  * store keeps the count, so that a fleet sharing Redis shares the limit;
@@ -558,7 +569,8 @@ finish(struct xfer *x, CURLcode rc)
 static int
 rate_allow(const char *target, time_t now)
 {
-	return jm_store_rate_take(ob.store, target, now, ob.set.chat_rate) != 0;
+	return jm_store_rate_take(ob.store, target, now,
+	    target_rate(target)) != 0;
 }
 
 /* Starts the attempt on ROW (taken); 0, or -1 when it could not start. */
@@ -649,7 +661,8 @@ claim_and_start(void)
 			    -1)
 				store_trouble("cannot defer a row");
 			jm_log(LOG_DEBUG, "outbox %lld: chat rate limit of %ld "
-			    "a minute reached; waiting", id, ob.set.chat_rate);
+			    "a minute reached; waiting", id,
+			    target_rate(rows[i].target));
 			continue;
 		}
 		one = malloc(sizeof(*one));
@@ -844,6 +857,7 @@ settings_free(struct settings *st)
 	}
 	free(st->envelope_sender);
 	jm_webhook_secret_free(st->secret, st->secret_len);
+	jm_chat_targets_free(st->chat, st->n_chat);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -875,6 +889,12 @@ settings_load(const struct jm_conf *c, struct settings *st)
 	if (st->smtp_url == NULL || st->smtp_user == NULL ||
 	    st->envelope_sender == NULL) {
 		jm_log(LOG_ERR, "outbox: out of memory");
+		goto fail;
+	}
+	/* The policy checked these lines already: only memory can fail. */
+	if (jm_chat_targets_parse(&c->chat_target, &st->chat, &st->n_chat,
+	    err, sizeof(err)) == -1) {
+		jm_log(LOG_ERR, "outbox: chat_target: %s", err);
 		goto fail;
 	}
 	if (c->ack_smtp_password_file != NULL &&

@@ -56,6 +56,7 @@ static const struct script {
 	{ "/slow", { "slow", "200" } },
 	{ "/old", { "503" } },
 	{ "/chat", { "200" } },
+	{ "/chat-one", { "200" } },
 };
 
 struct req {
@@ -693,6 +694,54 @@ START_TEST(test_chat_rate_limit)
 }
 END_TEST
 
+/* A target's own rate= overrides chat_rate_limit for its URL alone. */
+START_TEST(test_chat_target_rate)
+{
+	long long	 a, b, c, d;
+	long		 attempts = -1;
+	time_t		 next = 0, t;
+	char		 err[512] = "x", line[256];
+	long long	 deadline;
+
+	t = time(NULL);
+	if (t % 60 >= 50)
+		sleep((unsigned)(61 - t % 60));
+	set("chat_rate_limit", "5");
+	snprintf(line, sizeof(line), "one slack %s complaint rate=1",
+	    url("/chat-one"));
+	set("chat_target", line);
+	a = queue("chat", url("/chat-one"), "{\"text\":\"1\"}", "", time(NULL));
+	b = queue("chat", url("/chat-one"), "{\"text\":\"2\"}", "", time(NULL));
+	c = queue("chat", url("/chat"), "{\"text\":\"3\"}", "", time(NULL));
+	d = queue("chat", url("/chat"), "{\"text\":\"4\"}", "", time(NULL));
+	ck_assert_int_eq(jm_outbox_start(conf, store), 0);
+	{
+		const struct want w[] = {
+			{ a, JM_OUTBOX_DONE }, { c, JM_OUTBOX_DONE },
+			{ d, JM_OUTBOX_DONE },
+		};
+
+		wait_for(w, 3);
+	}
+	/* The second row to the rate=1 target waits for the next minute. */
+	deadline = now_ms() + 2000;
+	while (now_ms() < deadline) {
+		if (row_state(b, &attempts, &next, err, sizeof(err)) ==
+		    JM_OUTBOX_PENDING && next > time(NULL))
+			break;
+		poll(NULL, 0, 20);
+	}
+	ck_assert_int_eq(row_state(b, &attempts, &next, err, sizeof(err)),
+	    JM_OUTBOX_PENDING);
+	ck_assert_int_eq(attempts, 0);
+	ck_assert_int_eq(next % 60, 0);
+	ck_assert_int_gt(next, time(NULL));
+	jm_outbox_stop();
+	ck_assert_uint_eq(count_reqs("/chat-one"), 1);
+	ck_assert_uint_eq(count_reqs("/chat"), 2);
+}
+END_TEST
+
 /*
  * A fake SMTP server: a thread per connection (libcurl keeps idle
  * connections open for reuse), commands answered from
@@ -1108,6 +1157,7 @@ main(void)
 	tcase_add_test(net, test_http_outcomes);
 	tcase_add_test(net, test_resume_after_restart);
 	tcase_add_test(net, test_chat_rate_limit);
+	tcase_add_test(net, test_chat_target_rate);
 	tcase_add_test(net, test_smtp);
 	tcase_add_test(net, test_tls_verify);
 	suite_add_tcase(s, net);
