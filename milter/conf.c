@@ -72,13 +72,13 @@ static const struct jm_conf_key keys[] = {
 	    "group to run as (empty: the user's primary group)" },
 	{ "allow_root", JM_CONF_BOOL, "no", 0, 0, F(allow_root), NULL,
 	    "start even if that leaves the daemon running as root (not advised)" },
-	{ "pid_file", JM_CONF_STRING,
+	{ "pid_file", JM_CONF_PATH,
 	    JM_RUNSTATEDIR "/journey-milter/journey-milter.pid", 0, 0,
 	    F(pid_file), NULL, "file holding the daemon's process id (empty: none)" },
-	{ "state_dir", JM_CONF_STRING, JM_LOCALSTATEDIR "/lib/journey-milter",
+	{ "state_dir", JM_CONF_PATH, JM_LOCALSTATEDIR "/lib/journey-milter",
 	    0, 0, F(state_dir), NULL,
 	    "directory of the journey store and the outbox" },
-	{ "rules_dir", JM_CONF_STRING, JM_SYSCONFDIR "/journey-milter/rules",
+	{ "rules_dir", JM_CONF_PATH, JM_SYSCONFDIR "/journey-milter/rules",
 	    0, 0, F(rules_dir), NULL,
 	    "directory of the *.rules files and the replies/ templates" },
 	{ "log_level", JM_CONF_STRING, "info", 0, 0, F(log_level),
@@ -89,7 +89,7 @@ static const struct jm_conf_key keys[] = {
 	/* Where the journey state lives. */
 	{ "state", JM_CONF_STRING, "sqlite", 0, 0, F(state), check_state,
 	    "sqlite (this host alone, in state_dir) or redis://[:password@]host[:port][/db], rediss:// for TLS (shared by several MX hosts)" },
-	{ "redis_password_file", JM_CONF_STRING, "", 0, 0,
+	{ "redis_password_file", JM_CONF_PATH, "", 0, 0,
 	    F(redis_password_file), NULL,
 	    "file holding the Redis password (empty: the one in state, if any)" },
 	{ "redis_timeout", JM_CONF_INT, "200", 10, 10000, F(redis_timeout),
@@ -99,13 +99,13 @@ static const struct jm_conf_key keys[] = {
 	{ "redis_down", JM_CONF_STRING, "withhold", 0, 0, F(redis_down),
 	    check_redis_down,
 	    "acknowledgements while Redis is unreachable: withhold (never two) or send (each host decides alone)" },
-	{ "redis_tls_ca_file", JM_CONF_STRING, "", 0, 0,
+	{ "redis_tls_ca_file", JM_CONF_PATH, "", 0, 0,
 	    F(redis_tls_ca_file), NULL,
 	    "CA certificates (PEM) that the Redis server's certificate must chain to, with rediss:// (empty: the system's)" },
-	{ "redis_tls_cert_file", JM_CONF_STRING, "", 0, 0,
+	{ "redis_tls_cert_file", JM_CONF_PATH, "", 0, 0,
 	    F(redis_tls_cert_file), NULL,
 	    "client certificate (PEM, with its chain) shown to Redis over rediss:// (empty: none)" },
-	{ "redis_tls_key_file", JM_CONF_STRING, "", 0, 0,
+	{ "redis_tls_key_file", JM_CONF_PATH, "", 0, 0,
 	    F(redis_tls_key_file), NULL,
 	    "unencrypted private key of redis_tls_cert_file (empty: in that file)" },
 	{ "redis_tls_server_name", JM_CONF_STRING, "", 0, 0,
@@ -134,7 +134,7 @@ static const struct jm_conf_key keys[] = {
 	    check_stage, "journey stage of a customer seen for the first time" },
 	{ "journey_webhook_url", JM_CONF_LIST, "", 0, 0, F(journey_webhook_url),
 	    check_urls, "CRM endpoints that receive every journey event (empty: none)" },
-	{ "journey_webhook_secret_file", JM_CONF_STRING, "", 0, 0,
+	{ "journey_webhook_secret_file", JM_CONF_PATH, "", 0, 0,
 	    F(journey_webhook_secret_file), NULL,
 	    "file holding the webhook signing secret (whsec_... or raw); empty: unsigned" },
 	{ "webhook_timeout", JM_CONF_TIME, "10s", 1, 300, F(webhook_timeout),
@@ -152,7 +152,7 @@ static const struct jm_conf_key keys[] = {
 	    "where acknowledgements are submitted: smtp://, smtps:// or submission with AUTH" },
 	{ "ack_smtp_user", JM_CONF_STRING, "", 0, 0, F(ack_smtp_user), NULL,
 	    "SMTP AUTH user for ack_smtp_url (empty: no AUTH)" },
-	{ "ack_smtp_password_file", JM_CONF_STRING, "", 0, 0,
+	{ "ack_smtp_password_file", JM_CONF_PATH, "", 0, 0,
 	    F(ack_smtp_password_file), NULL, "file holding the SMTP AUTH password" },
 	{ "ack_from", JM_CONF_STRING, "", 0, 0, F(ack_from), NULL,
 	    "From of acknowledgements, e.g. Support <support@example.com> (empty: no acknowledgements)" },
@@ -360,9 +360,25 @@ set_key(struct jm_conf *c, const struct jm_conf_key *k, const char *value,
 	}
 
 	switch (k->type) {
-	case JM_CONF_STRING: {
-		char	*p = strdup(value);
+	case JM_CONF_STRING:
+	case JM_CONF_PATH: {
+		char	*p;
 
+		/*
+		 * A relative path is the configuration file's neighbour, not
+		 * the current directory's: the daemon changes to / when it
+		 * goes into the background, and a reload must find the same
+		 * files as the start did.
+		 */
+		if (k->type == JM_CONF_PATH && value[0] != '\0' &&
+		    value[0] != '/' && c->path != NULL &&
+		    strrchr(c->path, '/') != NULL) {
+			if (asprintf(&p, "%.*s/%s",
+			    (int)(strrchr(c->path, '/') - c->path), c->path,
+			    value) == -1)
+				p = NULL;
+		} else
+			p = strdup(value);
 		if (p == NULL)
 			goto oom;
 		free(*(char **)field);
@@ -586,7 +602,8 @@ jm_conf_unref(struct jm_conf *c)
 		    keys[i].offset == offsetof(struct jm_conf, on_error) ||
 		    keys[i].offset == offsetof(struct jm_conf, redis_down))
 			continue;
-		if (keys[i].type == JM_CONF_STRING)
+		if (keys[i].type == JM_CONF_STRING ||
+		    keys[i].type == JM_CONF_PATH)
 			free(*(char **)field);
 		else if (keys[i].type == JM_CONF_LIST ||
 		    keys[i].type == JM_CONF_LINES)

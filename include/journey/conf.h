@@ -103,6 +103,7 @@ struct jm_conf {
 /* One row of the configuration table. */
 enum jm_conf_type {
 	JM_CONF_STRING,
+	JM_CONF_PATH,			/* a string; relative to the file's directory */
 	JM_CONF_BOOL,
 	JM_CONF_INT,
 	JM_CONF_SIZE,			/* bytes, with optional k, m or g */

@@ -242,6 +242,45 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* A relative path is the configuration file's neighbour. */
+START_TEST(test_relative_paths)
+{
+	static const char text[] = "rules_dir = rules\n"
+	    "state_dir = ../state\n"
+	    "pid_file = /run/jm.pid\n"
+	    "journey_webhook_secret_file = secret\n"
+	    "ack_from = support\n";
+	struct jm_diag	 d;
+	struct jm_conf	*c;
+	char		 dir[] = "/tmp/jm-conf-dir-XXXXXX", path[256], want[320];
+	FILE		*fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/jm.conf", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_ge(fputs(text, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	jm_diag_init(&d);
+	ck_assert_int_eq(jm_conf_load(path, &d, &c), 0);
+	jm_diag_free(&d);
+	snprintf(want, sizeof(want), "%s/rules", dir);
+	ck_assert_str_eq(c->rules_dir, want);
+	snprintf(want, sizeof(want), "%s/../state", dir);
+	ck_assert_str_eq(c->state_dir, want);
+	snprintf(want, sizeof(want), "%s/secret", dir);
+	ck_assert_str_eq(c->journey_webhook_secret_file, want);
+	ck_assert_str_eq(c->pid_file, "/run/jm.pid");
+	/* Not a path: as written. */
+	ck_assert_str_eq(c->ack_from, "support");
+	/* An empty path stays empty: "none". */
+	ck_assert_str_eq(c->redis_password_file, "");
+	jm_conf_unref(c);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_good)
 {
 	struct jm_diag	 d;
@@ -371,6 +410,7 @@ main(void)
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_parsers);
 	suite_add_tcase(s, tc);
