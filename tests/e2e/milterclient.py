@@ -341,5 +341,10 @@ if __name__ == "__main__":
         session(host, port, sys.argv[4])
     elif what == "eomstats":
         eomstats(host, port, int(sys.argv[4]), sys.argv[5:])
+    elif what == "negotiate":
+        m = Milter(host, port).negotiate()
+        print("version %d actions 0x%x protocol 0x%x"
+              % (m.version, m.actions, m.protocol))
+        m.quit()
     else:
         raise SystemExit(__doc__)

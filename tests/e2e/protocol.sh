@@ -181,6 +181,19 @@ check "tagged, its forged header removed" \
 check "the daemon with skip_authenticated = no stops" milter_stop
 MILTER_PID=$first_daemon
 
+# Negotiation: header changes only, and every step and reply it does not
+# use skipped (connect, HELO, unknown commands, end of headers, header
+# replies; the rest of a body past max_body_bytes).
+neg=$(client negotiate 2>"$RUN/negotiate.err")
+diag "negotiated: $neg"
+check "negotiation: milter protocol 6, add and change headers, nothing else" \
+    test "${neg%% protocol*}" = "version 6 actions 0x11"
+check "negotiation: the steps it does not use are skipped" \
+    "$PYTHON3" -c "import sys; p = int(sys.argv[1], 16)
+want = 0x1 | 0x2 | 0x100 | 0x40 | 0x80 | 0x400   # NOCONNECT NOHELO NOUNKNOWN NOEOH NR_HDR SKIP
+keep = 0x4 | 0x8 | 0x10 | 0x20 | 0x200           # MAIL, RCPT, body, headers, DATA
+sys.exit(0 if p & want == want and p & keep == 0 else 1)" "${neg##* }"
+
 # TCP_NODELAY: end-of-message round trip, median of 20, must stay under 20 ms.
 if t=$(client eomtime 20 2>"$RUN/eomtime.err"); then
 	median=${t% *}
