@@ -6,33 +6,16 @@
 # (DEMO_BUILD: nothing installed, nothing rebuilt); each run must exit 0,
 # print a verdict for each of the dozen emails, and end with the path of
 # the journey report it wrote.
-set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-diag() { printf '# %s\n' "$@"; }
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "Bail out! the demo starts Postfix and must run as root"
-	exit 1
-fi
+. "$top_srcdir/tests/e2e/lib.sh"
+e2e_init demo-twice
+need_root
 
 mails=$(cd "$top_srcdir/contrib/demo/mail" && ls -- *.eml)
 n_mails=$(echo "$mails" | wc -l)
-out_dir=$top_builddir/tests/demo-out
-mkdir -p "$out_dir"
 
 for run in 1 2; do
-	out=$out_dir/run$run.out
+	out=$RUN/run$run.out
 	DEMO_BUILD=$top_builddir sh "$top_srcdir/contrib/demo/run" >"$out" 2>&1
 	rc=$?
 	check "run $run exits 0" test "$rc" -eq 0
@@ -58,5 +41,4 @@ for run in 1 2; do
 	    grep -q '<html' "${report:-/nonexistent}"
 done
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+e2e_done
