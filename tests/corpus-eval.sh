@@ -1,19 +1,22 @@
 #!/bin/sh
-# corpus.sh: the shipped rules against the labelled corpus.
+# corpus-eval.sh: the shipped rules against the labelled corpus.
 #
 # One TAP line per language and category: precision must be at least 0.95
 # and recall at least 0.85 (journeyctl eval computes them with the same
 # core as the milter).  Misclassified files are printed as diagnostics.
+# EVAL_CORPUS names the corpus under tests/, tests/corpus unless a wrapper such
+# as tests/corpus-short-eval.sh sets it.
+EVAL_CORPUS=${EVAL_CORPUS:-corpus}
 . "${top_srcdir:-$(dirname "$0")/..}/tests/e2e/lib.sh"
-e2e_init corpus-eval
+e2e_init "$EVAL_CORPUS-eval"
 
 cat >"$RUN/jm.conf" <<EOC
 rules_dir = $top_srcdir/rules
 watch_recipients = support@example.com, destek@example.com.tr, poshtibani@example.ir
 EOC
 "$top_builddir/journeyctl" -c "$RUN/jm.conf" eval \
-    "$top_srcdir/tests/corpus/en" "$top_srcdir/tests/corpus/tr" \
-    "$top_srcdir/tests/corpus/fa" >"$RUN/eval.out" 2>&1
+    "$top_srcdir/tests/$EVAL_CORPUS/en" "$top_srcdir/tests/$EVAL_CORPUS/tr" \
+    "$top_srcdir/tests/$EVAL_CORPUS/fa" >"$RUN/eval.out" 2>&1
 status=$?
 grep '^#' "$RUN/eval.out"
 rows=0
